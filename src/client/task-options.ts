@@ -1,0 +1,198 @@
+import { z } from "zod";
+import { parseDuration, type Duration } from "../model/duration.js";
+import { ValidationError } from "../model/errors.js";
+import { sortableId } from "../model/ids.js";
+import type { AddOptions, BackoffOption, TaskDefinition, TaskOptions } from "../model/options.js";
+import { formatIssues } from "../model/standard-schema.js";
+import type { BackoffSpec } from "../model/task-row.js";
+import type { NewTask } from "../store/store.js";
+
+/** Defaults for every task option a type does not set. */
+export const DEFAULTS = {
+  priority: 0,
+  attempts: 3,
+  backoff: { type: "exponential", delayMs: 1000, maxMs: 3_600_000, jitter: 0.2 } satisfies BackoffSpec,
+  cpu: 0,
+  maxRuns: 100,
+  deleteAfterMs: 7 * 86_400_000,
+} as const;
+
+/** Largest params JSON accepted, bytes. */
+export const MAX_PARAMS_BYTES = 1024 * 1024;
+
+const durationSchema = z.union([z.number().nonnegative(), z.string().min(1)]);
+const instantSchema = z.union([z.date(), z.string().min(1), z.number().nonnegative()]);
+const backoffSchema = z.union([
+  durationSchema,
+  z.strictObject({
+    type: z.enum(["fixed", "exponential"]).optional(),
+    delay: durationSchema.optional(),
+    max: durationSchema.optional(),
+    jitter: z.number().min(0).max(1).optional(),
+  }),
+]);
+
+const taskOptionShape = {
+  priority: z.number().int().min(-1_000_000).max(1_000_000).optional(),
+  attempts: z.number().int().min(1).max(1_000_000).optional(),
+  backoff: backoffSchema.optional(),
+  timeout: durationSchema.nullable().optional(),
+  cpu: z.number().int().min(0).max(100_000).optional(),
+  executor: z.string().min(1).max(200).nullable().optional(),
+  maxRuns: z.number().int().min(1).max(1_000_000).optional(),
+  deleteAfter: durationSchema.optional(),
+};
+
+const addOptionsSchema = z.strictObject({
+  ...taskOptionShape,
+  delay: durationSchema.optional(),
+  runAt: instantSchema.optional(),
+  deadline: instantSchema.optional(),
+  key: z.string().min(1).max(255).optional(),
+  owner: z.string().min(1).max(200).optional(),
+  name: z.string().max(500).optional(),
+  description: z.string().max(5000).optional(),
+});
+
+const definitionSchema = z.object({
+  ...taskOptionShape,
+  name: z
+    .string()
+    .min(1)
+    .max(200)
+    .regex(/^[A-Za-z0-9][\w.:-]*$/, "must start with a letter or digit and use only letters, digits, '_', '-', '.', ':'"),
+  description: z.string().max(5000).optional(),
+  run: z.custom<(...args: unknown[]) => unknown>((v) => typeof v === "function", "must be a function"),
+  concurrency: z.number().int().min(1).max(100_000).optional(),
+  maxQueued: z.number().int().min(0).optional(),
+});
+
+function zodMessage(prefix: string, error: z.ZodError): string {
+  return error.issues
+    .map((i) => {
+      const path = i.path.map(String).join(".");
+      return `${prefix}${path || "(root)"}: ${i.message}`;
+    })
+    .join("; ");
+}
+
+/** Checks a task definition when it is registered; throws `ValidationError` naming the field. */
+export function validateDefinition(def: TaskDefinition): void {
+  if (!def || typeof def !== "object") throw new ValidationError("task definition must be an object from defineTask({...})");
+  const parsed = definitionSchema.safeParse(def);
+  if (!parsed.success) throw new ValidationError(zodMessage(`task "${String(def.name)}": `, parsed.error));
+  if (def.params && typeof def.params["~standard"]?.validate !== "function") {
+    throw new ValidationError(`task "${def.name}": params must be a Standard Schema (for example a zod schema)`);
+  }
+  // Surface bad durations now rather than at the first add.
+  resolveTaskOptions(def, {});
+}
+
+/** Validates params against the type's schema (if any) and the size limit; returns the parsed value. */
+export async function validateParams(def: TaskDefinition, params: unknown): Promise<unknown> {
+  let value = params === undefined ? {} : params;
+  if (def.params) {
+    const result = await def.params["~standard"].validate(value);
+    if (result.issues) throw new ValidationError(`params of "${def.name}" are invalid: ${formatIssues(result.issues)}`, result.issues);
+    value = result.value;
+  }
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(value);
+  } catch (err) {
+    throw new ValidationError(`params of "${def.name}" are not JSON-serialisable: ${(err as Error).message}`);
+  }
+  if (json === undefined) throw new ValidationError(`params of "${def.name}" are not JSON-serialisable`);
+  const bytes = Buffer.byteLength(json);
+  if (bytes > MAX_PARAMS_BYTES) throw new ValidationError(`params of "${def.name}" are ${bytes} bytes, over the ${MAX_PARAMS_BYTES}-byte limit`);
+  return JSON.parse(json);
+}
+
+function backoffSpec(option: BackoffOption | undefined, field: string): BackoffSpec {
+  if (option === undefined) return { ...DEFAULTS.backoff };
+  if (typeof option === "number" || typeof option === "string") {
+    return { ...DEFAULTS.backoff, delayMs: parseDuration(option, field) };
+  }
+  return {
+    type: option.type ?? DEFAULTS.backoff.type,
+    delayMs: option.delay === undefined ? DEFAULTS.backoff.delayMs : parseDuration(option.delay, `${field}.delay`),
+    maxMs: option.max === undefined ? DEFAULTS.backoff.maxMs : parseDuration(option.max, `${field}.max`),
+    jitter: option.jitter ?? DEFAULTS.backoff.jitter,
+  };
+}
+
+function instant(value: Date | string | number, field: string, now: number): number {
+  if (value instanceof Date) {
+    if (Number.isNaN(value.getTime())) throw new ValidationError(`${field}: invalid date`);
+    return value.getTime();
+  }
+  if (typeof value === "number") return value;
+  // A duration string ("10m") means that long from now; anything else must be an ISO date.
+  if (/^\s*\d+(\.\d+)?\s*(ms|s|m|h|d|w)\s*$/.test(value)) return now + parseDuration(value, field);
+  const t = Date.parse(value);
+  if (Number.isNaN(t)) throw new ValidationError(`${field}: "${value}" is neither an ISO date nor a duration`);
+  return t;
+}
+
+export interface ResolvedOptions {
+  priority: number;
+  maxAttempts: number;
+  backoff: BackoffSpec;
+  timeoutMs: number | null;
+  cpu: number;
+  executor: string | null;
+  maxRuns: number;
+  deleteAfterMs: number;
+}
+
+/** Merges type defaults with per-add overrides; field names in errors are the option names. */
+export function resolveTaskOptions(def: TaskOptions, add: TaskOptions): ResolvedOptions {
+  const pick = <K extends keyof TaskOptions>(k: K): TaskOptions[K] => (add[k] !== undefined ? add[k] : def[k]);
+  const timeout = pick("timeout");
+  const deleteAfter = pick("deleteAfter") as Duration | undefined;
+  return {
+    priority: pick("priority") ?? DEFAULTS.priority,
+    maxAttempts: pick("attempts") ?? DEFAULTS.attempts,
+    backoff: backoffSpec(pick("backoff"), "backoff"),
+    timeoutMs: timeout === undefined || timeout === null ? null : parseDuration(timeout, "timeout"),
+    cpu: pick("cpu") ?? DEFAULTS.cpu,
+    executor: pick("executor") ?? null,
+    maxRuns: pick("maxRuns") ?? DEFAULTS.maxRuns,
+    deleteAfterMs: deleteAfter === undefined ? DEFAULTS.deleteAfterMs : parseDuration(deleteAfter, "deleteAfter"),
+  };
+}
+
+/** Builds the store record of one `add`: validated options, params, id. */
+export async function buildNewTask(def: TaskDefinition, params: unknown, options: AddOptions | undefined, now: number): Promise<NewTask> {
+  const parsed = addOptionsSchema.safeParse(options ?? {});
+  if (!parsed.success) throw new ValidationError(zodMessage("", parsed.error), parsed.error.issues);
+  const opts = parsed.data as AddOptions;
+  if (opts.delay !== undefined && opts.runAt !== undefined) throw new ValidationError("delay and runAt: give one or the other, not both");
+  const resolved = resolveTaskOptions(def, opts);
+  const value = await validateParams(def, params);
+  const runAt =
+    opts.delay !== undefined ? now + parseDuration(opts.delay, "delay") : opts.runAt !== undefined ? instant(opts.runAt, "runAt", now) : null;
+  const id = def.idGenerator ? def.idGenerator() : sortableId(now);
+  if (typeof id !== "string" || id.length === 0 || id.length > 200) {
+    throw new ValidationError(`idGenerator of "${def.name}" must return a non-empty string of at most 200 characters`);
+  }
+  return {
+    id,
+    type: def.name,
+    name: opts.name ?? null,
+    description: opts.description ?? null,
+    params: value,
+    priority: resolved.priority,
+    runAt,
+    maxAttempts: resolved.maxAttempts,
+    maxRuns: resolved.maxRuns,
+    backoff: resolved.backoff,
+    timeoutMs: resolved.timeoutMs,
+    cpu: resolved.cpu,
+    executor: resolved.executor,
+    deadline: opts.deadline === undefined ? null : instant(opts.deadline, "deadline", now),
+    deleteAfterMs: resolved.deleteAfterMs,
+    key: opts.key ?? null,
+    owner: opts.owner ?? null,
+  };
+}

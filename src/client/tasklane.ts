@@ -1,0 +1,299 @@
+import os from "node:os";
+import { InvalidStateError, TaskNotFoundError, UnknownTaskTypeError, ValidationError } from "../model/errors.js";
+import type { AddOptions, TaskDefinition } from "../model/options.js";
+import { TASK_STATUSES, type TaskStatus } from "../model/status.js";
+import type { EventRow, RunRow, TaskRow } from "../model/task-row.js";
+import { openStore } from "../store/open-store.js";
+import type { PruneReport, Store } from "../store/store.js";
+import { resolveWorkerOptions, Worker, type WorkerOptions } from "../runtime/worker.js";
+import { EventBus, type TasklaneEventName, type TasklaneEvents } from "./events.js";
+import { readLogs, type LogsOptions } from "./log-stream.js";
+import { buildNewTask, validateDefinition } from "./task-options.js";
+
+export interface TasklaneOptions {
+  /** Database: `sqlite:./tasklane.db` (default), `sqlite::memory:`, or a path to a SQLite file. */
+  db?: string;
+  /** An already-open store (tests, or sharing one between instances). */
+  store?: Store;
+  /** This node's name, unique in the cluster [`<hostname>-<pid>`]. */
+  node?: string;
+  /** SQLite durability of acknowledged writes: `full` (default, survives power loss) or `normal`. */
+  synchronous?: "full" | "normal";
+  /** Worker settings used by `start()`. */
+  worker?: WorkerOptions;
+  /** Task types to register right away. */
+  tasks?: TaskDefinition[];
+}
+
+export interface ListOptions {
+  status?: TaskStatus | TaskStatus[];
+  type?: string | string[];
+  owner?: string;
+  key?: string;
+  /** The `nextCursor` of the previous page. */
+  cursor?: string;
+  /** Page size, 1..1000 [50]. */
+  limit?: number;
+  /** `desc` = newest first (default). */
+  order?: "asc" | "desc";
+}
+
+export interface AddManyItem {
+  type: string;
+  params?: unknown;
+  options?: AddOptions;
+}
+
+/**
+ * A Tasklane instance: the client API (add, get, list, cancel, …) and, after `start()`, the
+ * worker of this node.
+ */
+export class Tasklane {
+  readonly store: Store;
+  readonly node: string;
+  private readonly registry = new Map<string, TaskDefinition>();
+  private readonly bus = new EventBus();
+  private readonly workerOptions: WorkerOptions;
+  private worker: Worker | null = null;
+  private readonly ownsStore: boolean;
+  private closed = false;
+
+  private constructor(store: Store, ownsStore: boolean, options: TasklaneOptions) {
+    this.store = store;
+    this.ownsStore = ownsStore;
+    this.node = options.node ?? `${os.hostname()}-${process.pid}`;
+    this.workerOptions = options.worker ?? {};
+    for (const def of options.tasks ?? []) this.register(def);
+  }
+
+  /** Opens the database (applying migrations) and returns a ready instance. */
+  static async open(options: TasklaneOptions = {}): Promise<Tasklane> {
+    if (options.store) return new Tasklane(options.store, false, options);
+    const store = openStore({ db: options.db ?? "sqlite:./tasklane.db", synchronous: options.synchronous });
+    await store.migrate();
+    return new Tasklane(store, true, options);
+  }
+
+  // ---------------------------------------------------------------- types
+
+  /** Registers task types; a name registered twice is replaced. */
+  register(...definitions: TaskDefinition[]): this {
+    for (const def of definitions) {
+      validateDefinition(def);
+      this.registry.set(def.name, def);
+    }
+    this.worker?.notify();
+    return this;
+  }
+
+  /** Registered task types, by name. */
+  types(): TaskDefinition[] {
+    return [...this.registry.values()];
+  }
+
+  private definition(type: string): TaskDefinition {
+    const def = this.registry.get(type);
+    if (!def) throw new UnknownTaskTypeError(type, [...this.registry.keys()]);
+    return def;
+  }
+
+  // ---------------------------------------------------------------- adding
+
+  /**
+   * Adds a task; returns once it is durable. With a `key` held by a live task, returns that
+   * task instead (check `created` on the result of `addMany` style calls via `task.id`).
+   */
+  async add(type: string, params?: unknown, options?: AddOptions): Promise<TaskRow> {
+    const [task] = await this.addMany([{ type, params, options }]);
+    return task!;
+  }
+
+  /** Adds several tasks in one transaction: all or nothing. */
+  async addMany(items: AddManyItem[]): Promise<TaskRow[]> {
+    if (!Array.isArray(items)) throw new ValidationError("addMany: expected an array of { type, params, options }");
+    if (items.length === 0) return [];
+    const now = await this.store.now();
+    const records = [];
+    const maxQueued = new Map<string, number>();
+    for (const [i, item] of items.entries()) {
+      if (!item || typeof item.type !== "string") throw new ValidationError(`addMany[${i}].type: expected a task type name`);
+      const def = this.definition(item.type);
+      try {
+        records.push(await buildNewTask(def, item.params, item.options, now));
+      } catch (error) {
+        if (error instanceof ValidationError && items.length > 1) {
+          throw new ValidationError(`addMany[${i}] (${item.type}): ${error.message}`, error.details);
+        }
+        throw error;
+      }
+      if (def.maxQueued !== undefined) maxQueued.set(def.name, def.maxQueued);
+    }
+    const outcomes = await this.store.taskInsertMany(records, { maxQueued });
+    for (const { task, existing } of outcomes) {
+      if (existing) continue;
+      this.bus.emit("task:added", { task });
+      const hook = this.registry.get(task.type)?.onAdd;
+      if (hook) {
+        Promise.resolve()
+          .then(() => hook(task))
+          .catch((error: Error) => this.bus.emit("error", { error, where: `onAdd of ${task.type}` }));
+      }
+    }
+    if (this.worker) {
+      this.worker.notify();
+      for (const { task } of outcomes) if (task.status === "scheduled") this.worker.wakeAt(task.runAt.getTime());
+    }
+    return outcomes.map((o) => o.task);
+  }
+
+  // ---------------------------------------------------------------- reading
+
+  /** The task, or null if there is none with this id. */
+  async get(id: string): Promise<TaskRow | null> {
+    checkId(id);
+    return this.store.taskGet(id);
+  }
+
+  /** Tasks matching the filter, newest first, one page at a time (keyset pagination). */
+  async list(options: ListOptions = {}): Promise<{ tasks: TaskRow[]; nextCursor: string | null }> {
+    const status = options.status === undefined ? undefined : ([] as TaskStatus[]).concat(options.status);
+    for (const s of status ?? []) {
+      if (!TASK_STATUSES.includes(s)) throw new ValidationError(`status: "${s}" is not one of ${TASK_STATUSES.join(", ")}`);
+    }
+    const limit = options.limit ?? 50;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new ValidationError(`limit: must be an integer from 1 to 1000, got ${limit}`);
+    if (options.order !== undefined && options.order !== "asc" && options.order !== "desc") {
+      throw new ValidationError(`order: must be "asc" or "desc"`);
+    }
+    return this.store.taskList({
+      status,
+      type: options.type === undefined ? undefined : ([] as string[]).concat(options.type),
+      owner: options.owner,
+      key: options.key,
+      cursor: options.cursor,
+      limit,
+      order: options.order,
+    });
+  }
+
+  /** Counts by status and type. */
+  async counts(): Promise<Array<{ status: TaskStatus; type: string; count: number }>> {
+    return this.store.taskCount();
+  }
+
+  /** The runs (attempts) of a task, oldest first. */
+  async runs(id: string): Promise<RunRow[]> {
+    await this.mustGet(id);
+    return this.store.runList(id);
+  }
+
+  /** The task's log lines; with `follow`, keeps yielding until the task is final. */
+  async *logs(id: string, options: LogsOptions = {}): AsyncGenerator<EventRow> {
+    await this.mustGet(id);
+    yield* readLogs(this.store, id, options, (taskId, cb) => {
+      const offs = (["task:succeeded", "task:failed", "task:cancelled", "task:expired", "task:progress"] as const).map((e) =>
+        this.bus.on(e, (p) => {
+          if (p.task.id === taskId) cb();
+        }),
+      );
+      return () => offs.forEach((off) => off());
+    });
+  }
+
+  // ---------------------------------------------------------------- control
+
+  /** Queued → cancelled at once; running → its `ctx.signal` aborts and it ends cancelled. */
+  async cancel(id: string): Promise<TaskRow> {
+    checkId(id);
+    const outcome = await this.store.taskCancel(id);
+    if (!outcome) throw new TaskNotFoundError(id);
+    const { task, applied } = outcome;
+    if (!applied) {
+      if (task.status === "cancelled") return task; // cancelling twice is harmless
+      throw new InvalidStateError(`task ${id} is ${task.status}; only queued, scheduled or running tasks can be cancelled`);
+    }
+    if (task.status === "cancelled") this.bus.emit("task:cancelled", { task });
+    else this.worker?.abortLocal(id, "cancelled");
+    return task;
+  }
+
+  /** A failed, cancelled or expired task is queued again with its attempts reset. */
+  async retry(id: string): Promise<TaskRow> {
+    checkId(id);
+    const task = await this.store.taskRetry(id);
+    if (!task) throw new TaskNotFoundError(id);
+    if (task.status !== "queued" && task.status !== "scheduled") {
+      if (task.runCount >= task.maxRuns && ["failed", "cancelled", "expired"].includes(task.status)) {
+        throw new InvalidStateError(`task ${id} has used all ${task.maxRuns} runs (maxRuns); it cannot be retried`);
+      }
+      throw new InvalidStateError(`task ${id} is ${task.status}; only failed, cancelled or expired tasks can be retried`);
+    }
+    this.worker?.notify();
+    return task;
+  }
+
+  /** Deletes a task that is not running, with its runs and logs. */
+  async delete(id: string): Promise<void> {
+    checkId(id);
+    const outcome = await this.store.taskDelete(id);
+    if (outcome === "not-found") throw new TaskNotFoundError(id);
+    if (outcome === "running") throw new InvalidStateError(`task ${id} is running; cancel it first`);
+  }
+
+  /** Deletes finished tasks past `deleteAfter` and runs beyond the per-task cap now. */
+  async prune(): Promise<PruneReport> {
+    const keep = resolveWorkerOptions(this.workerOptions).keepRunsPerTask;
+    return this.store.prune({ keepRunsPerTask: keep, batchSize: 1000 });
+  }
+
+  // ---------------------------------------------------------------- events
+
+  /** Subscribes to an event; returns the unsubscribe function. */
+  on<E extends TasklaneEventName>(event: E, listener: (payload: TasklaneEvents[E]) => void): () => void {
+    return this.bus.on(event, listener);
+  }
+
+  // ---------------------------------------------------------------- worker
+
+  /** Starts this node's worker (claims and runs tasks of the registered types). */
+  async start(options: WorkerOptions = {}): Promise<void> {
+    if (this.closed) throw new InvalidStateError("this Tasklane instance is closed");
+    if (this.worker?.isRunning) return;
+    const resolved = resolveWorkerOptions({ ...this.workerOptions, ...options });
+    this.worker = new Worker(this.store, this.registry, this.bus, this.node, resolved);
+    await this.worker.start();
+  }
+
+  /** Worker state, or null if not started. */
+  workerState(): { running: number; concurrency: number } | null {
+    if (!this.worker?.isRunning) return null;
+    return { running: this.worker.running.size, concurrency: this.worker.options.concurrency };
+  }
+
+  /**
+   * Stops the worker: no new claims, running tasks get `graceMs` to finish, the rest are
+   * aborted and released to the queue at once (the released run does not count as a failure).
+   */
+  async stop(options: { graceMs?: number } = {}): Promise<void> {
+    await this.worker?.stop(options.graceMs ?? 10_000);
+  }
+
+  /** Stops the worker (if started) and closes the database. */
+  async close(options: { graceMs?: number } = {}): Promise<void> {
+    if (this.closed) return;
+    await this.stop(options);
+    this.closed = true;
+    if (this.ownsStore) await this.store.close();
+  }
+
+  private async mustGet(id: string): Promise<TaskRow> {
+    checkId(id);
+    const task = await this.store.taskGet(id);
+    if (!task) throw new TaskNotFoundError(id);
+    return task;
+  }
+}
+
+function checkId(id: unknown): asserts id is string {
+  if (typeof id !== "string" || id.length === 0 || id.length > 200) throw new ValidationError("id: expected a task id");
+}

@@ -1,0 +1,31 @@
+/**
+ * Tasklane: durable background tasks for TypeScript and Node.js.
+ * Explicit named exports only; see docs/api.md.
+ */
+export { Tasklane } from "./client/tasklane.js";
+export type { TasklaneOptions, ListOptions, AddManyItem } from "./client/tasklane.js";
+export type { LogsOptions } from "./client/log-stream.js";
+export type { TasklaneEvents, TasklaneEventName } from "./client/events.js";
+export { defineTask } from "./model/options.js";
+export type { AddOptions, BackoffOption, TaskContext, TaskDefinition, TaskLogger, TaskOptions } from "./model/options.js";
+export type { BackoffSpec, EventRow, RunRow, TaskErrorInfo, TaskProgress, TaskRow } from "./model/task-row.js";
+export { TASK_STATUSES, RUN_OUTCOMES, LOG_LEVELS, FINAL_STATUSES, isFinalStatus } from "./model/status.js";
+export type { TaskStatus, RunOutcome, LogLevel } from "./model/status.js";
+export type { Duration } from "./model/duration.js";
+export { parseDuration, formatDuration } from "./model/duration.js";
+export type { WorkerOptions } from "./runtime/worker.js";
+export type { OverloadOptions } from "./runtime/load-guard.js";
+export type { StandardSchemaV1 } from "./model/standard-schema.js";
+export {
+  TasklaneError,
+  ValidationError,
+  UnknownTaskTypeError,
+  TaskNotFoundError,
+  QueueFullError,
+  InvalidStateError,
+  KeyConflictError,
+  ConfigError,
+  NonRetryableError,
+  TaskAbortedError,
+} from "./model/errors.js";
+export type { AbortCause } from "./model/errors.js";

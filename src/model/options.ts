@@ -1,0 +1,99 @@
+import type { Duration } from "./duration.js";
+import type { StandardSchemaV1 } from "./standard-schema.js";
+import type { LogLevel } from "./status.js";
+import type { TaskErrorInfo, TaskProgress, TaskRow } from "./task-row.js";
+
+/** Retry delay: a duration (exponential from that base), or the full spec. */
+export type BackoffOption =
+  | Duration
+  | { type?: "fixed" | "exponential"; delay?: Duration; max?: Duration; jitter?: number };
+
+/** Options a task type sets as defaults and each `add` may override. */
+export interface TaskOptions {
+  /** Smaller runs first. Integer, default 0. */
+  priority?: number;
+  /** Attempts before the task fails (counted at claim). Default 3. */
+  attempts?: number;
+  /** Delay between attempts. Default exponential from 1s, max 1h, jitter 0.2. */
+  backoff?: BackoffOption;
+  /** Longest one run may take; then `ctx.signal` aborts and the run ends `timed_out`. Default none. */
+  timeout?: Duration | null;
+  /** CPU cost, 100 = one core, counted against the node's capacity. Default 0. */
+  cpu?: number;
+  /** Only the node of this name may run the task. */
+  executor?: string | null;
+  /** Most runs ever, across manual retries; guards against crash loops. Default 100. */
+  maxRuns?: number;
+  /** How long a finished task is kept before the pruner deletes it. Default 7d. */
+  deleteAfter?: Duration;
+}
+
+/** Options of one `add` call. */
+export interface AddOptions extends TaskOptions {
+  /** Run no earlier than this long from now. */
+  delay?: Duration;
+  /** Run no earlier than this time (Date, ISO string or epoch ms). */
+  runAt?: Date | string | number;
+  /** A task not started by then ends `expired` (Date, ISO string, epoch ms, or a duration from now). */
+  deadline?: Date | string | number;
+  /** Business key: while a task with this key is queued or running, `add` returns it instead. */
+  key?: string;
+  /** The submitting user. */
+  owner?: string;
+  /** A human title for this task. */
+  name?: string;
+  description?: string;
+}
+
+export interface TaskLogger {
+  debug(message: string, data?: unknown): void;
+  info(message: string, data?: unknown): void;
+  warn(message: string, data?: unknown): void;
+  error(message: string, data?: unknown): void;
+}
+
+/** What a handler receives. */
+export interface TaskContext<P = unknown> {
+  /** Validated params. */
+  params: P;
+  /** The task as claimed (status `running`). */
+  task: TaskRow;
+  /** 1-based attempt of this run. */
+  attempt: number;
+  /** Unique id of this run (`taskId#runNo`), stable across nothing else: use it for idempotency. */
+  runId: string;
+  /** Node running the task. */
+  node: string;
+  /** Aborts on cancel, timeout, shutdown and lost lease; `signal.reason` is a `TaskAbortedError`. */
+  signal: AbortSignal;
+  /** Reports progress; cheap to call often (writes are coalesced, the last value is always stored). */
+  progress(current: number, total?: number | null, message?: string | null): void;
+  /** Leveled log lines stored as events of this run. */
+  log: TaskLogger;
+}
+
+/** A task type: a name, a handler, and defaults for every per-task option. */
+export interface TaskDefinition<P = any, R = unknown> extends TaskOptions {
+  name: string;
+  description?: string;
+  /** Any Standard Schema (zod 4, valibot, arktype); params are validated at `add` time. */
+  params?: StandardSchemaV1<unknown, P>;
+  run(ctx: TaskContext<P>): Promise<R> | R;
+  /** Most tasks of this type running at once on one node. Default: unlimited (the node limit applies). */
+  concurrency?: number;
+  /** Most queued tasks of this type; `add` beyond it throws `QueueFullError`. Default unlimited. */
+  maxQueued?: number;
+  /** Id of a new task of this type. Default: a sortable unique id. */
+  idGenerator?: () => string;
+  onAdd?(task: TaskRow): void | Promise<void>;
+  onProgress?(task: TaskRow, progress: TaskProgress): void | Promise<void>;
+  onSuccess?(task: TaskRow, result: R): void | Promise<void>;
+  onError?(task: TaskRow, error: TaskErrorInfo, info: { willRetry: boolean }): void | Promise<void>;
+}
+
+/** Declares a task type; the identity function that gives `run` typed params. */
+export function defineTask<P = unknown, R = unknown>(definition: TaskDefinition<P, R>): TaskDefinition<P, R> {
+  return definition;
+}
+
+export type { LogLevel };

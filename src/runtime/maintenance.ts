@@ -1,0 +1,70 @@
+import type { EventBus } from "../client/events.js";
+import type { TaskDefinition } from "../model/options.js";
+import type { PruneReport, Store } from "../store/store.js";
+import type { ResolvedWorkerOptions } from "./worker.js";
+
+/**
+ * Background upkeep any node may do, all with conditional updates so several nodes can do it
+ * at once: rescue runs whose lease expired (outcome `offline`), expire tasks past their
+ * deadline, and prune old tasks and runs.
+ */
+export class Maintenance {
+  private tickTimer: NodeJS.Timeout | null = null;
+  private pruneTimer: NodeJS.Timeout | null = null;
+  private busy = false;
+
+  constructor(
+    private readonly store: Store,
+    private readonly registry: Map<string, TaskDefinition>,
+    private readonly bus: EventBus,
+    private readonly options: ResolvedWorkerOptions,
+  ) {}
+
+  start(): void {
+    this.tickTimer = setInterval(() => void this.tick(), this.options.maintenanceMs);
+    if (this.options.pruneIntervalMs > 0) {
+      this.pruneTimer = setInterval(() => void this.prune().catch(() => undefined), this.options.pruneIntervalMs);
+    }
+  }
+
+  stop(): void {
+    if (this.tickTimer) clearInterval(this.tickTimer);
+    if (this.pruneTimer) clearInterval(this.pruneTimer);
+    this.tickTimer = this.pruneTimer = null;
+  }
+
+  async tick(): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      for (const task of await this.store.taskRescueExpired()) {
+        this.bus.emit("task:rescued", { task });
+        if (task.status === "failed") {
+          this.bus.emit("task:failed", { task, error: task.error });
+          const hook = this.registry.get(task.type)?.onError;
+          if (hook && task.error) {
+            Promise.resolve()
+              .then(() => hook(task, task.error!, { willRetry: false }))
+              .catch((error: Error) => this.bus.emit("error", { error, where: `onError of ${task.type}` }));
+          }
+        } else if (task.status === "cancelled") {
+          this.bus.emit("task:cancelled", { task });
+        }
+      }
+      for (const task of await this.store.taskExpireOverdue()) this.bus.emit("task:expired", { task });
+    } catch (error) {
+      this.bus.emit("error", { error: error as Error, where: "maintenance" });
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  async prune(): Promise<PruneReport> {
+    try {
+      return await this.store.prune({ keepRunsPerTask: this.options.keepRunsPerTask, batchSize: 1000 });
+    } catch (error) {
+      this.bus.emit("error", { error: error as Error, where: "pruning" });
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,376 @@
+import os from "node:os";
+import type { EventBus } from "../client/events.js";
+import type { TaskDefinition } from "../model/options.js";
+import type { TaskRow } from "../model/task-row.js";
+import type { RunFinish, Store } from "../store/store.js";
+import { SqliteStore } from "../store/sqlite/sqlite-store.js";
+import { Completer } from "./completer.js";
+import { LoadGuard, type OverloadOptions } from "./load-guard.js";
+import { Maintenance } from "./maintenance.js";
+import { RunFlusher } from "./run-flusher.js";
+import { executeRun } from "./run-executor.js";
+import { RunState } from "./run-state.js";
+import { announceFinish } from "./announce.js";
+
+/** Settings of the worker on one node. Units in the names; defaults in brackets. */
+export interface WorkerOptions {
+  /** Most tasks running at once on this node [10]. */
+  concurrency?: number;
+  /** Most tasks claimed per store round trip [100]. */
+  claimBatch?: number;
+  /** Fallback poll for due tasks when no wake-up arrives, ms [1000]. */
+  pollIntervalMs?: number;
+  /** Lease of a run: a node that stops renewing it for this long is presumed dead, ms [15000]. */
+  leaseMs?: number;
+  /** How often leases are renewed (and cancel requests picked up), ms [min(1000, leaseMs/3)]. */
+  heartbeatMs?: number;
+  /** CPU capacity of this node, 100 = one core [cores × 100]. */
+  cpuCapacity?: number;
+  /** Stop claiming under load; `false` disables the guard. */
+  overload?: OverloadOptions | false;
+  /** After an abort (cancel, timeout, shutdown), how long a handler may take to stop, ms [2000]. */
+  abortGraceMs?: number;
+  /** How often coalesced progress and logs are written, ms [200]. */
+  flushMs?: number;
+  /** How often expired leases and deadlines are checked, ms [1000]. */
+  maintenanceMs?: number;
+  /** How often the pruner runs, ms [60000]; 0 disables it. */
+  pruneIntervalMs?: number;
+  /** Runs kept per task by the pruner [100]. */
+  keepRunsPerTask?: number;
+  /** Log lines kept per run; older ones are dropped with a marker [10000]. */
+  maxEventsPerRun?: number;
+  /** Only these types are claimed here [all registered]. */
+  types?: string[];
+}
+
+export type ResolvedWorkerOptions = Required<Omit<WorkerOptions, "overload" | "types">> & {
+  overload: Required<OverloadOptions> | false;
+  types: string[] | null;
+};
+
+export function resolveWorkerOptions(o: WorkerOptions = {}): ResolvedWorkerOptions {
+  const leaseMs = o.leaseMs ?? 15_000;
+  return {
+    concurrency: o.concurrency ?? 10,
+    claimBatch: o.claimBatch ?? 100,
+    pollIntervalMs: o.pollIntervalMs ?? 1000,
+    leaseMs,
+    heartbeatMs: o.heartbeatMs ?? Math.min(1000, Math.floor(leaseMs / 3)),
+    cpuCapacity: o.cpuCapacity ?? os.availableParallelism() * 100,
+    overload: o.overload === false ? false : { maxEventLoopLagMs: 1000, maxLoadPerCore: 6, ...o.overload },
+    abortGraceMs: o.abortGraceMs ?? 2000,
+    flushMs: o.flushMs ?? 200,
+    maintenanceMs: o.maintenanceMs ?? 1000,
+    pruneIntervalMs: o.pruneIntervalMs ?? 60_000,
+    keepRunsPerTask: o.keepRunsPerTask ?? 100,
+    maxEventsPerRun: o.maxEventsPerRun ?? 10_000,
+    types: o.types ?? null,
+  };
+}
+
+/**
+ * The worker of one node: claims due tasks in batches, runs them, renews their leases, ends
+ * them in batches, and recovers what other nodes lost.
+ */
+export class Worker {
+  readonly running = new Map<string, RunState>();
+  private readonly runningByType = new Map<string, number>();
+  private cpuUsed = 0;
+  private accepting = false;
+  private started = false;
+  /** False once a claim came back short and nothing has happened since that could add work. */
+  private maybeMore = true;
+  private pumping = false;
+  private pumpAgain = false;
+  private pumpScheduled = false;
+  private pollTimer: NodeJS.Timeout | null = null;
+  private changeTimer: NodeJS.Timeout | null = null;
+  private heartbeatTimer: NodeJS.Timeout | null = null;
+  private lastDataVersion = -1;
+  private readonly flusher: RunFlusher;
+  private readonly completer: Completer;
+  private readonly maintenance: Maintenance;
+  private readonly loadGuard: LoadGuard | null;
+  private readonly idleWaiters = new Set<() => void>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly registry: Map<string, TaskDefinition>,
+    private readonly bus: EventBus,
+    readonly node: string,
+    readonly options: ResolvedWorkerOptions,
+  ) {
+    this.flusher = new RunFlusher(store, this.running, registry, bus, options.flushMs);
+    this.completer = new Completer(store, this.flusher, (items) => this.onFinished(items), (error) =>
+      bus.emit("error", { error, where: "completing runs" }),
+    );
+    this.maintenance = new Maintenance(store, registry, bus, options);
+    this.loadGuard = options.overload ? new LoadGuard(options.overload) : null;
+  }
+
+  get isRunning(): boolean {
+    return this.started;
+  }
+
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    this.accepting = true;
+    // Runs this node left behind when it last stopped (crash or kill) are re-queued at once.
+    const rescued = await this.store.taskRescueNode(this.node);
+    for (const task of rescued) this.bus.emit("task:rescued", { task });
+    this.loadGuard?.start();
+    this.flusher.start();
+    this.maintenance.start();
+    this.pollTimer = setInterval(() => this.notify(), this.options.pollIntervalMs);
+    this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.options.heartbeatMs);
+    if (this.store instanceof SqliteStore && this.store.capabilities.changeNotification) {
+      const sqlite = this.store;
+      // Another process committed: cheap shared-memory check, full claim only when it changed.
+      this.changeTimer = setInterval(() => {
+        const v = sqlite.dataVersion();
+        if (v !== this.lastDataVersion) {
+          this.lastDataVersion = v;
+          this.notify();
+        }
+      }, 25);
+    }
+    this.notify();
+  }
+
+  /** Something may be due: claim soon (coalesced into one claim per event-loop turn). */
+  notify(): void {
+    this.maybeMore = true;
+    this.schedulePump();
+  }
+
+  private wakeTimer: NodeJS.Timeout | null = null;
+  private wakeTimerAt = Infinity;
+
+  /**
+   * Claims at `at` (epoch ms): a retry or delayed task this process knows about starts on time
+   * instead of at the next poll.
+   */
+  wakeAt(at: number): void {
+    if (!this.accepting) return;
+    const delay = at - Date.now();
+    if (delay <= 0) return this.notify();
+    if (delay >= this.options.pollIntervalMs || at >= this.wakeTimerAt) return;
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    this.wakeTimerAt = at;
+    this.wakeTimer = setTimeout(() => {
+      this.wakeTimer = null;
+      this.wakeTimerAt = Infinity;
+      this.notify();
+    }, delay + 1);
+  }
+
+  /** Aborts a run on this node (cancel from this process); returns whether it was here. */
+  abortLocal(taskId: string, kind: "cancelled"): boolean {
+    const run = this.running.get(taskId);
+    if (!run) return false;
+    run.abort(kind, "cancelled by request");
+    return true;
+  }
+
+  /** Stops claiming, waits up to `graceMs` for running tasks, then aborts and releases the rest. */
+  async stop(graceMs = 10_000): Promise<void> {
+    if (!this.started) return;
+    this.accepting = false;
+    for (const t of [this.pollTimer, this.changeTimer]) if (t) clearInterval(t);
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    this.pollTimer = this.changeTimer = this.wakeTimer = null;
+    await this.waitIdle(graceMs);
+    for (const run of this.running.values()) run.abort("shutdown", "node is shutting down");
+    // Each aborted run ends within abortGraceMs (released to the queue at once).
+    await this.waitIdle(this.options.abortGraceMs + 5000);
+    await this.completer.drain();
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = null;
+    this.maintenance.stop();
+    this.flusher.stop();
+    await this.flusher.flushAll();
+    this.loadGuard?.stop();
+    this.started = false;
+  }
+
+  /** Resolves when no run is in flight, or after `timeoutMs`. */
+  waitIdle(timeoutMs: number): Promise<void> {
+    if (this.running.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.idleWaiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      this.idleWaiters.add(done);
+    });
+  }
+
+  runPrune() {
+    return this.maintenance.prune();
+  }
+
+  // ---------------------------------------------------------------- claiming
+
+  private schedulePump(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      void this.pump();
+    });
+  }
+
+  private claimableTypes(): Array<{ type: string; slots: number }> {
+    const out: Array<{ type: string; slots: number }> = [];
+    for (const [type, def] of this.registry) {
+      if (this.options.types && !this.options.types.includes(type)) continue;
+      if (def.concurrency === undefined) {
+        out.push({ type, slots: Infinity });
+        continue;
+      }
+      const slots = def.concurrency - (this.runningByType.get(type) ?? 0);
+      if (slots > 0) out.push({ type, slots });
+    }
+    return out;
+  }
+
+  private async pump(): Promise<void> {
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = true;
+    try {
+      do {
+        this.pumpAgain = false;
+        if (!this.accepting || !this.maybeMore) break;
+        const free = this.options.concurrency - this.running.size;
+        if (free <= 0) break;
+        if (this.loadGuard?.isOverloaded()) break; // the poll timer tries again
+        const types = this.claimableTypes();
+        if (types.length === 0) break;
+        const limit = Math.min(free, this.options.claimBatch);
+        const claimed = await this.store.taskClaim({
+          node: this.node,
+          types,
+          limit,
+          cpuFree: this.options.cpuCapacity - this.cpuUsed,
+          cpuCapacity: this.options.cpuCapacity,
+          leaseMs: this.options.leaseMs,
+        });
+        if (!this.accepting) {
+          // stop() began while claiming: hand these straight back.
+          for (const task of claimed) this.startRun(task);
+          break;
+        }
+        for (const task of claimed) this.startRun(task);
+        const typeLimited = types.some((t) => Number.isFinite(t.slots)) || types.length < this.registry.size;
+        if (claimed.length < limit && !typeLimited) this.maybeMore = false;
+        else if (claimed.length === limit) this.pumpAgain = true;
+      } while (this.pumpAgain);
+    } catch (error) {
+      this.bus.emit("error", { error: error as Error, where: "claiming tasks" });
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private startRun(task: TaskRow): void {
+    const def = this.registry.get(task.type);
+    const run = new RunState(task, this.options.maxEventsPerRun);
+    this.running.set(task.id, run);
+    this.runningByType.set(task.type, (this.runningByType.get(task.type) ?? 0) + 1);
+    this.cpuUsed += Math.min(task.cpu, this.options.cpuCapacity);
+    this.bus.emit("task:started", { task });
+    if (!this.accepting) run.abort("shutdown", "node is shutting down");
+    if (!def) {
+      // Only registered types are claimed; this guards a registry changed under our feet.
+      run.abort("shutdown", `no handler for type ${task.type} on this node`);
+    }
+    const execution = def
+      ? executeRun(def, run, { node: this.node, abortGraceMs: this.options.abortGraceMs, onLog: (r, l, m, d) => this.onLog(r, l, m, d) })
+      : Promise.resolve<RunFinish | null>({
+          taskId: task.id,
+          runNo: task.runCount,
+          outcome: "offline",
+          next: "queued",
+          refundAttempt: true,
+          error: { name: "NoHandler", message: `no handler for ${task.type}` },
+        });
+    void execution.then(
+      (finish) => {
+        if (finish) this.completer.push(run, finish);
+        else this.release(run);
+      },
+      (error: Error) => {
+        this.bus.emit("error", { error, where: `executing ${task.type}` });
+        this.release(run);
+      },
+    );
+  }
+
+  private onLog(run: RunState, level: "debug" | "info" | "warn" | "error", message: string, data: unknown): void {
+    const event = run.log(level, message, data, Date.now());
+    if (event && this.bus.has("task:log")) {
+      this.bus.emit("task:log", {
+        event: { id: 0, taskId: event.taskId, runNo: event.runNo, at: new Date(event.at), level, message: event.message, data },
+      });
+    }
+  }
+
+  /** Frees the slot of a run (its finish was written, refused, or must not be written). */
+  private release(run: RunState): void {
+    if (this.running.get(run.taskId) !== run) return;
+    run.finished = true;
+    this.running.delete(run.taskId);
+    const type = run.task.type;
+    this.runningByType.set(type, (this.runningByType.get(type) ?? 1) - 1);
+    this.cpuUsed -= Math.min(run.task.cpu, this.options.cpuCapacity);
+    if (this.running.size === 0) for (const w of [...this.idleWaiters]) w();
+    if (this.accepting) {
+      if (this.registry.get(type)?.concurrency !== undefined || run.task.cpu > 0) this.maybeMore = true;
+      this.schedulePump();
+    }
+  }
+
+  private onFinished(items: Array<{ run: RunState; finish: RunFinish; row: TaskRow | null }>): void {
+    for (const { run, finish, row } of items) {
+      this.release(run);
+      if (!row) continue;
+      announceFinish(this.bus, this.registry, finish, row);
+      if (row.status === "scheduled" || row.status === "queued") this.wakeAt(row.runAt.getTime());
+    }
+  }
+
+  // ---------------------------------------------------------------- leases
+
+  private heartbeatBusy = false;
+
+  private async heartbeat(): Promise<void> {
+    if (this.heartbeatBusy || this.running.size === 0) return;
+    this.heartbeatBusy = true;
+    try {
+      const runs = [...this.running.values()].filter((r) => !r.finished);
+      const held = await this.store.leaseRenewMany(runs, this.options.leaseMs);
+      const byId = new Map(held.map((h) => [h.taskId, h]));
+      for (const run of runs) {
+        if (run.finished) continue;
+        const state = byId.get(run.taskId);
+        if (!state || state.runNo !== run.runNo) {
+          // Fenced out: another node took the task over. Stop and drop this run's result.
+          run.abort("lease-lost", "the lease of this run was lost (another node took the task over)");
+        } else if (state.cancelRequested) {
+          run.abort("cancelled", "cancelled by request");
+        }
+      }
+    } catch (error) {
+      this.bus.emit("error", { error: error as Error, where: "renewing leases" });
+    } finally {
+      this.heartbeatBusy = false;
+    }
+  }
+}

@@ -1,0 +1,30 @@
+import path from "node:path";
+import { ConfigError } from "../model/errors.js";
+import type { Store } from "./store.js";
+import { SqliteStore } from "./sqlite/sqlite-store.js";
+
+export interface StoreConfig {
+  /** `sqlite:./tasklane.db`, `sqlite::memory:`, a path ending in .db/.sqlite, or `:memory:`. */
+  db: string;
+  synchronous?: "full" | "normal";
+}
+
+/** Where `db` points, for messages (a file path, or the URL with its password hidden). */
+export function describeDb(db: string): string {
+  return db.replace(/\/\/([^:@/]+):[^@/]*@/, "//$1:***@");
+}
+
+export function openStore(config: StoreConfig): Store {
+  const db = config.db.trim();
+  if (/^postgres(ql)?:\/\//i.test(db)) {
+    throw new ConfigError(`db: PostgreSQL is not available in this build yet (got ${describeDb(db)}); use sqlite:PATH`);
+  }
+  let file: string;
+  if (db === ":memory:" || db === "sqlite::memory:") file = ":memory:";
+  else if (db.startsWith("sqlite://")) file = db.slice("sqlite://".length);
+  else if (db.startsWith("sqlite:")) file = db.slice("sqlite:".length);
+  else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(db)) throw new ConfigError(`db: unsupported database URL "${describeDb(db)}" (use sqlite:PATH)`);
+  else file = db;
+  if (!file) throw new ConfigError("db: empty SQLite path");
+  return new SqliteStore({ path: file === ":memory:" ? file : path.resolve(file), synchronous: config.synchronous });
+}

@@ -1,0 +1,97 @@
+/**
+ * Numbered SQLite migrations, embedded in the build (never read from disk at run time). The
+ * PostgreSQL backend carries the same numbers. A fresh install applies them all; there is no
+ * second "create schema" path.
+ *
+ * Times are INTEGER epoch milliseconds; JSON columns are TEXT.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const SQLITE_MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    name: "tasks, runs and events",
+    sql: `
+CREATE TABLE tasks (
+  id               TEXT PRIMARY KEY,
+  type             TEXT NOT NULL,
+  name             TEXT,
+  description      TEXT,
+  params           TEXT NOT NULL,
+  status           TEXT NOT NULL CHECK (status IN ('queued','running','succeeded','failed','cancelled','expired')),
+  priority         INTEGER NOT NULL DEFAULT 0,
+  run_at           INTEGER NOT NULL,
+  created_at       INTEGER NOT NULL,
+  updated_at       INTEGER NOT NULL,
+  started_at       INTEGER,
+  finished_at      INTEGER,
+  attempt          INTEGER NOT NULL DEFAULT 0,
+  max_attempts     INTEGER NOT NULL,
+  run_count        INTEGER NOT NULL DEFAULT 0,
+  max_runs         INTEGER NOT NULL,
+  backoff          TEXT NOT NULL,
+  timeout_ms       INTEGER,
+  cpu              INTEGER NOT NULL DEFAULT 0,
+  executor         TEXT,
+  deadline         INTEGER,
+  delete_after_ms  INTEGER NOT NULL,
+  delete_at        INTEGER,
+  key              TEXT,
+  owner            TEXT,
+  node             TEXT,
+  lease_expires_at INTEGER,
+  cancel_requested INTEGER NOT NULL DEFAULT 0,
+  progress_current REAL,
+  progress_total   REAL,
+  progress_message TEXT,
+  progress_rate    REAL,
+  progress_at      INTEGER,
+  result           TEXT,
+  error            TEXT
+);
+-- The ready set, in claim order; partial so finished rows cost the claim nothing.
+CREATE INDEX tasks_ready ON tasks (priority, run_at, id) WHERE status = 'queued';
+CREATE INDEX tasks_lease ON tasks (lease_expires_at) WHERE status = 'running';
+CREATE INDEX tasks_node_running ON tasks (node) WHERE status = 'running';
+-- Business key: unique among live tasks only, so a finished task frees its key.
+CREATE UNIQUE INDEX tasks_live_key ON tasks (key) WHERE key IS NOT NULL AND status IN ('queued', 'running');
+CREATE INDEX tasks_key ON tasks (key) WHERE key IS NOT NULL;
+CREATE INDEX tasks_type_status ON tasks (type, status);
+CREATE INDEX tasks_created ON tasks (created_at, id);
+CREATE INDEX tasks_status_created ON tasks (status, created_at, id);
+CREATE INDEX tasks_owner_created ON tasks (owner, created_at, id);
+CREATE INDEX tasks_deadline ON tasks (deadline) WHERE status = 'queued' AND deadline IS NOT NULL;
+CREATE INDEX tasks_delete_at ON tasks (delete_at) WHERE delete_at IS NOT NULL;
+
+CREATE TABLE runs (
+  task_id    TEXT NOT NULL,
+  run_no     INTEGER NOT NULL,
+  attempt    INTEGER NOT NULL,
+  node       TEXT NOT NULL,
+  started_at INTEGER NOT NULL,
+  ended_at   INTEGER,
+  outcome    TEXT CHECK (outcome IN ('succeeded','failed','cancelled','timed_out','offline')),
+  result     TEXT,
+  error      TEXT,
+  PRIMARY KEY (task_id, run_no)
+) WITHOUT ROWID;
+
+CREATE TABLE events (
+  id       INTEGER PRIMARY KEY AUTOINCREMENT,
+  task_id  TEXT NOT NULL,
+  run_no   INTEGER NOT NULL,
+  seq      INTEGER NOT NULL,
+  at       INTEGER NOT NULL,
+  level    TEXT NOT NULL CHECK (level IN ('debug','info','warn','error')),
+  message  TEXT NOT NULL,
+  data     TEXT
+);
+CREATE UNIQUE INDEX events_run_seq ON events (task_id, run_no, seq);
+CREATE INDEX events_task ON events (task_id, id);
+`,
+  },
+];

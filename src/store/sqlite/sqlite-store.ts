@@ -1,0 +1,552 @@
+import Database from "better-sqlite3";
+import { KeyConflictError, QueueFullError, ValidationError } from "../../model/errors.js";
+import type { TaskStatus } from "../../model/status.js";
+import type { EventRow, RunRow, TaskRow } from "../../model/task-row.js";
+import type {
+  ClaimRequest,
+  EventTrim,
+  InsertLimits,
+  InsertOutcome,
+  LeaseState,
+  MigrationState,
+  NewEvent,
+  NewTask,
+  ProgressWrite,
+  PruneOptions,
+  PruneReport,
+  RunFinish,
+  RunRef,
+  Store,
+  StoreCapabilities,
+  TaskListFilter,
+  TaskPage,
+} from "../store.js";
+import { decodeCursor, encodeCursor } from "../cursor.js";
+import { SQLITE_MIGRATIONS } from "./migrations.js";
+import { rowToEvent, rowToRun, rowToTask, type SqlRow } from "./sqlite-rows.js";
+
+export interface SqliteStoreOptions {
+  /** File path, or `:memory:`. */
+  path: string;
+  /**
+   * Durability of acknowledged writes (add, cancel, retry, delete). `full` (default) survives
+   * power loss; `normal` survives a crash of the process but may lose the last commits on power
+   * loss. Worker bookkeeping (claim, lease, progress, finish) always commits with `normal`: losing
+   * one of those to power loss only makes a task run again, never loses it.
+   */
+  synchronous?: "full" | "normal";
+  /** How long a writer waits for another process's write lock, ms. Default 15000. */
+  busyTimeoutMs?: number;
+}
+
+const FINAL_SQL = "('succeeded','failed','cancelled','expired')";
+
+/**
+ * SQLite store on better-sqlite3: WAL, one writer at a time, `BEGIN IMMEDIATE` for every write
+ * transaction so a writer never has to upgrade a read lock (which is where "database is locked"
+ * comes from), and a busy timeout for the other processes on the same file.
+ */
+export class SqliteStore implements Store {
+  readonly dialect = "sqlite" as const;
+  readonly capabilities: StoreCapabilities;
+  private readonly db: Database.Database;
+  private readonly durableSync: "FULL" | "NORMAL";
+  private currentSync: string | null = null;
+  private readonly stmt: ReturnType<SqliteStore["prepareStatements"]>;
+  private closed = false;
+
+  constructor(options: SqliteStoreOptions) {
+    const memory = options.path === ":memory:";
+    this.db = new Database(options.path);
+    this.db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 15_000}`);
+    if (!memory) this.db.pragma("journal_mode = WAL");
+    this.db.pragma("foreign_keys = OFF");
+    this.db.pragma("cache_size = -32000");
+    this.durableSync = options.synchronous === "normal" ? "NORMAL" : "FULL";
+    this.capabilities = { multiProcess: !memory, transactionalAdd: false, changeNotification: !memory };
+    this.migrateSync();
+    this.stmt = this.prepareStatements();
+  }
+
+  // ---------------------------------------------------------------- plumbing
+
+  /** Runs `fn` in a `BEGIN IMMEDIATE` transaction committed with the given durability. */
+  private write<T>(durable: boolean, fn: () => T): T {
+    const sync = durable ? this.durableSync : "NORMAL";
+    if (sync !== this.currentSync) {
+      this.db.pragma(`synchronous = ${sync}`);
+      this.currentSync = sync;
+    }
+    return this.db.transaction(fn).immediate();
+  }
+
+  private migrateSync(): number[] {
+    return this.write(true, () => {
+      this.db.exec(
+        "CREATE TABLE IF NOT EXISTS tasklane_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
+      );
+      const applied = new Set(
+        (this.db.prepare("SELECT version FROM tasklane_migrations").all() as Array<{ version: number }>).map((r) => r.version),
+      );
+      const done: number[] = [];
+      for (const m of SQLITE_MIGRATIONS) {
+        if (applied.has(m.version)) continue;
+        this.db.exec(m.sql);
+        this.db.prepare("INSERT INTO tasklane_migrations (version, name, applied_at) VALUES (?, ?, ?)").run(m.version, m.name, Date.now());
+        done.push(m.version);
+      }
+      return done;
+    });
+  }
+
+  async migrate(): Promise<number[]> {
+    return this.migrateSync();
+  }
+
+  async migrationStatus(): Promise<MigrationState[]> {
+    const rows = this.db.prepare("SELECT version, applied_at FROM tasklane_migrations").all() as Array<{ version: number; applied_at: number }>;
+    const applied = new Map(rows.map((r) => [r.version, r.applied_at]));
+    return SQLITE_MIGRATIONS.map((m) => ({
+      version: m.version,
+      name: m.name,
+      appliedAt: applied.has(m.version) ? new Date(applied.get(m.version)!) : null,
+    }));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.db.close();
+  }
+
+  async now(): Promise<number> {
+    return Date.now();
+  }
+
+  /**
+   * A counter that changes whenever another connection commits (PRAGMA data_version). Reading
+   * it touches only shared memory, so the runtime can poll it every few ms as a cross-process
+   * wake-up and run the real claim query only when something changed.
+   */
+  dataVersion(): number {
+    return this.db.pragma("data_version", { simple: true }) as number;
+  }
+
+  private prepareStatements() {
+    const db = this.db;
+    return {
+      insert: db.prepare(`INSERT INTO tasks (id, type, name, description, params, status, priority, run_at, created_at, updated_at,
+          max_attempts, max_runs, backoff, timeout_ms, cpu, executor, deadline, delete_after_ms, key, owner)
+        VALUES (@id, @type, @name, @description, @params, 'queued', @priority, @runAt, @now, @now,
+          @maxAttempts, @maxRuns, @backoff, @timeoutMs, @cpu, @executor, @deadline, @deleteAfterMs, @key, @owner)
+        ON CONFLICT DO NOTHING`),
+      byId: db.prepare("SELECT * FROM tasks WHERE id = ?"),
+      liveByKey: db.prepare("SELECT * FROM tasks WHERE key = ? AND status IN ('queued','running')"),
+      countQueued: db.prepare("SELECT COUNT(*) AS n FROM tasks WHERE type = ? AND status = 'queued'"),
+      claim: db.prepare(`
+        WITH allowed(type, slots) AS (SELECT value ->> 0, value ->> 1 FROM json_each(@types)),
+        cand AS (
+          SELECT t.id, t.type, t.priority, t.run_at, MIN(t.cpu, @cpuCapacity) AS cpu
+          FROM tasks t
+          WHERE t.status = 'queued' AND t.run_at <= @now
+            AND t.type IN (SELECT type FROM allowed)
+            AND (t.executor IS NULL OR t.executor = @node)
+            AND (t.deadline IS NULL OR t.deadline > @now)
+            AND t.run_count < t.max_runs
+          ORDER BY t.priority, t.run_at, t.id
+          LIMIT @scan
+        ),
+        ranked AS (
+          SELECT c.*, ROW_NUMBER() OVER (PARTITION BY c.type ORDER BY c.priority, c.run_at, c.id) AS type_rank FROM cand c
+        ),
+        fitting AS (
+          SELECT r.id,
+            SUM(r.cpu) OVER (ORDER BY r.priority, r.run_at, r.id ROWS UNBOUNDED PRECEDING) AS cpu_sum,
+            ROW_NUMBER() OVER (ORDER BY r.priority, r.run_at, r.id) AS n
+          FROM ranked r JOIN allowed a ON a.type = r.type
+          WHERE r.type_rank <= a.slots
+        )
+        UPDATE tasks SET status = 'running', attempt = attempt + 1, run_count = run_count + 1, node = @node,
+          started_at = @now, updated_at = @now, lease_expires_at = @leaseUntil, cancel_requested = 0
+        WHERE id IN (SELECT id FROM fitting WHERE cpu_sum <= @cpuFree AND n <= @limit)
+        RETURNING *`),
+      runInsert: db.prepare("INSERT INTO runs (task_id, run_no, attempt, node, started_at) VALUES (?, ?, ?, ?, ?)"),
+      renew: db.prepare(`UPDATE tasks SET lease_expires_at = @until
+        WHERE status = 'running' AND (id, run_count) IN (SELECT value ->> 0, value ->> 1 FROM json_each(@refs))
+        RETURNING id, run_count, cancel_requested`),
+      progress: db.prepare(`UPDATE tasks SET progress_current = @current, progress_total = @total, progress_message = @message,
+          progress_rate = @ratePerSec, progress_at = @at
+        WHERE id = @taskId AND run_count = @runNo AND status = 'running'`),
+      eventInsert: db.prepare(`INSERT OR IGNORE INTO events (task_id, run_no, seq, at, level, message, data)
+        VALUES (@taskId, @runNo, @seq, @at, @level, @message, @data)`),
+      eventTrim: db.prepare("DELETE FROM events WHERE task_id = ? AND run_no = ? AND seq > 0 AND seq < ?"),
+      eventMarker: db.prepare(`INSERT INTO events (task_id, run_no, seq, at, level, message, data) VALUES (?, ?, 0, ?, 'warn', ?, NULL)
+        ON CONFLICT (task_id, run_no, seq) DO UPDATE SET message = excluded.message, at = excluded.at`),
+      finish: db.prepare(`UPDATE tasks SET
+          status = CASE WHEN @next = 'queued' AND cancel_requested = 1 THEN 'cancelled' ELSE @next END,
+          run_at = CASE WHEN @next = 'queued' THEN @runAt ELSE run_at END,
+          attempt = attempt - @refund,
+          result = @result,
+          error = @error,
+          finished_at = CASE WHEN @next = 'queued' AND cancel_requested = 0 THEN NULL ELSE @now END,
+          delete_at = CASE WHEN @next = 'queued' AND cancel_requested = 0 THEN NULL ELSE @now + delete_after_ms END,
+          lease_expires_at = NULL,
+          updated_at = @now,
+          progress_current = CASE WHEN @hasProgress THEN @pCurrent ELSE progress_current END,
+          progress_total = CASE WHEN @hasProgress THEN @pTotal ELSE progress_total END,
+          progress_message = CASE WHEN @hasProgress THEN @pMessage ELSE progress_message END,
+          progress_rate = CASE WHEN @hasProgress THEN @pRate ELSE progress_rate END,
+          progress_at = CASE WHEN @hasProgress THEN @pAt ELSE progress_at END
+        WHERE id = @taskId AND run_count = @runNo AND status = 'running'
+        RETURNING *`),
+      runEnd: db.prepare(`UPDATE runs SET ended_at = ?, outcome = ?, result = ?, error = ?
+        WHERE task_id = ? AND run_no = ? AND ended_at IS NULL`),
+      cancel: db.prepare(`UPDATE tasks SET
+          status = CASE WHEN status = 'queued' THEN 'cancelled' ELSE status END,
+          cancel_requested = CASE WHEN status = 'running' THEN 1 ELSE cancel_requested END,
+          finished_at = CASE WHEN status = 'queued' THEN @now ELSE finished_at END,
+          delete_at = CASE WHEN status = 'queued' THEN @now + delete_after_ms ELSE delete_at END,
+          updated_at = @now
+        WHERE id = @id AND status IN ('queued', 'running')
+        RETURNING *`),
+      retry: db.prepare(`UPDATE tasks SET status = 'queued', attempt = 0, run_at = @now, finished_at = NULL, delete_at = NULL,
+          cancel_requested = 0, result = NULL, updated_at = @now,
+          progress_current = NULL, progress_total = NULL, progress_message = NULL, progress_rate = NULL, progress_at = NULL
+        WHERE id = @id AND status IN ('failed', 'cancelled', 'expired') AND run_count < max_runs
+        RETURNING *`),
+      deleteTask: db.prepare("DELETE FROM tasks WHERE id = ? AND status <> 'running'"),
+      deleteRuns: db.prepare("DELETE FROM runs WHERE task_id = ?"),
+      deleteEvents: db.prepare("DELETE FROM events WHERE task_id = ?"),
+      runs: db.prepare("SELECT * FROM runs WHERE task_id = ? ORDER BY run_no"),
+      events: db.prepare("SELECT * FROM events WHERE task_id = ? AND id > ? ORDER BY id LIMIT ?"),
+      expire: db.prepare(`UPDATE tasks SET status = 'expired', finished_at = @now, delete_at = @now + delete_after_ms, updated_at = @now
+        WHERE status = 'queued' AND deadline IS NOT NULL AND deadline <= @now
+        RETURNING *`),
+      pruneTasks: db.prepare(`DELETE FROM tasks WHERE id IN (
+          SELECT id FROM tasks WHERE delete_at IS NOT NULL AND delete_at <= @now AND status IN ${FINAL_SQL} LIMIT @batch)
+        RETURNING id`),
+      pruneTaskRuns: db.prepare("DELETE FROM runs WHERE task_id IN (SELECT value FROM json_each(?))"),
+      pruneTaskEvents: db.prepare("DELETE FROM events WHERE task_id IN (SELECT value FROM json_each(?))"),
+      pruneOldRuns: db.prepare(`DELETE FROM runs WHERE (task_id, run_no) IN (
+          SELECT r.task_id, r.run_no FROM tasks t JOIN runs r ON r.task_id = t.id
+          WHERE t.run_count > @keep AND r.run_no <= t.run_count - @keep LIMIT @batch)
+        RETURNING task_id, run_no`),
+      pruneRunEvents: db.prepare("DELETE FROM events WHERE (task_id, run_no) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?))"),
+      count: db.prepare(`SELECT CASE WHEN status = 'queued' AND run_at > @now THEN 'scheduled' ELSE status END AS status,
+          type, COUNT(*) AS count FROM tasks GROUP BY 1, 2`),
+    };
+  }
+
+  // ---------------------------------------------------------------- tasks
+
+  async taskInsertMany(tasks: NewTask[], limits: InsertLimits): Promise<InsertOutcome[]> {
+    return this.write(true, () => {
+      const now = Date.now();
+      const outcomes: InsertOutcome[] = [];
+      const added = new Map<string, number>();
+      for (const t of tasks) {
+        const info = this.stmt.insert.run({
+          ...t,
+          now,
+          runAt: t.runAt ?? now,
+          params: JSON.stringify(t.params ?? null),
+          backoff: JSON.stringify(t.backoff),
+        });
+        if (info.changes === 1) {
+          added.set(t.type, (added.get(t.type) ?? 0) + 1);
+          outcomes.push({ task: rowToTask(this.stmt.byId.get(t.id) as SqlRow, now), existing: false });
+          continue;
+        }
+        const holder = t.key === null ? undefined : (this.stmt.liveByKey.get(t.key) as SqlRow | undefined);
+        if (!holder) throw new ValidationError(`id: a task with id "${t.id}" already exists`);
+        outcomes.push({ task: rowToTask(holder, now), existing: true });
+      }
+      for (const type of added.keys()) {
+        const max = limits.maxQueued.get(type);
+        if (max === undefined) continue;
+        const queued = (this.stmt.countQueued.get(type) as { n: number }).n;
+        // `queued` includes this batch; refusing throws, which rolls the whole batch back.
+        if (queued > max) throw new QueueFullError(type, max);
+      }
+      return outcomes;
+    });
+  }
+
+  async taskGet(id: string): Promise<TaskRow | null> {
+    const row = this.stmt.byId.get(id) as SqlRow | undefined;
+    return row ? rowToTask(row, Date.now()) : null;
+  }
+
+  async taskList(filter: TaskListFilter): Promise<TaskPage> {
+    const now = Date.now();
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (filter.status?.length) {
+      const parts = filter.status.map((s) => statusCondition(s, args, now));
+      where.push(`(${parts.join(" OR ")})`);
+    }
+    if (filter.type?.length) {
+      where.push(`type IN (${filter.type.map(() => "?").join(",")})`);
+      args.push(...filter.type);
+    }
+    if (filter.owner !== undefined) {
+      where.push("owner = ?");
+      args.push(filter.owner);
+    }
+    if (filter.key !== undefined) {
+      where.push("key = ?");
+      args.push(filter.key);
+    }
+    const desc = (filter.order ?? "desc") === "desc";
+    if (filter.cursor) {
+      const [createdAt, id] = decodeCursor(filter.cursor);
+      where.push(desc ? "(created_at, id) < (?, ?)" : "(created_at, id) > (?, ?)");
+      args.push(createdAt, id);
+    }
+    const dir = desc ? "DESC" : "ASC";
+    const sql = `SELECT * FROM tasks ${where.length ? "WHERE " + where.join(" AND ") : ""}
+      ORDER BY created_at ${dir}, id ${dir} LIMIT ?`;
+    args.push(filter.limit + 1);
+    const rows = this.db.prepare(sql).all(...args) as SqlRow[];
+    const more = rows.length > filter.limit;
+    const tasks = rows.slice(0, filter.limit).map((r) => rowToTask(r, now));
+    const last = tasks[tasks.length - 1];
+    return { tasks, nextCursor: more && last ? encodeCursor(last.createdAt.getTime(), last.id) : null };
+  }
+
+  async taskCount(): Promise<Array<{ status: TaskStatus; type: string; count: number }>> {
+    return this.stmt.count.all({ now: Date.now() }) as Array<{ status: TaskStatus; type: string; count: number }>;
+  }
+
+  // ---------------------------------------------------------------- runs
+
+  async taskClaim(req: ClaimRequest): Promise<TaskRow[]> {
+    if (req.limit <= 0 || req.types.length === 0) return [];
+    // With per-type limits some candidates are passed over, so look a little further. (The CPU
+    // check keeps strict order: a big task at the head is not overtaken, so it cannot starve.)
+    const limited = req.types.some((t) => Number.isFinite(t.slots));
+    const scan = limited ? Math.min(req.limit * 4, 2000) : req.limit;
+    return this.write(false, () => {
+      const now = Date.now();
+      const rows = this.stmt.claim.all({
+        types: JSON.stringify(req.types.map((t) => [t.type, Number.isFinite(t.slots) ? t.slots : 1e9])),
+        now,
+        node: req.node,
+        scan,
+        limit: req.limit,
+        cpuFree: Math.max(0, req.cpuFree),
+        cpuCapacity: req.cpuCapacity,
+        leaseUntil: now + req.leaseMs,
+      }) as SqlRow[];
+      for (const r of rows) this.stmt.runInsert.run(r.id, r.run_count, r.attempt, req.node, now);
+      return rows.map((r) => rowToTask(r, now)).sort(claimOrder);
+    });
+  }
+
+  async leaseRenewMany(leases: RunRef[], leaseMs: number): Promise<LeaseState[]> {
+    if (leases.length === 0) return [];
+    return this.write(false, () => {
+      const rows = this.stmt.renew.all({
+        until: Date.now() + leaseMs,
+        refs: JSON.stringify(leases.map((l) => [l.taskId, l.runNo])),
+      }) as Array<{ id: string; run_count: number; cancel_requested: number }>;
+      return rows.map((r) => ({ taskId: r.id, runNo: r.run_count, cancelRequested: r.cancel_requested === 1 }));
+    });
+  }
+
+  async progressWriteMany(updates: ProgressWrite[]): Promise<void> {
+    if (updates.length === 0) return;
+    this.write(false, () => {
+      for (const u of updates) this.stmt.progress.run(u);
+    });
+  }
+
+  async eventInsertMany(events: NewEvent[], trims: EventTrim[]): Promise<void> {
+    if (events.length === 0 && trims.length === 0) return;
+    this.write(false, () => {
+      for (const e of events) {
+        this.stmt.eventInsert.run({ ...e, data: e.data === undefined ? null : JSON.stringify(e.data) });
+      }
+      for (const t of trims) {
+        this.stmt.eventTrim.run(t.taskId, t.runNo, t.dropBelowSeq);
+        this.stmt.eventMarker.run(t.taskId, t.runNo, Date.now(), `${t.droppedTotal} earlier log line(s) of this run were dropped (per-run cap)`);
+      }
+    });
+  }
+
+  async taskFinishMany(finishes: RunFinish[]): Promise<TaskRow[]> {
+    if (finishes.length === 0) return [];
+    return this.write(false, () => {
+      const now = Date.now();
+      const applied: TaskRow[] = [];
+      for (const f of finishes) {
+        const result = f.result === undefined ? null : JSON.stringify(f.result);
+        const error = f.error ? JSON.stringify(f.error) : null;
+        const p = f.progress;
+        const row = this.stmt.finish.get({
+          taskId: f.taskId,
+          runNo: f.runNo,
+          next: f.next,
+          runAt: f.runAt ?? now,
+          refund: f.refundAttempt ? 1 : 0,
+          result,
+          error,
+          now,
+          hasProgress: p ? 1 : 0,
+          pCurrent: p?.current ?? null,
+          pTotal: p?.total ?? null,
+          pMessage: p?.message ?? null,
+          pRate: p?.ratePerSec ?? null,
+          pAt: p?.at ?? null,
+        }) as SqlRow | undefined;
+        if (!row) continue; // fenced out: the lease was taken over
+        this.stmt.runEnd.run(now, f.outcome, result, error, f.taskId, f.runNo);
+        applied.push(rowToTask(row, now));
+      }
+      return applied;
+    });
+  }
+
+  // ---------------------------------------------------------------- control
+
+  async taskCancel(id: string): Promise<{ task: TaskRow; applied: boolean } | null> {
+    return this.write(true, () => {
+      const now = Date.now();
+      const changed = this.stmt.cancel.get({ id, now }) as SqlRow | undefined;
+      const row = changed ?? (this.stmt.byId.get(id) as SqlRow | undefined);
+      return row ? { task: rowToTask(row, now), applied: changed !== undefined } : null;
+    });
+  }
+
+  async taskRetry(id: string): Promise<TaskRow | null> {
+    return this.write(true, () => {
+      const now = Date.now();
+      let row: SqlRow | undefined;
+      try {
+        row = this.stmt.retry.get({ id, now }) as SqlRow | undefined;
+      } catch (err) {
+        if ((err as { code?: string }).code === "SQLITE_CONSTRAINT_UNIQUE") {
+          const t = this.stmt.byId.get(id) as SqlRow;
+          throw new KeyConflictError(String(t.key));
+        }
+        throw err;
+      }
+      row ??= this.stmt.byId.get(id) as SqlRow | undefined;
+      return row ? rowToTask(row, now) : null;
+    });
+  }
+
+  async taskDelete(id: string): Promise<"deleted" | "running" | "not-found"> {
+    return this.write(true, () => {
+      if (this.stmt.deleteTask.run(id).changes === 1) {
+        this.stmt.deleteRuns.run(id);
+        this.stmt.deleteEvents.run(id);
+        return "deleted";
+      }
+      return this.stmt.byId.get(id) ? "running" : "not-found";
+    });
+  }
+
+  async runList(taskId: string): Promise<RunRow[]> {
+    return (this.stmt.runs.all(taskId) as SqlRow[]).map(rowToRun);
+  }
+
+  async eventList(taskId: string, options: { afterId?: number; limit?: number }): Promise<EventRow[]> {
+    return (this.stmt.events.all(taskId, options.afterId ?? 0, options.limit ?? 1000) as SqlRow[]).map(rowToEvent);
+  }
+
+  // ---------------------------------------------------------------- recovery and retention
+
+  async taskRescueExpired(): Promise<TaskRow[]> {
+    return this.rescue("status = 'running' AND lease_expires_at < @now", {}, "stopped renewing its lease");
+  }
+
+  async taskRescueNode(node: string): Promise<TaskRow[]> {
+    return this.rescue("status = 'running' AND node = @node", { node }, "restarted while the run was in progress");
+  }
+
+  /**
+   * One conditional UPDATE (never read-then-write), so any number of nodes may rescue at once.
+   * The attempt was counted at claim, so a task that kills every node it lands on fails after
+   * its attempts instead of looping forever.
+   */
+  private rescue(condition: string, args: Record<string, unknown>, why: string): TaskRow[] {
+    return this.write(false, () => {
+      const now = Date.now();
+      const outOfTries = "(attempt >= max_attempts OR run_count >= max_runs)";
+      const rows = this.db
+        .prepare(
+          `UPDATE tasks SET
+            status = CASE WHEN cancel_requested = 1 THEN 'cancelled' WHEN ${outOfTries} THEN 'failed' ELSE 'queued' END,
+            run_at = @now,
+            lease_expires_at = NULL,
+            updated_at = @now,
+            error = json_object('name', 'NodeLostError', 'message', 'node ' || node || ' ' || @why),
+            finished_at = CASE WHEN cancel_requested = 1 OR ${outOfTries} THEN @now ELSE NULL END,
+            delete_at = CASE WHEN cancel_requested = 1 OR ${outOfTries} THEN @now + delete_after_ms ELSE NULL END
+          WHERE ${condition}
+          RETURNING *`,
+        )
+        .all({ ...args, now, why }) as SqlRow[];
+      for (const r of rows) {
+        this.stmt.runEnd.run(now, "offline", null, r.error, r.id, r.run_count);
+      }
+      return rows.map((r) => rowToTask(r, now));
+    });
+  }
+
+  async taskExpireOverdue(): Promise<TaskRow[]> {
+    return this.write(false, () => {
+      const now = Date.now();
+      return (this.stmt.expire.all({ now }) as SqlRow[]).map((r) => rowToTask(r, now));
+    });
+  }
+
+  async prune(options: PruneOptions): Promise<PruneReport> {
+    const report: PruneReport = { tasksDeleted: 0, runsDeleted: 0 };
+    for (;;) {
+      const n = this.write(false, () => {
+        const ids = (this.stmt.pruneTasks.all({ now: Date.now(), batch: options.batchSize }) as Array<{ id: string }>).map((r) => r.id);
+        if (ids.length) {
+          const json = JSON.stringify(ids);
+          report.runsDeleted += this.stmt.pruneTaskRuns.run(json).changes;
+          this.stmt.pruneTaskEvents.run(json);
+        }
+        return ids.length;
+      });
+      report.tasksDeleted += n;
+      if (n < options.batchSize) break;
+    }
+    for (;;) {
+      const n = this.write(false, () => {
+        const runs = this.stmt.pruneOldRuns.all({ keep: options.keepRunsPerTask, batch: options.batchSize }) as Array<{
+          task_id: string;
+          run_no: number;
+        }>;
+        if (runs.length) this.stmt.pruneRunEvents.run(JSON.stringify(runs.map((r) => [r.task_id, r.run_no])));
+        return runs.length;
+      });
+      report.runsDeleted += n;
+      if (n < options.batchSize) break;
+    }
+    return report;
+  }
+}
+
+function statusCondition(status: TaskStatus, args: unknown[], now: number): string {
+  if (status === "scheduled") {
+    args.push(now);
+    return "(status = 'queued' AND run_at > ?)";
+  }
+  if (status === "queued") {
+    args.push(now);
+    return "(status = 'queued' AND run_at <= ?)";
+  }
+  args.push(status);
+  return "status = ?";
+}
+
+function claimOrder(a: TaskRow, b: TaskRow): number {
+  return a.priority - b.priority || a.runAt.getTime() - b.runAt.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
