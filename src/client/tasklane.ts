@@ -220,9 +220,10 @@ export class Tasklane {
   /** A failed, cancelled or expired task is queued again with its attempts reset. */
   async retry(id: string): Promise<TaskRow> {
     checkId(id);
-    const task = await this.store.taskRetry(id);
-    if (!task) throw new TaskNotFoundError(id);
-    if (task.status !== "queued" && task.status !== "scheduled") {
+    const outcome = await this.store.taskRetry(id);
+    if (!outcome) throw new TaskNotFoundError(id);
+    const { task, applied } = outcome;
+    if (!applied) {
       if (task.runCount >= task.maxRuns && ["failed", "cancelled", "expired"].includes(task.status)) {
         throw new InvalidStateError(`task ${id} has used all ${task.maxRuns} runs (maxRuns); it cannot be retried`);
       }
@@ -265,9 +266,9 @@ export class Tasklane {
   }
 
   /** Worker state, or null if not started. */
-  workerState(): { running: number; concurrency: number } | null {
+  workerState(): { running: number; concurrency: number; leaseRenewal: "thread" | "main-thread" } | null {
     if (!this.worker?.isRunning) return null;
-    return { running: this.worker.running.size, concurrency: this.worker.options.concurrency };
+    return { running: this.worker.running.size, concurrency: this.worker.options.concurrency, leaseRenewal: this.worker.leaseRenewalMode };
   }
 
   /**

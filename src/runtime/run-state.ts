@@ -1,6 +1,6 @@
 import { TaskAbortedError, type AbortCause } from "../model/errors.js";
 import type { LogLevel } from "../model/status.js";
-import type { TaskRow } from "../model/task-row.js";
+import { runIdOf, type TaskRow } from "../model/task-row.js";
 import type { NewEvent, ProgressWrite, RunRef } from "../store/store.js";
 
 /** Samples kept for the rate: about 10 s of flushes. */
@@ -14,6 +14,8 @@ const RATE_WINDOW_MS = 10_000;
 export class RunState implements RunRef {
   readonly taskId: string;
   readonly runNo: number;
+  /** `taskId#runNo`. */
+  readonly runId: string;
   readonly controller = new AbortController();
   abortKind: AbortCause | null = null;
   /** Set once the finish is queued: later progress/logs of this run are dropped. */
@@ -37,6 +39,7 @@ export class RunState implements RunRef {
   ) {
     this.taskId = task.id;
     this.runNo = task.runCount;
+    this.runId = runIdOf(task.id, task.runCount);
   }
 
   get signal(): AbortSignal {

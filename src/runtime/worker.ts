@@ -1,7 +1,7 @@
 import os from "node:os";
 import type { EventBus } from "../client/events.js";
 import type { TaskDefinition } from "../model/options.js";
-import type { TaskRow } from "../model/task-row.js";
+import { runIdOf, type TaskRow } from "../model/task-row.js";
 import type { RunFinish, Store } from "../store/store.js";
 import { SqliteStore } from "../store/sqlite/sqlite-store.js";
 import { Completer } from "./completer.js";
@@ -11,6 +11,8 @@ import { RunFlusher } from "./run-flusher.js";
 import { executeRun } from "./run-executor.js";
 import { RunState } from "./run-state.js";
 import { announceFinish } from "./announce.js";
+import { LeaseRenewer } from "./lease-renewer.js";
+import type { LeaseState, RunRef } from "../store/store.js";
 
 /** Settings of the worker on one node. Units in the names; defaults in brackets. */
 export interface WorkerOptions {
@@ -74,6 +76,7 @@ export function resolveWorkerOptions(o: WorkerOptions = {}): ResolvedWorkerOptio
  * them in batches, and recovers what other nodes lost.
  */
 export class Worker {
+  /** Runs in flight, by run id (`taskId#runNo`): a task re-claimed here after its old run was rescued is a second entry. */
   readonly running = new Map<string, RunState>();
   private readonly runningByType = new Map<string, number>();
   private cpuUsed = 0;
@@ -86,12 +89,12 @@ export class Worker {
   private pumpScheduled = false;
   private pollTimer: NodeJS.Timeout | null = null;
   private changeTimer: NodeJS.Timeout | null = null;
-  private heartbeatTimer: NodeJS.Timeout | null = null;
   private lastDataVersion = -1;
   private readonly flusher: RunFlusher;
   private readonly completer: Completer;
   private readonly maintenance: Maintenance;
   private readonly loadGuard: LoadGuard | null;
+  private readonly leaseRenewer: LeaseRenewer;
   private readonly idleWaiters = new Set<() => void>();
 
   constructor(
@@ -107,6 +110,11 @@ export class Worker {
     );
     this.maintenance = new Maintenance(store, registry, bus, options);
     this.loadGuard = options.overload ? new LoadGuard(options.overload) : null;
+    this.leaseRenewer = new LeaseRenewer(store, options.leaseMs, options.heartbeatMs, {
+      current: () => [...this.running.values()].filter((r) => !r.finished),
+      onRenewed: (asked, held) => this.onLeasesRenewed(asked, held),
+      onError: (error) => bus.emit("error", { error, where: "renewing leases" }),
+    });
   }
 
   get isRunning(): boolean {
@@ -124,7 +132,7 @@ export class Worker {
     this.flusher.start();
     this.maintenance.start();
     this.pollTimer = setInterval(() => this.notify(), this.options.pollIntervalMs);
-    this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.options.heartbeatMs);
+    this.leaseRenewer.start();
     if (this.store instanceof SqliteStore && this.store.capabilities.changeNotification) {
       const sqlite = this.store;
       // Another process committed: cheap shared-memory check, full claim only when it changed.
@@ -168,10 +176,17 @@ export class Worker {
 
   /** Aborts a run on this node (cancel from this process); returns whether it was here. */
   abortLocal(taskId: string, kind: "cancelled"): boolean {
-    const run = this.running.get(taskId);
-    if (!run) return false;
-    run.abort(kind, "cancelled by request");
-    return true;
+    let found = false;
+    for (const run of this.running.values()) {
+      if (run.taskId !== taskId) continue;
+      run.abort(kind, "cancelled by request");
+      found = true;
+    }
+    return found;
+  }
+
+  get leaseRenewalMode(): "thread" | "main-thread" {
+    return this.leaseRenewer.mode;
   }
 
   /** Stops claiming, waits up to `graceMs` for running tasks, then aborts and releases the rest. */
@@ -186,8 +201,7 @@ export class Worker {
     // Each aborted run ends within abortGraceMs (released to the queue at once).
     await this.waitIdle(this.options.abortGraceMs + 5000);
     await this.completer.drain();
-    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
-    this.heartbeatTimer = null;
+    await this.leaseRenewer.stop();
     this.maintenance.stop();
     this.flusher.stop();
     await this.flusher.flushAll();
@@ -268,6 +282,7 @@ export class Worker {
           break;
         }
         for (const task of claimed) this.startRun(task);
+        if (claimed.length) this.leaseRenewer.handOver();
         const typeLimited = types.some((t) => Number.isFinite(t.slots)) || types.length < this.registry.size;
         if (claimed.length < limit && !typeLimited) this.maybeMore = false;
         else if (claimed.length === limit) this.pumpAgain = true;
@@ -282,7 +297,7 @@ export class Worker {
   private startRun(task: TaskRow): void {
     const def = this.registry.get(task.type);
     const run = new RunState(task, this.options.maxEventsPerRun);
-    this.running.set(task.id, run);
+    this.running.set(run.runId, run);
     this.runningByType.set(task.type, (this.runningByType.get(task.type) ?? 0) + 1);
     this.cpuUsed += Math.min(task.cpu, this.options.cpuCapacity);
     this.bus.emit("task:started", { task });
@@ -324,9 +339,9 @@ export class Worker {
 
   /** Frees the slot of a run (its finish was written, refused, or must not be written). */
   private release(run: RunState): void {
-    if (this.running.get(run.taskId) !== run) return;
+    if (this.running.get(run.runId) !== run) return;
     run.finished = true;
-    this.running.delete(run.taskId);
+    this.running.delete(run.runId);
     const type = run.task.type;
     this.runningByType.set(type, (this.runningByType.get(type) ?? 1) - 1);
     this.cpuUsed -= Math.min(run.task.cpu, this.options.cpuCapacity);
@@ -348,29 +363,18 @@ export class Worker {
 
   // ---------------------------------------------------------------- leases
 
-  private heartbeatBusy = false;
-
-  private async heartbeat(): Promise<void> {
-    if (this.heartbeatBusy || this.running.size === 0) return;
-    this.heartbeatBusy = true;
-    try {
-      const runs = [...this.running.values()].filter((r) => !r.finished);
-      const held = await this.store.leaseRenewMany(runs, this.options.leaseMs);
-      const byId = new Map(held.map((h) => [h.taskId, h]));
-      for (const run of runs) {
-        if (run.finished) continue;
-        const state = byId.get(run.taskId);
-        if (!state || state.runNo !== run.runNo) {
-          // Fenced out: another node took the task over. Stop and drop this run's result.
-          run.abort("lease-lost", "the lease of this run was lost (another node took the task over)");
-        } else if (state.cancelRequested) {
-          run.abort("cancelled", "cancelled by request");
-        }
+  /** Fenced out runs stop (their result will be dropped); cancel requests abort. */
+  private onLeasesRenewed(asked: RunRef[], held: LeaseState[]): void {
+    const byId = new Map(held.map((h) => [h.taskId, h]));
+    for (const ref of asked) {
+      const run = this.running.get(runIdOf(ref.taskId, ref.runNo));
+      if (!run || run.finished) continue;
+      const state = byId.get(run.taskId);
+      if (!state || state.runNo !== run.runNo) {
+        run.abort("lease-lost", "the lease of this run was lost (another node took the task over)");
+      } else if (state.cancelRequested) {
+        run.abort("cancelled", "cancelled by request");
       }
-    } catch (error) {
-      this.bus.emit("error", { error: error as Error, where: "renewing leases" });
-    } finally {
-      this.heartbeatBusy = false;
     }
   }
 }

@@ -1,6 +1,6 @@
 import path from "node:path";
 import { ConfigError } from "../model/errors.js";
-import type { Store } from "./store.js";
+import type { Store, StoreThreadConfig } from "./store.js";
 import { SqliteStore } from "./sqlite/sqlite-store.js";
 
 export interface StoreConfig {
@@ -27,4 +27,9 @@ export function openStore(config: StoreConfig): Store {
   else file = db;
   if (!file) throw new ConfigError("db: empty SQLite path");
   return new SqliteStore({ path: file === ":memory:" ? file : path.resolve(file), synchronous: config.synchronous });
+}
+
+/** Opens a store described by `threadConfig()` (inside a worker thread). */
+export function openStoreFromThreadConfig(config: StoreThreadConfig): Store {
+  return new SqliteStore({ path: config.path, busyTimeoutMs: config.busyTimeoutMs });
 }

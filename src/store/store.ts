@@ -19,6 +19,11 @@ export interface Store {
   close(): Promise<void>;
   /** The store's clock (epoch ms). */
   now(): Promise<number>;
+  /**
+   * How another thread opens its own connection to this database (for the lease renewer, which
+   * must keep renewing while a handler blocks the main thread), or null if it cannot.
+   */
+  threadConfig(): StoreThreadConfig | null;
 
   /**
    * Inserts tasks in one transaction, all or nothing. A task whose `key` is held by a live task
@@ -44,8 +49,8 @@ export interface Store {
 
   /** Queued → cancelled at once; running → cancel requested (the running node aborts it). */
   taskCancel(id: string): Promise<{ task: TaskRow; applied: boolean } | null>;
-  /** failed/cancelled/expired → queued with attempts reset. Returns null if not found. */
-  taskRetry(id: string): Promise<TaskRow | null>;
+  /** failed/cancelled/expired → queued with attempts reset (not past maxRuns). Null if not found. */
+  taskRetry(id: string): Promise<{ task: TaskRow; applied: boolean } | null>;
   /** Deletes a task that is not running, with its runs and events. */
   taskDelete(id: string): Promise<"deleted" | "running" | "not-found">;
 
@@ -70,6 +75,9 @@ export interface StoreCapabilities {
   /** Cross-process wake-up (LISTEN/NOTIFY or a cheap change counter). */
   changeNotification: boolean;
 }
+
+/** Serialisable description of a store, opened again inside a worker thread. */
+export type StoreThreadConfig = { dialect: "sqlite"; path: string; busyTimeoutMs: number };
 
 export interface MigrationState {
   version: number;

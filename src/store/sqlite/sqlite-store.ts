@@ -18,6 +18,7 @@ import type {
   RunRef,
   Store,
   StoreCapabilities,
+  StoreThreadConfig,
   TaskListFilter,
   TaskPage,
 } from "../store.js";
@@ -54,8 +55,10 @@ export class SqliteStore implements Store {
   private currentSync: string | null = null;
   private readonly stmt: ReturnType<SqliteStore["prepareStatements"]>;
   private closed = false;
+  private readonly options: SqliteStoreOptions;
 
   constructor(options: SqliteStoreOptions) {
+    this.options = options;
     const memory = options.path === ":memory:";
     this.db = new Database(options.path);
     this.db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 15_000}`);
@@ -123,6 +126,11 @@ export class SqliteStore implements Store {
     return Date.now();
   }
 
+  threadConfig(): StoreThreadConfig | null {
+    if (this.options.path === ":memory:") return null;
+    return { dialect: "sqlite", path: this.options.path, busyTimeoutMs: this.options.busyTimeoutMs ?? 15_000 };
+  }
+
   /**
    * A counter that changes whenever another connection commits (PRAGMA data_version). Reading
    * it touches only shared memory, so the runtime can poll it every few ms as a cross-process
@@ -180,8 +188,11 @@ export class SqliteStore implements Store {
       eventInsert: db.prepare(`INSERT OR IGNORE INTO events (task_id, run_no, seq, at, level, message, data)
         VALUES (@taskId, @runNo, @seq, @at, @level, @message, @data)`),
       eventTrim: db.prepare("DELETE FROM events WHERE task_id = ? AND run_no = ? AND seq > 0 AND seq < ?"),
-      eventMarker: db.prepare(`INSERT INTO events (task_id, run_no, seq, at, level, message, data) VALUES (?, ?, 0, ?, 'warn', ?, NULL)
-        ON CONFLICT (task_id, run_no, seq) DO UPDATE SET message = excluded.message, at = excluded.at`),
+      markerUpdate: db.prepare("UPDATE events SET message = ? WHERE task_id = ? AND run_no = ? AND seq = 0"),
+      // The newest dropped line becomes the marker, so the marker reads where the gap is.
+      markerConvert: db.prepare(`UPDATE events SET seq = 0, level = 'warn', message = ?, data = NULL
+        WHERE task_id = ? AND run_no = ? AND seq = ?`),
+      markerInsert: db.prepare("INSERT INTO events (task_id, run_no, seq, at, level, message, data) VALUES (?, ?, 0, ?, 'warn', ?, NULL)"),
       finish: db.prepare(`UPDATE tasks SET
           status = CASE WHEN @next = 'queued' AND cancel_requested = 1 THEN 'cancelled' ELSE @next END,
           run_at = CASE WHEN @next = 'queued' THEN @runAt ELSE run_at END,
@@ -364,12 +375,23 @@ export class SqliteStore implements Store {
   async eventInsertMany(events: NewEvent[], trims: EventTrim[]): Promise<void> {
     if (events.length === 0 && trims.length === 0) return;
     this.write(false, () => {
-      for (const e of events) {
-        this.stmt.eventInsert.run({ ...e, data: e.data === undefined ? null : JSON.stringify(e.data) });
-      }
+      // Trims first, so a marker created now gets an id ahead of the lines it precedes.
+      const cut = new Map<string, number>();
       for (const t of trims) {
-        this.stmt.eventTrim.run(t.taskId, t.runNo, t.dropBelowSeq);
-        this.stmt.eventMarker.run(t.taskId, t.runNo, Date.now(), `${t.droppedTotal} earlier log line(s) of this run were dropped (per-run cap)`);
+        cut.set(`${t.taskId}#${t.runNo}`, t.dropBelowSeq);
+        const message = `${t.droppedTotal} earlier log line(s) of this run were dropped (per-run cap)`;
+        if (this.stmt.markerUpdate.run(message, t.taskId, t.runNo).changes === 1) {
+          this.stmt.eventTrim.run(t.taskId, t.runNo, t.dropBelowSeq);
+        } else {
+          this.stmt.eventTrim.run(t.taskId, t.runNo, t.dropBelowSeq - 1);
+          if (this.stmt.markerConvert.run(message, t.taskId, t.runNo, t.dropBelowSeq - 1).changes === 0) {
+            this.stmt.markerInsert.run(t.taskId, t.runNo, Date.now(), message);
+          }
+        }
+      }
+      for (const e of events) {
+        if (e.seq < (cut.get(`${e.taskId}#${e.runNo}`) ?? 0)) continue;
+        this.stmt.eventInsert.run({ ...e, data: e.data === undefined ? null : JSON.stringify(e.data) });
       }
     });
   }
@@ -418,7 +440,7 @@ export class SqliteStore implements Store {
     });
   }
 
-  async taskRetry(id: string): Promise<TaskRow | null> {
+  async taskRetry(id: string): Promise<{ task: TaskRow; applied: boolean } | null> {
     return this.write(true, () => {
       const now = Date.now();
       let row: SqlRow | undefined;
@@ -431,8 +453,9 @@ export class SqliteStore implements Store {
         }
         throw err;
       }
+      const applied = row !== undefined;
       row ??= this.stmt.byId.get(id) as SqlRow | undefined;
-      return row ? rowToTask(row, now) : null;
+      return row ? { task: rowToTask(row, now), applied } : null;
     });
   }
 

@@ -1,0 +1,78 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { defineTask, TaskAbortedError } from "../../src/index.js";
+import { laneFactory, sleep, waitFor, waitForStatus } from "../helpers/lane.js";
+
+let lanes: ReturnType<typeof laneFactory>;
+beforeEach(() => {
+  lanes = laneFactory();
+});
+afterEach(async () => {
+  await lanes.cleanup();
+});
+
+describe("leases and fencing between nodes", () => {
+  it("drops the late result of a node whose lease was taken over", async () => {
+    const file = lanes.file();
+    let releaseA!: () => void;
+    const holdOnA = new Promise<void>((r) => (releaseA = r));
+    const onA = defineTask({ name: "job", attempts: 3, run: async (ctx) => { await holdOnA; return `from ${ctx.node}`; } });
+    const onB = defineTask({ name: "job", attempts: 3, run: async (ctx) => `from ${ctx.node}` });
+    // A never renews (heartbeat far slower than the lease), as if its process were frozen.
+    const a = await lanes.open({ file, node: "a", tasks: [onA], worker: { leaseMs: 200, heartbeatMs: 60_000 } });
+    const b = await lanes.open({ file, node: "b", tasks: [onB] });
+    await a.start();
+    const task = await a.add("job");
+    await waitForStatus(a, task.id, ["running"]);
+    await b.start(); // B's maintenance rescues A's expired lease and runs the task
+    const done = await waitForStatus(b, task.id, ["succeeded"]);
+    expect(done).toMatchObject({ result: "from b", node: "b", attempt: 2 });
+    releaseA();
+    await sleep(200);
+    const after = await b.get(task.id);
+    expect(after).toMatchObject({ status: "succeeded", result: "from b" });
+    const runs = await b.runs(task.id);
+    expect(runs.map((r) => [r.node, r.outcome])).toEqual([["a", "offline"], ["b", "succeeded"]]);
+  });
+
+  it("aborts a handler whose lease was lost, with kind lease-lost", async () => {
+    const file = lanes.file();
+    let reason: unknown;
+    const job = defineTask({
+      name: "job",
+      run: async (ctx) => {
+        if (ctx.node === "b") return "b";
+        await new Promise((resolve) => ctx.signal.addEventListener("abort", resolve));
+        reason = ctx.signal.reason;
+        return "a (dropped)";
+      },
+    });
+    // A's heartbeat comes after its lease already expired: B takes over first.
+    const a = await lanes.open({ file, node: "a", tasks: [job], worker: { leaseMs: 150, heartbeatMs: 600 } });
+    const b = await lanes.open({ file, node: "b", tasks: [job] });
+    await a.start();
+    const task = await a.add("job");
+    await waitForStatus(a, task.id, ["running"]);
+    await b.start();
+    await waitForStatus(b, task.id, ["succeeded"]);
+    await waitFor(() => reason, "A's signal to abort");
+    expect(reason).toBeInstanceOf(TaskAbortedError);
+    expect((reason as TaskAbortedError).kind).toBe("lease-lost");
+    await sleep(100);
+    expect((await b.get(task.id))!.result).toBe("b");
+  });
+
+  it("re-queues its own leftover runs at start, without waiting for the lease", async () => {
+    const file = lanes.file();
+    const job = defineTask({ name: "job", run: () => "ran" });
+    const first = await lanes.open({ file, node: "same", tasks: [job] });
+    const task = await first.add("job");
+    // Simulate a crash: claim through the store, then never finish.
+    await first.store.taskClaim({ node: "same", types: [{ type: "job", slots: Infinity }], limit: 1, cpuFree: 100, cpuCapacity: 100, leaseMs: 3_600_000 });
+    expect((await first.get(task.id))!.status).toBe("running");
+    const second = await lanes.open({ file, node: "same", tasks: [job] });
+    await second.start();
+    const done = await waitForStatus(second, task.id, ["succeeded"], 5000);
+    expect(done.runCount).toBe(2);
+    expect((await second.runs(task.id))[0]!.outcome).toBe("offline");
+  });
+});
