@@ -1,5 +1,5 @@
 import type { TaskRow } from "../model/task-row.js";
-import type { RunFinish, Store } from "../store/store.js";
+import type { FinishApplied, RunFinish, Store } from "../store/store.js";
 import type { RunFlusher } from "./run-flusher.js";
 import type { RunState } from "./run-state.js";
 
@@ -61,7 +61,7 @@ export class Completer {
     const batch = this.pending;
     this.pending = [];
     this.flushing = (async () => {
-      let rows: TaskRow[] = [];
+      let rows: FinishApplied[] = [];
       try {
         await this.flusher.flushEvents(batch.map((b) => b.run));
         rows = await this.store.taskFinishMany(batch.map((b) => b.finish));
@@ -69,8 +69,13 @@ export class Completer {
         this.onError(error as Error);
         // The runs stay leased in the database; the rescuer re-queues them after lease expiry.
       }
-      const byId = new Map(rows.map((r) => [r.id, r]));
-      this.onDone(batch.map((b) => ({ ...b, row: byId.get(b.run.taskId) ?? null })));
+      const byRun = new Map(rows.map((r) => [`${r.taskId}#${r.runNo}`, r]));
+      this.onDone(
+        batch.map((b) => {
+          const applied = byRun.get(b.run.runId);
+          return { ...b, row: applied ? taskAfterFinish(b.run.task, b.finish, applied) : null };
+        }),
+      );
     })();
     try {
       await this.flushing;
@@ -78,4 +83,24 @@ export class Completer {
       this.flushing = null;
     }
   }
+}
+
+/** The task row after a run end: the claimed row updated with what the finish changed. */
+export function taskAfterFinish(task: TaskRow, finish: RunFinish, applied: FinishApplied): TaskRow {
+  const p = finish.progress;
+  return {
+    ...task,
+    status: applied.status,
+    runAt: applied.runAt,
+    attempt: applied.attempt,
+    updatedAt: applied.updatedAt,
+    finishedAt: applied.finishedAt,
+    deleteAt: applied.deleteAt,
+    leaseExpiresAt: null,
+    result: finish.result === undefined ? null : finish.result,
+    error: finish.error ?? null,
+    progress: p
+      ? { current: p.current, total: p.total, message: p.message, ratePerSec: p.ratePerSec, etaMs: null, updatedAt: new Date(p.at) }
+      : task.progress,
+  };
 }

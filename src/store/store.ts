@@ -44,8 +44,11 @@ export interface Store {
   progressWriteMany(updates: ProgressWrite[]): Promise<void>;
   /** Appends log events; `dropBelowSeq` trims a run's oldest events beyond the per-run cap. */
   eventInsertMany(events: NewEvent[], trims: EventTrim[]): Promise<void>;
-  /** Ends runs (fenced): succeed, fail, retry later, cancel or release. Returns the rows that applied. */
-  taskFinishMany(finishes: RunFinish[]): Promise<TaskRow[]>;
+  /**
+   * Ends runs (fenced): succeed, fail, retry later, cancel or release. Returns what changed for
+   * those that applied (the caller holds the rest of the row from the claim).
+   */
+  taskFinishMany(finishes: RunFinish[]): Promise<FinishApplied[]>;
 
   /** Queued → cancelled at once; running → cancel requested (the running node aborts it). */
   taskCancel(id: string): Promise<{ task: TaskRow; applied: boolean } | null>;
@@ -187,6 +190,16 @@ export interface RunFinish extends RunRef {
   /** Give the attempt back (graceful release: the run does not count as a failure). */
   refundAttempt?: boolean;
   progress?: ProgressWrite | null;
+}
+
+/** The new state of a task whose run end was applied. */
+export interface FinishApplied extends RunRef {
+  status: TaskStatus;
+  runAt: Date;
+  attempt: number;
+  updatedAt: Date;
+  finishedAt: Date | null;
+  deleteAt: Date | null;
 }
 
 export interface PruneOptions {

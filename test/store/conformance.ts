@@ -229,9 +229,11 @@ export function runStoreConformance(target: ConformanceTarget): void {
       it("succeeds: stores the result, the final progress, and when to delete", async () => {
         await insert(newTask({ id: "s", deleteAfterMs: 5000 }));
         await claim();
-        const [row] = await succeed("s", 1, { progress: { taskId: "s", runNo: 1, current: 10, total: 10, message: "done", ratePerSec: 5, at: Date.now() } });
+        const [applied] = await succeed("s", 1, { progress: { taskId: "s", runNo: 1, current: 10, total: 10, message: "done", ratePerSec: 5, at: Date.now() } });
+        expect(applied).toMatchObject({ taskId: "s", runNo: 1, status: "succeeded", attempt: 1 });
+        const row = await store.taskGet("s");
         expect(row).toMatchObject({ status: "succeeded", result: { ok: true }, progress: { current: 10, total: 10, message: "done", etaMs: null } });
-        expect(row!.finishedAt).toBeInstanceOf(Date);
+        expect(row!.finishedAt).toEqual(applied!.finishedAt);
         expect(row!.deleteAt!.getTime() - row!.finishedAt!.getTime()).toBe(5000);
         expect(row!.leaseExpiresAt).toBeNull();
         const [run] = await store.runList("s");
@@ -242,16 +244,18 @@ export function runStoreConformance(target: ConformanceTarget): void {
       it("re-queues a retry for later and keeps the last error", async () => {
         await insert(newTask({ id: "r" }));
         await claim();
-        const [row] = await store.taskFinishMany([{ taskId: "r", runNo: 1, outcome: "failed", next: "queued", runAt: Date.now() + 60_000, error: { name: "Error", message: "boom" } }]);
-        expect(row).toMatchObject({ status: "scheduled", attempt: 1, error: { message: "boom" }, finishedAt: null, deleteAt: null });
+        const [applied] = await store.taskFinishMany([{ taskId: "r", runNo: 1, outcome: "failed", next: "queued", runAt: Date.now() + 60_000, error: { name: "Error", message: "boom" } }]);
+        expect(applied).toMatchObject({ status: "scheduled", attempt: 1, finishedAt: null, deleteAt: null });
+        expect(await store.taskGet("r")).toMatchObject({ status: "scheduled", attempt: 1, error: { message: "boom" }, finishedAt: null, deleteAt: null });
         expect(await claim()).toEqual([]);
       });
 
       it("gives the attempt back on release", async () => {
         await insert(newTask({ id: "rel" }));
         await claim();
-        const [row] = await store.taskFinishMany([{ taskId: "rel", runNo: 1, outcome: "offline", next: "queued", refundAttempt: true }]);
-        expect(row).toMatchObject({ status: "queued", attempt: 0, runCount: 1 });
+        const [applied] = await store.taskFinishMany([{ taskId: "rel", runNo: 1, outcome: "offline", next: "queued", refundAttempt: true }]);
+        expect(applied).toMatchObject({ status: "queued", attempt: 0, runNo: 1 });
+        expect(await store.taskGet("rel")).toMatchObject({ status: "queued", attempt: 0, runCount: 1 });
         const [again] = await claim();
         expect(again).toMatchObject({ attempt: 1, runCount: 2 });
       });
@@ -260,8 +264,8 @@ export function runStoreConformance(target: ConformanceTarget): void {
         await insert(newTask({ id: "cr" }));
         await claim();
         await store.taskCancel("cr");
-        const [row] = await store.taskFinishMany([{ taskId: "cr", runNo: 1, outcome: "failed", next: "queued", runAt: Date.now() }]);
-        expect(row!.status).toBe("cancelled");
+        const [applied] = await store.taskFinishMany([{ taskId: "cr", runNo: 1, outcome: "failed", next: "queued", runAt: Date.now() }]);
+        expect(applied!.status).toBe("cancelled");
       });
 
       it("applies a batch of finishes and skips the fenced ones", async () => {
@@ -272,7 +276,7 @@ export function runStoreConformance(target: ConformanceTarget): void {
           { taskId: "b2", runNo: 9, outcome: "succeeded", next: "succeeded", result: 2 },
           { taskId: "b3", runNo: 1, outcome: "failed", next: "failed", error: { name: "E", message: "x" } },
         ]);
-        expect(rows.map((r) => [r.id, r.status]).sort()).toEqual([["b1", "succeeded"], ["b3", "failed"]]);
+        expect(rows.map((r) => [r.taskId, r.status]).sort()).toEqual([["b1", "succeeded"], ["b3", "failed"]]);
         expect((await store.taskGet("b2"))!.status).toBe("running");
       });
     });

@@ -53,17 +53,24 @@ CREATE TABLE tasks (
   result           TEXT,
   error            TEXT
 );
--- The ready set, in claim order; partial so finished rows cost the claim nothing.
+-- Indexes are chosen for the hot path: a status change touches a partial index only when the row
+-- enters or leaves its set, while an index led by status moves its entry on every transition
+-- (measured: ~5 us per task per such index). So there are no (status, ...) indexes.
+-- The ready set, in claim order.
 CREATE INDEX tasks_ready ON tasks (priority, run_at, id) WHERE status = 'queued';
+-- Running runs by lease expiry: the rescuer's scan, and a node's own runs at restart.
 CREATE INDEX tasks_lease ON tasks (lease_expires_at) WHERE status = 'running';
-CREATE INDEX tasks_node_running ON tasks (node) WHERE status = 'running';
+-- maxQueued counts.
+CREATE INDEX tasks_queued_type ON tasks (type) WHERE status = 'queued';
 -- Business key: unique among live tasks only, so a finished task frees its key.
 CREATE UNIQUE INDEX tasks_live_key ON tasks (key) WHERE key IS NOT NULL AND status IN ('queued', 'running');
 CREATE INDEX tasks_key ON tasks (key) WHERE key IS NOT NULL;
-CREATE INDEX tasks_type_status ON tasks (type, status);
+-- Listing newest first, overall, per owner and per type; the rarer final statuses get their own.
 CREATE INDEX tasks_created ON tasks (created_at, id);
-CREATE INDEX tasks_status_created ON tasks (status, created_at, id);
-CREATE INDEX tasks_owner_created ON tasks (owner, created_at, id);
+CREATE INDEX tasks_owner_created ON tasks (owner, created_at, id) WHERE owner IS NOT NULL;
+CREATE INDEX tasks_type_created ON tasks (type, created_at, id);
+CREATE INDEX tasks_failed_created ON tasks (created_at, id) WHERE status = 'failed';
+CREATE INDEX tasks_cancelled_created ON tasks (created_at, id) WHERE status IN ('cancelled', 'expired');
 CREATE INDEX tasks_deadline ON tasks (deadline) WHERE status = 'queued' AND deadline IS NOT NULL;
 CREATE INDEX tasks_delete_at ON tasks (delete_at) WHERE delete_at IS NOT NULL;
 

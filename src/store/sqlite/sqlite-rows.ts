@@ -1,5 +1,5 @@
 import type { LogLevel, RunOutcome, TaskStatus } from "../../model/status.js";
-import type { EventRow, RunRow, TaskErrorInfo, TaskRow } from "../../model/task-row.js";
+import type { BackoffSpec, EventRow, RunRow, TaskErrorInfo, TaskRow } from "../../model/task-row.js";
 import { runIdOf } from "../../model/task-row.js";
 
 export type SqlRow = Record<string, any>;
@@ -7,55 +7,85 @@ export type SqlRow = Record<string, any>;
 const date = (v: number | null): Date | null => (v === null || v === undefined ? null : new Date(v));
 const json = (v: string | null): unknown => (v === null || v === undefined ? null : JSON.parse(v));
 
-/** Maps a `tasks` row to the one record shape; `now` decides queued vs scheduled. */
-export function rowToTask(r: SqlRow, now: number): TaskRow {
-  const status: TaskStatus = r.status === "queued" && r.run_at > now ? "scheduled" : r.status;
-  const hasProgress = r.progress_at !== null && r.progress_at !== undefined;
-  const rate: number | null = r.progress_rate ?? null;
-  const total: number | null = r.progress_total ?? null;
-  const current: number = r.progress_current ?? 0;
+/** Positions of the `tasks` columns in a `SELECT *` / `RETURNING *` row. */
+export type TaskColumns = Readonly<Record<string, number>>;
+
+export function taskColumns(names: string[]): TaskColumns {
+  return Object.freeze(Object.fromEntries(names.map((n, i) => [n, i])));
+}
+
+/** Maps a `tasks` row (as an object, in column order) to the one record shape. */
+export function rowToTask(r: SqlRow, c: TaskColumns, now: number): TaskRow {
+  return valuesToTask(Object.values(r), c, now);
+}
+
+/**
+ * Maps a raw `tasks` row (values in column order) to the one record shape; `now` decides
+ * queued vs scheduled. The claim reads raw rows: building one object per row instead of two
+ * halves the cost of a claim (measured ~10 us per task).
+ */
+export function valuesToTask(v: any[], c: TaskColumns, now: number): TaskRow {
+  const stored = v[c.status!] as TaskStatus;
+  const runAt = v[c.run_at!] as number;
+  const progressAt = v[c.progress_at!] as number | null;
+  const rate: number | null = v[c.progress_rate!] ?? null;
+  const total: number | null = v[c.progress_total!] ?? null;
+  const current: number = v[c.progress_current!] ?? 0;
   return {
-    id: r.id,
-    type: r.type,
-    name: r.name,
-    description: r.description,
-    params: json(r.params),
-    status,
-    priority: r.priority,
-    runAt: new Date(r.run_at),
-    createdAt: new Date(r.created_at),
-    updatedAt: new Date(r.updated_at),
-    startedAt: date(r.started_at),
-    finishedAt: date(r.finished_at),
-    attempt: r.attempt,
-    maxAttempts: r.max_attempts,
-    runCount: r.run_count,
-    maxRuns: r.max_runs,
-    backoff: JSON.parse(r.backoff),
-    timeoutMs: r.timeout_ms,
-    cpu: r.cpu,
-    executor: r.executor,
-    deadline: date(r.deadline),
-    deleteAfterMs: r.delete_after_ms,
-    deleteAt: date(r.delete_at),
-    key: r.key,
-    owner: r.owner,
-    node: r.node,
-    leaseExpiresAt: date(r.lease_expires_at),
-    cancelRequested: r.cancel_requested === 1,
-    progress: hasProgress
-      ? {
-          current,
-          total,
-          message: r.progress_message,
-          ratePerSec: rate,
-          etaMs: r.status === "running" ? etaOf(current, total, rate) : null,
-          updatedAt: new Date(r.progress_at),
-        }
-      : null,
-    result: json(r.result),
-    error: json(r.error) as TaskErrorInfo | null,
+    id: v[c.id!],
+    type: v[c.type!],
+    name: v[c.name!],
+    description: v[c.description!],
+    params: json(v[c.params!]),
+    status: stored === "queued" && runAt > now ? "scheduled" : stored,
+    priority: v[c.priority!],
+    runAt: new Date(runAt),
+    createdAt: new Date(v[c.created_at!]),
+    updatedAt: new Date(v[c.updated_at!]),
+    startedAt: date(v[c.started_at!]),
+    finishedAt: date(v[c.finished_at!]),
+    attempt: v[c.attempt!],
+    maxAttempts: v[c.max_attempts!],
+    runCount: v[c.run_count!],
+    maxRuns: v[c.max_runs!],
+    backoff: backoffOf(v[c.backoff!]),
+    timeoutMs: v[c.timeout_ms!],
+    cpu: v[c.cpu!],
+    executor: v[c.executor!],
+    deadline: date(v[c.deadline!]),
+    deleteAfterMs: v[c.delete_after_ms!],
+    deleteAt: date(v[c.delete_at!]),
+    key: v[c.key!],
+    owner: v[c.owner!],
+    node: v[c.node!],
+    leaseExpiresAt: date(v[c.lease_expires_at!]),
+    cancelRequested: v[c.cancel_requested!] === 1,
+    progress:
+      progressAt !== null && progressAt !== undefined
+        ? {
+            current,
+            total,
+            message: v[c.progress_message!],
+            ratePerSec: rate,
+            etaMs: stored === "running" ? etaOf(current, total, rate) : null,
+            updatedAt: new Date(progressAt),
+          }
+        : null,
+    result: json(v[c.result!]),
+    error: json(v[c.error!]) as TaskErrorInfo | null,
   };
+}
+
+// Most tasks of a type share one backoff; parse each distinct text once.
+const backoffCache = new Map<string, BackoffSpec>();
+function backoffOf(text: string): BackoffSpec {
+  let spec = backoffCache.get(text);
+  if (!spec) {
+    spec = Object.freeze(JSON.parse(text)) as BackoffSpec;
+    if (backoffCache.size > 1000) backoffCache.clear();
+    backoffCache.set(text, spec);
+  }
+  return spec;
 }
 
 function etaOf(current: number, total: number | null, rate: number | null): number | null {

@@ -5,6 +5,7 @@ import type { EventRow, RunRow, TaskRow } from "../../model/task-row.js";
 import type {
   ClaimRequest,
   EventTrim,
+  FinishApplied,
   InsertLimits,
   InsertOutcome,
   LeaseState,
@@ -24,7 +25,7 @@ import type {
 } from "../store.js";
 import { decodeCursor, encodeCursor } from "../cursor.js";
 import { SQLITE_MIGRATIONS } from "./migrations.js";
-import { rowToEvent, rowToRun, rowToTask, type SqlRow } from "./sqlite-rows.js";
+import { rowToEvent, rowToRun, rowToTask as mapRow, taskColumns, valuesToTask, type SqlRow, type TaskColumns } from "./sqlite-rows.js";
 
 export interface SqliteStoreOptions {
   /** File path, or `:memory:`. */
@@ -56,6 +57,7 @@ export class SqliteStore implements Store {
   private readonly stmt: ReturnType<SqliteStore["prepareStatements"]>;
   private closed = false;
   private readonly options: SqliteStoreOptions;
+  private readonly cols: TaskColumns;
 
   constructor(options: SqliteStoreOptions) {
     this.options = options;
@@ -69,6 +71,12 @@ export class SqliteStore implements Store {
     this.capabilities = { multiProcess: !memory, transactionalAdd: false, changeNotification: !memory };
     this.migrateSync();
     this.stmt = this.prepareStatements();
+    this.cols = taskColumns(this.stmt.byId.columns().map((c) => c.name));
+    this.stmt.claim.raw(true);
+  }
+
+  private rowToTask(row: SqlRow, now: number): TaskRow {
+    return mapRow(row, this.cols, now);
   }
 
   // ---------------------------------------------------------------- plumbing
@@ -155,7 +163,9 @@ export class SqliteStore implements Store {
         WITH allowed(type, slots) AS (SELECT value ->> 0, value ->> 1 FROM json_each(@types)),
         cand AS (
           SELECT t.id, t.type, t.priority, t.run_at, MIN(t.cpu, @cpuCapacity) AS cpu
-          FROM tasks t
+          -- Walk the ready set in claim order and stop at the limit. Without INDEXED BY the planner
+          -- may pick a (type, status) index and sort every queued row on each claim: O(n log n).
+          FROM tasks t INDEXED BY tasks_ready
           WHERE t.status = 'queued' AND t.run_at <= @now
             AND t.type IN (SELECT type FROM allowed)
             AND (t.executor IS NULL OR t.executor = @node)
@@ -178,7 +188,10 @@ export class SqliteStore implements Store {
           started_at = @now, updated_at = @now, lease_expires_at = @leaseUntil, cancel_requested = 0
         WHERE id IN (SELECT id FROM fitting WHERE cpu_sum <= @cpuFree AND n <= @limit)
         RETURNING *`),
-      runInsert: db.prepare("INSERT INTO runs (task_id, run_no, attempt, node, started_at) VALUES (?, ?, ?, ?, ?)"),
+      // A run's record is written once, when it ends; while it runs, the task row is its record.
+      runInsertMany: db.prepare(`INSERT INTO runs (task_id, run_no, attempt, node, started_at, ended_at, outcome, result, error)
+        SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, @now, value ->> 5, value ->> 6, value ->> 7
+        FROM json_each(@runs)`),
       renew: db.prepare(`UPDATE tasks SET lease_expires_at = @until
         WHERE status = 'running' AND (id, run_count) IN (SELECT value ->> 0, value ->> 1 FROM json_each(@refs))
         RETURNING id, run_count, cancel_requested`),
@@ -193,25 +206,29 @@ export class SqliteStore implements Store {
       markerConvert: db.prepare(`UPDATE events SET seq = 0, level = 'warn', message = ?, data = NULL
         WHERE task_id = ? AND run_no = ? AND seq = ?`),
       markerInsert: db.prepare("INSERT INTO events (task_id, run_no, seq, at, level, message, data) VALUES (?, ?, 0, ?, 'warn', ?, NULL)"),
+      // One statement ends a whole batch of runs; each element of @batch is one RunFinish.
       finish: db.prepare(`UPDATE tasks SET
-          status = CASE WHEN @next = 'queued' AND cancel_requested = 1 THEN 'cancelled' ELSE @next END,
-          run_at = CASE WHEN @next = 'queued' THEN @runAt ELSE run_at END,
-          attempt = attempt - @refund,
-          result = @result,
-          error = @error,
-          finished_at = CASE WHEN @next = 'queued' AND cancel_requested = 0 THEN NULL ELSE @now END,
-          delete_at = CASE WHEN @next = 'queued' AND cancel_requested = 0 THEN NULL ELSE @now + delete_after_ms END,
+          status = CASE WHEN f.next = 'queued' AND tasks.cancel_requested = 1 THEN 'cancelled' ELSE f.next END,
+          run_at = CASE WHEN f.next = 'queued' THEN f.run_at ELSE tasks.run_at END,
+          attempt = tasks.attempt - f.refund,
+          result = f.result,
+          error = f.error,
+          finished_at = CASE WHEN f.next = 'queued' AND tasks.cancel_requested = 0 THEN NULL ELSE @now END,
+          delete_at = CASE WHEN f.next = 'queued' AND tasks.cancel_requested = 0 THEN NULL ELSE @now + tasks.delete_after_ms END,
           lease_expires_at = NULL,
           updated_at = @now,
-          progress_current = CASE WHEN @hasProgress THEN @pCurrent ELSE progress_current END,
-          progress_total = CASE WHEN @hasProgress THEN @pTotal ELSE progress_total END,
-          progress_message = CASE WHEN @hasProgress THEN @pMessage ELSE progress_message END,
-          progress_rate = CASE WHEN @hasProgress THEN @pRate ELSE progress_rate END,
-          progress_at = CASE WHEN @hasProgress THEN @pAt ELSE progress_at END
-        WHERE id = @taskId AND run_count = @runNo AND status = 'running'
-        RETURNING *`),
-      runEnd: db.prepare(`UPDATE runs SET ended_at = ?, outcome = ?, result = ?, error = ?
-        WHERE task_id = ? AND run_no = ? AND ended_at IS NULL`),
+          progress_current = CASE WHEN f.p_at IS NOT NULL THEN f.p_current ELSE tasks.progress_current END,
+          progress_total = CASE WHEN f.p_at IS NOT NULL THEN f.p_total ELSE tasks.progress_total END,
+          progress_message = CASE WHEN f.p_at IS NOT NULL THEN f.p_message ELSE tasks.progress_message END,
+          progress_rate = CASE WHEN f.p_at IS NOT NULL THEN f.p_rate ELSE tasks.progress_rate END,
+          progress_at = CASE WHEN f.p_at IS NOT NULL THEN f.p_at ELSE tasks.progress_at END
+        FROM (SELECT value ->> 0 AS id, value ->> 1 AS run_no, value ->> 2 AS next, value ->> 3 AS run_at, value ->> 4 AS refund,
+                value ->> 5 AS result, value ->> 6 AS error, value ->> 7 AS p_current, value ->> 8 AS p_total,
+                value ->> 9 AS p_message, value ->> 10 AS p_rate, value ->> 11 AS p_at, value ->> 12 AS outcome
+              FROM json_each(@batch)) AS f
+        WHERE tasks.id = f.id AND tasks.run_count = f.run_no AND tasks.status = 'running'
+        RETURNING tasks.id, tasks.run_count, tasks.status, tasks.run_at, tasks.attempt, tasks.updated_at, tasks.finished_at,
+          tasks.delete_at, tasks.node, tasks.started_at`),
       cancel: db.prepare(`UPDATE tasks SET
           status = CASE WHEN status = 'queued' THEN 'cancelled' ELSE status END,
           cancel_requested = CASE WHEN status = 'running' THEN 1 ELSE cancel_requested END,
@@ -228,7 +245,11 @@ export class SqliteStore implements Store {
       deleteTask: db.prepare("DELETE FROM tasks WHERE id = ? AND status <> 'running'"),
       deleteRuns: db.prepare("DELETE FROM runs WHERE task_id = ?"),
       deleteEvents: db.prepare("DELETE FROM events WHERE task_id = ?"),
-      runs: db.prepare("SELECT * FROM runs WHERE task_id = ? ORDER BY run_no"),
+      // Ended runs, plus the one in flight (its record is the task row until it ends).
+      runs: db.prepare(`SELECT task_id, run_no, attempt, node, started_at, ended_at, outcome, result, error FROM runs WHERE task_id = @id
+        UNION ALL
+        SELECT id, run_count, attempt, node, started_at, NULL, NULL, NULL, NULL FROM tasks WHERE id = @id AND status = 'running'
+        ORDER BY 2`),
       events: db.prepare("SELECT * FROM events WHERE task_id = ? AND id > ? ORDER BY id LIMIT ?"),
       expire: db.prepare(`UPDATE tasks SET status = 'expired', finished_at = @now, delete_at = @now + delete_after_ms, updated_at = @now
         WHERE status = 'queued' AND deadline IS NOT NULL AND deadline <= @now
@@ -265,12 +286,12 @@ export class SqliteStore implements Store {
         });
         if (info.changes === 1) {
           added.set(t.type, (added.get(t.type) ?? 0) + 1);
-          outcomes.push({ task: rowToTask(this.stmt.byId.get(t.id) as SqlRow, now), existing: false });
+          outcomes.push({ task: this.rowToTask(this.stmt.byId.get(t.id) as SqlRow, now), existing: false });
           continue;
         }
         const holder = t.key === null ? undefined : (this.stmt.liveByKey.get(t.key) as SqlRow | undefined);
         if (!holder) throw new ValidationError(`id: a task with id "${t.id}" already exists`);
-        outcomes.push({ task: rowToTask(holder, now), existing: true });
+        outcomes.push({ task: this.rowToTask(holder, now), existing: true });
       }
       for (const type of added.keys()) {
         const max = limits.maxQueued.get(type);
@@ -285,7 +306,7 @@ export class SqliteStore implements Store {
 
   async taskGet(id: string): Promise<TaskRow | null> {
     const row = this.stmt.byId.get(id) as SqlRow | undefined;
-    return row ? rowToTask(row, Date.now()) : null;
+    return row ? this.rowToTask(row, Date.now()) : null;
   }
 
   async taskList(filter: TaskListFilter): Promise<TaskPage> {
@@ -320,7 +341,7 @@ export class SqliteStore implements Store {
     args.push(filter.limit + 1);
     const rows = this.db.prepare(sql).all(...args) as SqlRow[];
     const more = rows.length > filter.limit;
-    const tasks = rows.slice(0, filter.limit).map((r) => rowToTask(r, now));
+    const tasks = rows.slice(0, filter.limit).map((r) => this.rowToTask(r, now));
     const last = tasks[tasks.length - 1];
     return { tasks, nextCursor: more && last ? encodeCursor(last.createdAt.getTime(), last.id) : null };
   }
@@ -348,9 +369,8 @@ export class SqliteStore implements Store {
         cpuFree: Math.max(0, req.cpuFree),
         cpuCapacity: req.cpuCapacity,
         leaseUntil: now + req.leaseMs,
-      }) as SqlRow[];
-      for (const r of rows) this.stmt.runInsert.run(r.id, r.run_count, r.attempt, req.node, now);
-      return rows.map((r) => rowToTask(r, now)).sort(claimOrder);
+      }) as unknown[][];
+      return rows.map((values) => valuesToTask(values, this.cols, now)).sort(claimOrder);
     });
   }
 
@@ -396,35 +416,48 @@ export class SqliteStore implements Store {
     });
   }
 
-  async taskFinishMany(finishes: RunFinish[]): Promise<TaskRow[]> {
+  async taskFinishMany(finishes: RunFinish[]): Promise<FinishApplied[]> {
     if (finishes.length === 0) return [];
+    const batch = finishes.map((f) => {
+      const p = f.progress;
+      return [
+        f.taskId,
+        f.runNo,
+        f.next,
+        f.runAt ?? null,
+        f.refundAttempt ? 1 : 0,
+        f.result === undefined ? null : JSON.stringify(f.result),
+        f.error ? JSON.stringify(f.error) : null,
+        p?.current ?? null,
+        p?.total ?? null,
+        p?.message ?? null,
+        p?.ratePerSec ?? null,
+        p?.at ?? null,
+        f.outcome,
+      ];
+    });
+    const byRun = new Map(batch.map((b) => [`${b[0]}#${b[1]}`, b]));
     return this.write(false, () => {
       const now = Date.now();
-      const applied: TaskRow[] = [];
-      for (const f of finishes) {
-        const result = f.result === undefined ? null : JSON.stringify(f.result);
-        const error = f.error ? JSON.stringify(f.error) : null;
-        const p = f.progress;
-        const row = this.stmt.finish.get({
-          taskId: f.taskId,
-          runNo: f.runNo,
-          next: f.next,
-          runAt: f.runAt ?? now,
-          refund: f.refundAttempt ? 1 : 0,
-          result,
-          error,
-          now,
-          hasProgress: p ? 1 : 0,
-          pCurrent: p?.current ?? null,
-          pTotal: p?.total ?? null,
-          pMessage: p?.message ?? null,
-          pRate: p?.ratePerSec ?? null,
-          pAt: p?.at ?? null,
-        }) as SqlRow | undefined;
-        if (!row) continue; // fenced out: the lease was taken over
-        this.stmt.runEnd.run(now, f.outcome, result, error, f.taskId, f.runNo);
-        applied.push(rowToTask(row, now));
-      }
+      for (const b of batch) if (b[3] === null) b[3] = now; // a retry without runAt is due now
+      const rows = this.stmt.finish.all({ now, batch: JSON.stringify(batch) }) as SqlRow[];
+      const runs: unknown[][] = [];
+      const applied: FinishApplied[] = rows.map((row) => {
+        const b = byRun.get(`${row.id}#${row.run_count}`)!;
+        // The attempt of the run is the one before a refund.
+        runs.push([row.id, row.run_count, row.attempt + (b[4] as number), row.node, row.started_at, b[12], b[5], b[6]]);
+        return {
+          taskId: row.id,
+          runNo: row.run_count,
+          status: row.status === "queued" && row.run_at > now ? "scheduled" : row.status,
+          runAt: new Date(row.run_at),
+          attempt: row.attempt,
+          updatedAt: new Date(row.updated_at),
+          finishedAt: row.finished_at === null ? null : new Date(row.finished_at),
+          deleteAt: row.delete_at === null ? null : new Date(row.delete_at),
+        };
+      });
+      if (runs.length) this.stmt.runInsertMany.run({ now, runs: JSON.stringify(runs) });
       return applied;
     });
   }
@@ -436,7 +469,7 @@ export class SqliteStore implements Store {
       const now = Date.now();
       const changed = this.stmt.cancel.get({ id, now }) as SqlRow | undefined;
       const row = changed ?? (this.stmt.byId.get(id) as SqlRow | undefined);
-      return row ? { task: rowToTask(row, now), applied: changed !== undefined } : null;
+      return row ? { task: this.rowToTask(row, now), applied: changed !== undefined } : null;
     });
   }
 
@@ -455,7 +488,7 @@ export class SqliteStore implements Store {
       }
       const applied = row !== undefined;
       row ??= this.stmt.byId.get(id) as SqlRow | undefined;
-      return row ? { task: rowToTask(row, now), applied } : null;
+      return row ? { task: this.rowToTask(row, now), applied } : null;
     });
   }
 
@@ -471,7 +504,7 @@ export class SqliteStore implements Store {
   }
 
   async runList(taskId: string): Promise<RunRow[]> {
-    return (this.stmt.runs.all(taskId) as SqlRow[]).map(rowToRun);
+    return (this.stmt.runs.all({ id: taskId }) as SqlRow[]).map(rowToRun);
   }
 
   async eventList(taskId: string, options: { afterId?: number; limit?: number }): Promise<EventRow[]> {
@@ -511,17 +544,18 @@ export class SqliteStore implements Store {
           RETURNING *`,
         )
         .all({ ...args, now, why }) as SqlRow[];
-      for (const r of rows) {
-        this.stmt.runEnd.run(now, "offline", null, r.error, r.id, r.run_count);
+      if (rows.length) {
+        const runs = rows.map((r) => [r.id, r.run_count, r.attempt, r.node, r.started_at, "offline", null, r.error]);
+        this.stmt.runInsertMany.run({ now, runs: JSON.stringify(runs) });
       }
-      return rows.map((r) => rowToTask(r, now));
+      return rows.map((r) => this.rowToTask(r, now));
     });
   }
 
   async taskExpireOverdue(): Promise<TaskRow[]> {
     return this.write(false, () => {
       const now = Date.now();
-      return (this.stmt.expire.all({ now }) as SqlRow[]).map((r) => rowToTask(r, now));
+      return (this.stmt.expire.all({ now }) as SqlRow[]).map((r) => this.rowToTask(r, now));
     });
   }
 
