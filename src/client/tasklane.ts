@@ -23,6 +23,10 @@ export interface TasklaneOptions {
   worker?: WorkerOptions;
   /** Task types to register right away. */
   tasks?: TaskDefinition[];
+  /** Apply pending migrations on open [true]. */
+  migrate?: boolean;
+  /** Refuse to create a database that does not exist yet [false]. */
+  mustExist?: boolean;
 }
 
 export interface ListOptions {
@@ -69,8 +73,12 @@ export class Tasklane {
   /** Opens the database (applying migrations) and returns a ready instance. */
   static async open(options: TasklaneOptions = {}): Promise<Tasklane> {
     if (options.store) return new Tasklane(options.store, false, options);
-    const store = openStore({ db: options.db ?? "sqlite:./tasklane.db", synchronous: options.synchronous });
-    await store.migrate();
+    const store = openStore({
+      db: options.db ?? "sqlite:./tasklane.db",
+      synchronous: options.synchronous,
+      migrate: options.migrate,
+      mustExist: options.mustExist,
+    });
     return new Tasklane(store, true, options);
   }
 

@@ -39,6 +39,10 @@ export interface SqliteStoreOptions {
   synchronous?: "full" | "normal";
   /** How long a writer waits for another process's write lock, ms. Default 15000. */
   busyTimeoutMs?: number;
+  /** Apply pending migrations on open. Default true; `false` for `tasklane db status`. */
+  migrate?: boolean;
+  /** Refuse to create the file when it does not exist. Default false. */
+  mustExist?: boolean;
 }
 
 const FINAL_SQL = "('succeeded','failed','cancelled','expired')";
@@ -54,25 +58,36 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly durableSync: "FULL" | "NORMAL";
   private currentSync: string | null = null;
-  private readonly stmt: ReturnType<SqliteStore["prepareStatements"]>;
+  private prepared: ReturnType<SqliteStore["prepareStatements"]> | null = null;
+  private columns: TaskColumns | null = null;
   private closed = false;
   private readonly options: SqliteStoreOptions;
-  private readonly cols: TaskColumns;
 
   constructor(options: SqliteStoreOptions) {
     this.options = options;
     const memory = options.path === ":memory:";
-    this.db = new Database(options.path);
+    this.db = new Database(options.path, { fileMustExist: options.mustExist ?? false });
     this.db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 15_000}`);
     if (!memory) this.db.pragma("journal_mode = WAL");
     this.db.pragma("foreign_keys = OFF");
     this.db.pragma("cache_size = -32000");
     this.durableSync = options.synchronous === "normal" ? "NORMAL" : "FULL";
     this.capabilities = { multiProcess: !memory, transactionalAdd: false, changeNotification: !memory };
-    this.migrateSync();
-    this.stmt = this.prepareStatements();
-    this.cols = taskColumns(this.stmt.byId.columns().map((c) => c.name));
-    this.stmt.claim.raw(true);
+    if (options.migrate !== false) this.migrateSync();
+  }
+
+  /** Statements are prepared on first use, once the schema exists. */
+  private get stmt(): ReturnType<SqliteStore["prepareStatements"]> {
+    if (!this.prepared) {
+      this.prepared = this.prepareStatements();
+      this.prepared.claim.raw(true);
+    }
+    return this.prepared;
+  }
+
+  private get cols(): TaskColumns {
+    this.columns ??= taskColumns(this.stmt.byId.columns().map((c) => c.name));
+    return this.columns;
   }
 
   private rowToTask(row: SqlRow, now: number): TaskRow {
@@ -115,7 +130,11 @@ export class SqliteStore implements Store {
   }
 
   async migrationStatus(): Promise<MigrationState[]> {
-    const rows = this.db.prepare("SELECT version, applied_at FROM tasklane_migrations").all() as Array<{ version: number; applied_at: number }>;
+    const exists = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'tasklane_migrations'").get();
+    const rows = (exists ? this.db.prepare("SELECT version, applied_at FROM tasklane_migrations").all() : []) as Array<{
+      version: number;
+      applied_at: number;
+    }>;
     const applied = new Map(rows.map((r) => [r.version, r.applied_at]));
     return SQLITE_MIGRATIONS.map((m) => ({
       version: m.version,

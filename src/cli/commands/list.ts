@@ -1,0 +1,70 @@
+import { Command, Option } from "commander";
+import { TASK_STATUSES, type TaskStatus } from "../../model/status.js";
+import { withContext } from "../context.js";
+import { CliError } from "../errors.js";
+import { formatAge, painter, percentCell, printJson, statusStyle, table, useColor } from "../format.js";
+import { intArg, listArg } from "../parsers.js";
+
+interface ListFlags {
+  status?: string[];
+  type?: string[];
+  owner?: string;
+  key?: string;
+  limit: number;
+  cursor?: string;
+  order: "asc" | "desc";
+  json?: boolean;
+}
+
+export function listCommand(): Command {
+  return new Command("ls")
+    .alias("list")
+    .description("list tasks, newest first")
+    .option("-s, --status <status>", `filter by status (comma-separated or repeated): ${TASK_STATUSES.join(", ")}`, listArg)
+    .option("-t, --type <type>", "filter by task type (comma-separated or repeated)", listArg)
+    .option("--owner <owner>", "only tasks of this owner")
+    .option("--key <key>", "only the task(s) with this business key")
+    .option("-n, --limit <n>", "page size, 1..1000", intArg(1, 1000), 50)
+    .option("--cursor <cursor>", "next page: the cursor printed under the previous page")
+    .addOption(new Option("--order <order>", "newest first (desc) or oldest first (asc)").choices(["desc", "asc"]).default("desc"))
+    .option("--json", "print { tasks, nextCursor } as JSON")
+    .action(async (flags: ListFlags, command: Command) => {
+      for (const s of flags.status ?? []) {
+        if (!(TASK_STATUSES as readonly string[]).includes(s)) {
+          throw new CliError(`--status: "${s}" is not one of ${TASK_STATUSES.join(", ")}`);
+        }
+      }
+      await withContext(command, { loadTasks: false, mustExist: true }, async ({ lane }) => {
+        const page = await lane.list({
+          status: flags.status as TaskStatus[] | undefined,
+          type: flags.type,
+          owner: flags.owner,
+          key: flags.key,
+          limit: flags.limit,
+          cursor: flags.cursor,
+          order: flags.order,
+        });
+        if (flags.json) return printJson(page);
+        const paint = painter(useColor(process.stdout));
+        if (page.tasks.length === 0) {
+          process.stdout.write(flags.cursor ? "no more tasks\n" : "no tasks\n");
+          return;
+        }
+        const now = Date.now();
+        const rows = page.tasks.map((t) => [
+          t.id,
+          t.type,
+          paint(statusStyle(t.status), t.status),
+          percentCell(t),
+          `${t.attempt}/${t.maxAttempts}`,
+          formatAge(t.createdAt, now),
+          t.node ?? "-",
+        ]);
+        process.stdout.write(table(["ID", "TYPE", "STATUS", "PROGRESS", "ATTEMPT", "AGE", "NODE"], rows, paint));
+        if (page.nextCursor) {
+          const more = `next page: repeat with --cursor ${page.nextCursor}`;
+          process.stdout.write(paint("dim", more) + "\n");
+        }
+      });
+    });
+}

@@ -1,0 +1,182 @@
+import os from "node:os";
+import path from "node:path";
+import { Command, Option } from "commander";
+import type { Logger } from "pino";
+import type { Tasklane } from "../../client/tasklane.js";
+import { formatDuration } from "../../model/duration.js";
+import type { TaskRow } from "../../model/task-row.js";
+import { resolveWorkerOptions, type WorkerOptions } from "../../runtime/worker.js";
+import { describeDb } from "../../store/open-store.js";
+import { openContext } from "../context.js";
+import { painter, useColor } from "../format.js";
+import { createLogger, type LogFormat } from "../logger.js";
+import { durationArg, intArg } from "../parsers.js";
+import { START_EXTENSIONS, type RunningExtension } from "../start-extensions.js";
+
+interface WorkerFlags {
+  concurrency?: number;
+  lease?: number;
+  poll?: number;
+  grace?: number;
+  quiet?: boolean;
+  logLevel: string;
+  logFormat: LogFormat | "auto";
+}
+
+function addWorkerOptions(command: Command): Command {
+  return command
+    .option("-c, --concurrency <n>", "most tasks running at once on this node [10]", intArg(1, 100_000))
+    .option("--lease <duration>", "lease of a run; a node silent this long is presumed dead [15s]", durationArg)
+    .option("--poll <duration>", "fallback poll for due tasks [1s]", durationArg)
+    .option("--grace <duration>", "on SIGTERM/SIGINT, how long running tasks may take to finish [10s]", durationArg)
+    .option("-q, --quiet", "no per-task log lines (start, stop and errors only)")
+    .addOption(new Option("--log-level <level>", "pino log level").choices(["debug", "info", "warn", "error", "silent"]).default("info"))
+    .addOption(
+      new Option("--log-format <format>", "json lines, or pretty for people (default: pretty on a TTY, else json)")
+        .choices(["auto", "json", "pretty"])
+        .default("auto"),
+    );
+}
+
+export function startCommand(): Command {
+  return addWorkerOptions(
+    new Command("start").description("run this node: the worker for the task folder's types (later also the scheduler and HTTP server)"),
+  ).action(async (flags: WorkerFlags, command: Command) => runNode(command, flags, { banner: true, extensions: true }));
+}
+
+export function workerCommand(): Command {
+  return addWorkerOptions(new Command("worker").description("run only the worker of this node (no banner, no extra services)")).action(
+    async (flags: WorkerFlags, command: Command) => runNode(command, flags, { banner: false, extensions: false }),
+  );
+}
+
+/** Starts the worker, logs task events, and resolves after a graceful stop on SIGTERM/SIGINT. */
+async function runNode(command: Command, flags: WorkerFlags, mode: { banner: boolean; extensions: boolean }): Promise<void> {
+  const ctx = await openContext(command, { loadTasks: true });
+  const { config, lane } = ctx;
+  const worker: WorkerOptions = {};
+  const concurrency = flags.concurrency ?? config.concurrency;
+  if (concurrency !== undefined) worker.concurrency = concurrency;
+  const leaseMs = flags.lease ?? config.leaseMs;
+  if (leaseMs !== undefined) worker.leaseMs = leaseMs;
+  const pollMs = flags.poll ?? config.pollMs;
+  if (pollMs !== undefined) worker.pollIntervalMs = pollMs;
+  const graceMs = flags.grace ?? config.graceMs ?? 10_000;
+  const resolved = resolveWorkerOptions(worker);
+  const log = createLogger({ format: flags.logFormat, level: flags.logLevel, node: lane.node });
+
+  wireEvents(lane, log, Boolean(flags.quiet));
+  try {
+    await lane.start(worker);
+  } catch (error) {
+    await lane.close({ graceMs: 0 }).catch(() => {});
+    throw error;
+  }
+
+  const running: Array<{ name: string; ext: RunningExtension }> = [];
+  if (mode.extensions) {
+    try {
+      for (const extension of START_EXTENSIONS) {
+        const ext = await extension.start({ lane, config, log: log.child({ service: extension.name }) });
+        if (ext) running.push({ name: extension.name, ext });
+      }
+    } catch (error) {
+      for (const { ext } of running.reverse()) await ext.stop().catch(() => {});
+      await lane.close({ graceMs: 0 }).catch(() => {});
+      throw error;
+    }
+  }
+
+  const types = lane.types().map((t) => t.name);
+  const folder = ctx.folder!;
+  if (mode.banner) {
+    printBanner([
+      ["database", describeDb(config.db)],
+      ["node", lane.node],
+      ["tasks", `${types.join(", ") || "(none)"}  ${painter(useColor(process.stderr))("dim", `from ${shortPath(folder.dir)} (${folder.source})`)}`],
+      ["concurrency", String(resolved.concurrency)],
+      ["lease", formatDuration(resolved.leaseMs)],
+      ...running.flatMap((r) => r.ext.banner ?? []),
+      ["stop", `Ctrl-C or SIGTERM (grace ${formatDuration(graceMs)})`],
+    ]);
+  }
+  log.info(
+    { db: describeDb(config.db), types, concurrency: resolved.concurrency, tasksDir: folder.dir },
+    mode.banner ? "tasklane started" : "worker started",
+  );
+  if (types.length === 0) log.warn({ tasksDir: folder.dir }, "no task types loaded: this worker will claim nothing");
+
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        log.warn({ signal }, "second signal: exiting at once (running tasks are re-queued when their lease expires)");
+        process.exit(signal === "SIGINT" ? 130 : 143);
+      }
+      stopping = true;
+      const state = lane.workerState();
+      log.info({ signal, running: state?.running ?? 0, graceMs }, "stopping: no new claims, waiting for running tasks");
+      void (async () => {
+        for (const { name, ext } of running.reverse()) {
+          try {
+            await ext.stop();
+          } catch (error) {
+            log.error({ err: error, service: name }, "error while stopping");
+          }
+        }
+        try {
+          await lane.close({ graceMs });
+          log.info("stopped");
+        } catch (error) {
+          log.error({ err: error }, "error while stopping");
+          process.exitCode = 1;
+        }
+        process.off("SIGTERM", onSignal);
+        process.off("SIGINT", onSignal);
+        resolve();
+      })();
+    };
+    process.on("SIGTERM", onSignal);
+    process.on("SIGINT", onSignal);
+  });
+}
+
+function taskFields(task: TaskRow) {
+  return { id: task.id, type: task.type, attempt: task.attempt, maxAttempts: task.maxAttempts };
+}
+
+function tookMs(task: TaskRow): number | undefined {
+  return task.startedAt && task.finishedAt ? task.finishedAt.getTime() - task.startedAt.getTime() : undefined;
+}
+
+/** Task lifecycle at info (a task that failed for good at warn); background errors at error. */
+function wireEvents(lane: Tasklane, log: Logger, quiet: boolean): void {
+  lane.on("error", ({ error, where }) => log.error({ err: error, where }, `error ${where}`));
+  if (quiet) return;
+  lane.on("task:started", ({ task }) => log.info(taskFields(task), "task started"));
+  lane.on("task:succeeded", ({ task }) => log.info({ ...taskFields(task), ms: tookMs(task) }, "task succeeded"));
+  lane.on("task:retrying", ({ task, error }) =>
+    log.info({ ...taskFields(task), error: error?.message, retryAt: task.runAt.toISOString() }, "task failed, will retry"),
+  );
+  lane.on("task:failed", ({ task, error }) => log.warn({ ...taskFields(task), error: error?.message }, "task failed"));
+  lane.on("task:cancelled", ({ task }) => log.info(taskFields(task), "task cancelled"));
+  lane.on("task:expired", ({ task }) => log.info(taskFields(task), "task expired"));
+  lane.on("task:rescued", ({ task }) => log.info({ ...taskFields(task), status: task.status }, "task rescued from a lost run"));
+  lane.on("task:released", ({ task }) => log.info(taskFields(task), "task released to the queue (shutdown)"));
+}
+
+function shortPath(dir: string): string {
+  const rel = path.relative(process.cwd(), dir);
+  if (!rel) return ".";
+  if (!rel.startsWith("..")) return `./${rel}`;
+  const home = os.homedir();
+  return dir.startsWith(home) ? `~${dir.slice(home.length)}` : dir;
+}
+
+/** The human banner, on stderr so stdout stays a clean log stream (`tasklane start | jq`). */
+function printBanner(rows: Array<[string, string]>): void {
+  const paint = painter(useColor(process.stderr));
+  const width = Math.max(...rows.map(([l]) => l.length));
+  const lines = rows.map(([l, v]) => `  ${paint("dim", l.padEnd(width))}  ${v}`);
+  process.stderr.write(`\n  ${paint("bold", "tasklane")} ${paint("dim", "worker running")}\n\n${lines.join("\n")}\n\n`);
+}

@@ -1,0 +1,70 @@
+import fs from "node:fs";
+import { Command } from "commander";
+import { addCommand } from "./commands/add.js";
+import { cancelCommand, deleteCommand, pruneCommand, retryCommand } from "./commands/control.js";
+import { dbCommand } from "./commands/db.js";
+import { listCommand } from "./commands/list.js";
+import { logsCommand } from "./commands/logs.js";
+import { showCommand } from "./commands/show.js";
+import { startCommand, workerCommand } from "./commands/start.js";
+
+function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(fs.readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version?: string };
+    return pkg.version ?? "0.0.0";
+  } catch {
+    return "0.0.0";
+  }
+}
+
+/** Every command throws instead of exiting, and prints nothing itself on error: main() reports it in one line. */
+function harden(command: Command): void {
+  command.exitOverride();
+  command.configureOutput({
+    writeErr: (text) => {
+      // Help shown because of an error (e.g. `tasklane db` without a subcommand) still goes out.
+      if (!/^error: /i.test(text)) process.stderr.write(text);
+    },
+    outputError: () => {},
+  });
+  for (const sub of command.commands) harden(sub);
+}
+
+/** The `tasklane` command tree. */
+export function buildProgram(): Command {
+  const program = new Command("tasklane")
+    .description("Durable background tasks on SQLite: run workers, add and inspect tasks.")
+    .version(packageVersion(), "-V, --version")
+    .option("--db <url>", "database: sqlite:PATH (env TASKLANE_DB or DATABASE_URL) [sqlite:./tasklane.db]")
+    .option("--tasks <dir>", "folder of task modules (env TASKLANE_TASKS) [./tasks if present, else the bundled examples]")
+    .option("--config <file>", "config file [tasklane.config.js, .mjs or .json in the current folder]")
+    .option("--node <name>", "this node's name (env TASKLANE_NODE) [<hostname>-<pid>]")
+    .showSuggestionAfterError(true)
+    .addHelpText(
+      "after",
+      `
+Examples:
+  tasklane start                                      run the worker (examples loaded if there is no ./tasks)
+  tasklane add export-report --params '{"rows":50000}' add a task; prints its id
+  tasklane show <id> --watch                          follow progress, then print the result
+  tasklane logs <id> -f                               the task's log lines, live
+  tasklane ls --status running,failed                 list tasks
+
+Configuration: flags, then environment (TASKLANE_DB, DATABASE_URL, TASKLANE_TASKS, TASKLANE_NODE,
+TASKLANE_CONCURRENCY, TASKLANE_SYNCHRONOUS), then tasklane.config.{js,mjs,json}. Docs: docs/cli.md`,
+    );
+
+  program.addCommand(startCommand());
+  program.addCommand(workerCommand());
+  program.addCommand(dbCommand());
+  program.addCommand(addCommand());
+  program.addCommand(listCommand());
+  program.addCommand(showCommand());
+  program.addCommand(logsCommand());
+  program.addCommand(cancelCommand());
+  program.addCommand(retryCommand());
+  program.addCommand(deleteCommand());
+  program.addCommand(pruneCommand());
+  harden(program);
+  return program;
+}
