@@ -1,5 +1,5 @@
 import type { TaskRow } from "../model/task-row.js";
-import type { FinishApplied, RunFinish, Store } from "../store/store.js";
+import type { ClaimRequest, FinishApplied, RunFinish, Store } from "../store/store.js";
 import type { RunFlusher } from "./run-flusher.js";
 import type { RunState } from "./run-state.js";
 
@@ -23,6 +23,10 @@ export class Completer {
     private readonly flusher: RunFlusher,
     private readonly onDone: (items: Array<{ run: RunState; finish: RunFinish; row: TaskRow | null }>) => void,
     private readonly onError: (error: Error) => void,
+    /** The claim that refills the slots these runs free, written in the same transaction (or null). */
+    private readonly claimAfter: (runs: RunState[]) => ClaimRequest | null,
+    /** Receives what that claim took (always called after `claimAfter` returned a request). */
+    private readonly onClaimed: (claimed: TaskRow[], request: ClaimRequest) => void,
   ) {}
 
   push(run: RunState, finish: RunFinish): void {
@@ -62,9 +66,13 @@ export class Completer {
     this.pending = [];
     this.flushing = (async () => {
       let rows: FinishApplied[] = [];
+      let claimed: TaskRow[] = [];
+      let request: ClaimRequest | null = null;
       try {
         await this.flusher.flushEvents(batch.map((b) => b.run));
-        rows = await this.store.taskFinishMany(batch.map((b) => b.finish));
+        request = this.claimAfter(batch.map((b) => b.run));
+        if (request) ({ applied: rows, claimed } = await this.store.taskFinishAndClaim(batch.map((b) => b.finish), request));
+        else rows = await this.store.taskFinishMany(batch.map((b) => b.finish));
       } catch (error) {
         this.onError(error as Error);
         // The runs stay leased in the database; the rescuer re-queues them after lease expiry.
@@ -76,6 +84,7 @@ export class Completer {
           return { ...b, row: applied ? taskAfterFinish(b.run.task, b.finish, applied) : null };
         }),
       );
+      if (request) this.onClaimed(claimed, request);
     })();
     try {
       await this.flushing;

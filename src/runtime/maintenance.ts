@@ -18,6 +18,8 @@ export class Maintenance {
     private readonly registry: Map<string, TaskDefinition>,
     private readonly bus: EventBus,
     private readonly options: ResolvedWorkerOptions,
+    /** Called when rescued tasks went back to the queue: this node's own commit does not wake its claimer. */
+    private readonly onRequeued: () => void,
   ) {}
 
   start(): void {
@@ -37,7 +39,9 @@ export class Maintenance {
     if (this.busy) return;
     this.busy = true;
     try {
-      for (const task of await this.store.taskRescueExpired()) {
+      const rescued = await this.store.taskRescueExpired();
+      if (rescued.some((t) => t.status === "queued")) this.onRequeued();
+      for (const task of rescued) {
         this.bus.emit("task:rescued", { task });
         if (task.status === "failed") {
           this.bus.emit("task:failed", { task, error: task.error });

@@ -28,7 +28,9 @@ export async function executeRun(def: TaskDefinition, run: RunState, settings: E
     attempt: task.attempt,
     runId: runIdOf(task.id, task.runCount),
     node: settings.node,
-    signal: run.signal,
+    get signal() {
+      return run.signal;
+    },
     progress: (current, total, message) => {
       if (typeof current !== "number" || !Number.isFinite(current)) return;
       run.setProgress(current, total === undefined ? undefined : total, message === undefined ? undefined : message);
@@ -59,8 +61,7 @@ export async function executeRun(def: TaskDefinition, run: RunState, settings: E
       // whatever it returns later is dropped.
       grace = setTimeout(() => resolve({ ok: false, abandoned: true }), settings.abortGraceMs);
     };
-    if (run.signal.aborted) onAbort();
-    else run.signal.addEventListener("abort", onAbort, { once: true });
+    run.onAbort(onAbort);
     if (task.timeoutMs !== null) {
       timeout = setTimeout(() => run.abort("timeout", `run exceeded its timeout of ${formatDuration(task.timeoutMs!)}`), task.timeoutMs);
     }
@@ -88,7 +89,7 @@ function decideFinish(run: RunState, settled: Settled): RunFinish | null {
     case "cancelled":
       return { ...base, outcome: "cancelled", next: "cancelled", error: { name: "Cancelled", message: "cancelled by request" } };
     case "timeout":
-      return failure(run, { name: "TimeoutError", message: String((run.signal.reason as Error).message) }, "timed_out", true);
+      return failure(run, { name: "TimeoutError", message: run.reason!.message }, "timed_out", true);
     default:
       break;
   }

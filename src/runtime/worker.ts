@@ -2,7 +2,7 @@ import os from "node:os";
 import type { EventBus } from "../client/events.js";
 import type { TaskDefinition } from "../model/options.js";
 import { runIdOf, type TaskRow } from "../model/task-row.js";
-import type { RunFinish, Store } from "../store/store.js";
+import type { ClaimRequest, RunFinish, Store } from "../store/store.js";
 import { SqliteStore } from "../store/sqlite/sqlite-store.js";
 import { Completer } from "./completer.js";
 import { LoadGuard, type OverloadOptions } from "./load-guard.js";
@@ -105,10 +105,15 @@ export class Worker {
     readonly options: ResolvedWorkerOptions,
   ) {
     this.flusher = new RunFlusher(store, this.running, registry, bus, options.flushMs);
-    this.completer = new Completer(store, this.flusher, (items) => this.onFinished(items), (error) =>
-      bus.emit("error", { error, where: "completing runs" }),
+    this.completer = new Completer(
+      store,
+      this.flusher,
+      (items) => this.onFinished(items),
+      (error) => bus.emit("error", { error, where: "completing runs" }),
+      (runs) => this.claimAfterFinish(runs),
+      (claimed, request) => this.afterClaim(claimed, request),
     );
-    this.maintenance = new Maintenance(store, registry, bus, options);
+    this.maintenance = new Maintenance(store, registry, bus, options, () => this.notify());
     this.loadGuard = options.overload ? new LoadGuard(options.overload) : null;
     this.leaseRenewer = new LeaseRenewer(store, options.leaseMs, options.heartbeatMs, {
       current: () => [...this.running.values()].filter((r) => !r.finished),
@@ -238,7 +243,7 @@ export class Worker {
     });
   }
 
-  private claimableTypes(): Array<{ type: string; slots: number }> {
+  private claimableTypes(runningByType: Map<string, number> = this.runningByType): Array<{ type: string; slots: number }> {
     const out: Array<{ type: string; slots: number }> = [];
     for (const [type, def] of this.registry) {
       if (this.options.types && !this.options.types.includes(type)) continue;
@@ -246,10 +251,67 @@ export class Worker {
         out.push({ type, slots: Infinity });
         continue;
       }
-      const slots = def.concurrency - (this.runningByType.get(type) ?? 0);
+      const slots = def.concurrency - (runningByType.get(type) ?? 0);
       if (slots > 0) out.push({ type, slots });
     }
     return out;
+  }
+
+  /**
+   * The claim that fills this node's free slots, counting `freeing` as already finished; null
+   * when nothing should be claimed now. One claim at a time: `pumping` is the lock.
+   */
+  private claimRequest(freeing: RunState[] = []): ClaimRequest | null {
+    if (!this.accepting || !this.maybeMore) return null;
+    const releasing = freeing.filter((r) => this.running.get(r.runId) === r);
+    const free = this.options.concurrency - (this.running.size - releasing.length);
+    if (free <= 0) return null;
+    if (this.loadGuard?.isOverloaded()) return null; // the poll timer tries again
+    let byType = this.runningByType;
+    let cpuUsed = this.cpuUsed;
+    if (releasing.length) {
+      byType = new Map(byType);
+      for (const r of releasing) {
+        byType.set(r.task.type, (byType.get(r.task.type) ?? 1) - 1);
+        cpuUsed -= Math.min(r.task.cpu, this.options.cpuCapacity);
+      }
+    }
+    const types = this.claimableTypes(byType);
+    if (types.length === 0) return null;
+    return {
+      node: this.node,
+      types,
+      limit: Math.min(free, this.options.claimBatch),
+      cpuFree: this.options.cpuCapacity - cpuUsed,
+      cpuCapacity: this.options.cpuCapacity,
+      leaseMs: this.options.leaseMs,
+    };
+  }
+
+  /** Starts what a claim returned and decides whether more may be waiting. */
+  private takeClaimed(claimed: TaskRow[], request: ClaimRequest): void {
+    for (const task of claimed) this.startRun(task);
+    if (claimed.length) this.leaseRenewer.handOver();
+    const typeLimited = request.types.some((t) => Number.isFinite(t.slots)) || request.types.length < this.registry.size;
+    if (claimed.length < request.limit && !typeLimited) this.maybeMore = false;
+    else if (claimed.length === request.limit) this.pumpAgain = true;
+  }
+
+  /** The completer's claim, written with its batch of finishes; null while another claim is in flight. */
+  private claimAfterFinish(runs: RunState[]): ClaimRequest | null {
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return null;
+    }
+    const request = this.claimRequest(runs);
+    if (request) this.pumping = true;
+    return request;
+  }
+
+  private afterClaim(claimed: TaskRow[], request: ClaimRequest): void {
+    this.pumping = false;
+    this.takeClaimed(claimed, request);
+    if (this.pumpAgain) this.schedulePump();
   }
 
   private async pump(): Promise<void> {
@@ -261,31 +323,10 @@ export class Worker {
     try {
       do {
         this.pumpAgain = false;
-        if (!this.accepting || !this.maybeMore) break;
-        const free = this.options.concurrency - this.running.size;
-        if (free <= 0) break;
-        if (this.loadGuard?.isOverloaded()) break; // the poll timer tries again
-        const types = this.claimableTypes();
-        if (types.length === 0) break;
-        const limit = Math.min(free, this.options.claimBatch);
-        const claimed = await this.store.taskClaim({
-          node: this.node,
-          types,
-          limit,
-          cpuFree: this.options.cpuCapacity - this.cpuUsed,
-          cpuCapacity: this.options.cpuCapacity,
-          leaseMs: this.options.leaseMs,
-        });
-        if (!this.accepting) {
-          // stop() began while claiming: hand these straight back.
-          for (const task of claimed) this.startRun(task);
-          break;
-        }
-        for (const task of claimed) this.startRun(task);
-        if (claimed.length) this.leaseRenewer.handOver();
-        const typeLimited = types.some((t) => Number.isFinite(t.slots)) || types.length < this.registry.size;
-        if (claimed.length < limit && !typeLimited) this.maybeMore = false;
-        else if (claimed.length === limit) this.pumpAgain = true;
+        const request = this.claimRequest();
+        if (!request) break;
+        const claimed = await this.store.taskClaim(request);
+        this.takeClaimed(claimed, request);
       } while (this.pumpAgain);
     } catch (error) {
       this.bus.emit("error", { error: error as Error, where: "claiming tasks" });
@@ -337,8 +378,11 @@ export class Worker {
     }
   }
 
-  /** Frees the slot of a run (its finish was written, refused, or must not be written). */
-  private release(run: RunState): void {
+  /**
+   * Frees the slot of a run (its finish was written, refused, or must not be written) and
+   * claims again, unless the caller claims once for a whole batch (`claimNow` false).
+   */
+  private release(run: RunState, claimNow = true): void {
     if (this.running.get(run.runId) !== run) return;
     run.finished = true;
     this.running.delete(run.runId);
@@ -348,17 +392,20 @@ export class Worker {
     if (this.running.size === 0) for (const w of [...this.idleWaiters]) w();
     if (this.accepting) {
       if (this.registry.get(type)?.concurrency !== undefined || run.task.cpu > 0) this.maybeMore = true;
-      this.schedulePump();
+      if (claimNow) this.schedulePump();
     }
   }
 
   private onFinished(items: Array<{ run: RunState; finish: RunFinish; row: TaskRow | null }>): void {
     for (const { run, finish, row } of items) {
-      this.release(run);
+      this.release(run, false);
       if (!row) continue;
       announceFinish(this.bus, this.registry, finish, row);
       if (row.status === "scheduled" || row.status === "queued") this.wakeAt(row.runAt.getTime());
     }
+    // The freed slots were refilled in the finish's own transaction (see claimAfterFinish);
+    // when that did not happen (another claim was in flight), claim now.
+    if (this.accepting && !this.pumping) void this.pump();
   }
 
   // ---------------------------------------------------------------- leases

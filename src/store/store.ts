@@ -49,6 +49,11 @@ export interface Store {
    * those that applied (the caller holds the rest of the row from the claim).
    */
   taskFinishMany(finishes: RunFinish[]): Promise<FinishApplied[]>;
+  /**
+   * `taskFinishMany` then `taskClaim` in one transaction: a worker refills the slots a batch of
+   * finishes frees with one commit instead of two.
+   */
+  taskFinishAndClaim(finishes: RunFinish[], claim: ClaimRequest): Promise<{ applied: FinishApplied[]; claimed: TaskRow[] }>;
 
   /** Queued → cancelled at once; running → cancel requested (the running node aborts it). */
   taskCancel(id: string): Promise<{ task: TaskRow; applied: boolean } | null>;

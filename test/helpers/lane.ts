@@ -1,3 +1,4 @@
+import { afterEach, beforeEach } from "vitest";
 import path from "node:path";
 import { Tasklane, type TasklaneOptions } from "../../src/index.js";
 import type { TaskRow } from "../../src/model/task-row.js";
@@ -46,3 +47,15 @@ export function laneFactory() {
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A lane factory per test, cleaned up after each: `const lanes = useLanes();` then `lanes().open()`. */
+export function useLanes(): () => ReturnType<typeof laneFactory> {
+  let lanes: ReturnType<typeof laneFactory>;
+  beforeEach(() => {
+    lanes = laneFactory();
+  });
+  afterEach(async () => {
+    await lanes.cleanup();
+  });
+  return () => lanes;
+}

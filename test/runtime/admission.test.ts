@@ -1,15 +1,9 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { defineTask, QueueFullError, UnknownTaskTypeError, ValidationError } from "../../src/index.js";
-import { laneFactory, sleep, waitFor, waitForStatus } from "../helpers/lane.js";
+import { useLanes, sleep, waitFor, waitForStatus } from "../helpers/lane.js";
 
-let lanes: ReturnType<typeof laneFactory>;
-beforeEach(() => {
-  lanes = laneFactory();
-});
-afterEach(async () => {
-  await lanes.cleanup();
-});
+const useLane = useLanes();
 
 const report = defineTask({
   name: "report",
@@ -19,7 +13,7 @@ const report = defineTask({
 
 describe("bad input is refused and nothing is stored", () => {
   it("names the failing field of params", async () => {
-    const lane = await lanes.open({ tasks: [report] });
+    const lane = await useLane().open({ tasks: [report] });
     await expect(lane.add("report", { rows: -5 })).rejects.toThrow(/params of "report" are invalid: rows: .*>0/);
     await expect(lane.add("report", { rows: 1, format: "xml" })).rejects.toThrow(/format/);
     await expect(lane.add("report", {})).rejects.toBeInstanceOf(ValidationError);
@@ -27,20 +21,20 @@ describe("bad input is refused and nothing is stored", () => {
   });
 
   it("stores the parsed params (defaults applied)", async () => {
-    const lane = await lanes.open({ tasks: [report] });
+    const lane = await useLane().open({ tasks: [report] });
     const t = await lane.add("report", { rows: 3 });
     expect(t.params).toEqual({ rows: 3, format: "csv" });
   });
 
   it("refuses an unknown type, listing the registered ones", async () => {
-    const lane = await lanes.open({ tasks: [report] });
+    const lane = await useLane().open({ tasks: [report] });
     const err = await lane.add("nope").catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UnknownTaskTypeError);
     expect((err as Error).message).toBe('unknown task type "nope" (registered: report)');
   });
 
   it("refuses bad options with the option's name", async () => {
-    const lane = await lanes.open({ tasks: [report] });
+    const lane = await useLane().open({ tasks: [report] });
     const p = { rows: 1 };
     await expect(lane.add("report", p, { priority: 1.5 })).rejects.toThrow(/priority/);
     await expect(lane.add("report", p, { attempts: 0 })).rejects.toThrow(/attempts/);
@@ -53,14 +47,14 @@ describe("bad input is refused and nothing is stored", () => {
   });
 
   it("refuses oversize and non-JSON params", async () => {
-    const lane = await lanes.open({ tasks: [defineTask({ name: "any", run: () => 1 })] });
+    const lane = await useLane().open({ tasks: [defineTask({ name: "any", run: () => 1 })] });
     await expect(lane.add("any", { blob: "x".repeat(1024 * 1024 + 10) })).rejects.toThrow(/over the 1048576-byte limit/);
     await expect(lane.add("any", { n: 10n })).rejects.toThrow(/not JSON-serialisable/);
     expect((await lane.list()).tasks).toEqual([]);
   });
 
   it("refuses a bad task definition at register time", async () => {
-    const lane = await lanes.open();
+    const lane = await useLane().open();
     expect(() => lane.register({ name: "", run: () => 1 })).toThrow(/name/);
     expect(() => lane.register({ name: "x", run: "no" } as never)).toThrow(/run: must be a function/);
     expect(() => lane.register(defineTask({ name: "x", timeout: "forever", run: () => 1 }))).toThrow(/timeout/);
@@ -68,7 +62,7 @@ describe("bad input is refused and nothing is stored", () => {
   });
 
   it("addMany is all or nothing", async () => {
-    const lane = await lanes.open({ tasks: [report] });
+    const lane = await useLane().open({ tasks: [report] });
     await expect(
       lane.addMany([
         { type: "report", params: { rows: 1 } },
@@ -87,7 +81,7 @@ describe("bad input is refused and nothing is stored", () => {
 
 describe("queue size and business keys", () => {
   it("refuses add with QueueFullError when the type holds maxQueued tasks", async () => {
-    const lane = await lanes.open({ tasks: [defineTask({ name: "small", maxQueued: 2, run: () => 1 })] });
+    const lane = await useLane().open({ tasks: [defineTask({ name: "small", maxQueued: 2, run: () => 1 })] });
     await lane.add("small");
     await lane.add("small");
     const err = await lane.add("small").catch((e: unknown) => e);
@@ -100,7 +94,7 @@ describe("queue size and business keys", () => {
   });
 
   it("returns the live task for a repeated key, and frees the key when it finishes", async () => {
-    const lane = await lanes.open({ tasks: [defineTask({ name: "sync", run: () => "done" })] });
+    const lane = await useLane().open({ tasks: [defineTask({ name: "sync", run: () => "done" })] });
     const added: string[] = [];
     lane.on("task:added", ({ task }) => added.push(task.id));
     const first = await lane.add("sync", { v: 1 }, { key: "order-42" });
@@ -117,7 +111,7 @@ describe("queue size and business keys", () => {
 
   it("uses the type's idGenerator", async () => {
     let n = 0;
-    const lane = await lanes.open({ tasks: [defineTask({ name: "ids", idGenerator: () => `job-${++n}`, run: () => 1 })] });
+    const lane = await useLane().open({ tasks: [defineTask({ name: "ids", idGenerator: () => `job-${++n}`, run: () => 1 })] });
     expect((await lane.add("ids")).id).toBe("job-1");
     expect((await lane.add("ids")).id).toBe("job-2");
   });
@@ -125,7 +119,7 @@ describe("queue size and business keys", () => {
 
 describe("placement and limits", () => {
   it("never runs more than the per-type concurrency at once", async () => {
-    const lane = await lanes.open({ worker: { concurrency: 10 } });
+    const lane = await useLane().open({ worker: { concurrency: 10 } });
     let now = 0;
     let peak = 0;
     lane.register(
@@ -146,7 +140,7 @@ describe("placement and limits", () => {
   });
 
   it("keeps the sum of CPU cost within the node's capacity", async () => {
-    const lane = await lanes.open({ worker: { concurrency: 10, cpuCapacity: 200 } });
+    const lane = await useLane().open({ worker: { concurrency: 10, cpuCapacity: 200 } });
     let used = 0;
     let peak = 0;
     lane.register(
@@ -168,10 +162,10 @@ describe("placement and limits", () => {
   });
 
   it("runs a pinned task only on its executor node", async () => {
-    const file = lanes.file();
+    const file = useLane().file();
     const def = defineTask({ name: "where", run: (ctx) => ctx.node });
-    const a = await lanes.open({ file, node: "node-a", tasks: [def] });
-    const b = await lanes.open({ file, node: "node-b", tasks: [def] });
+    const a = await useLane().open({ file, node: "node-a", tasks: [def] });
+    const b = await useLane().open({ file, node: "node-b", tasks: [def] });
     await a.start();
     const task = await a.add("where", {}, { executor: "node-b" });
     await sleep(200);
@@ -181,11 +175,11 @@ describe("placement and limits", () => {
   });
 
   it("claims only the types this node has handlers for", async () => {
-    const file = lanes.file();
+    const file = useLane().file();
     const mail = defineTask({ name: "mail", run: () => "mailed" });
     const video = defineTask({ name: "video", run: () => "encoded" });
-    const mailer = await lanes.open({ file, node: "mailer", tasks: [mail] });
-    const client = await lanes.open({ file, node: "client", tasks: [mail, video] });
+    const mailer = await useLane().open({ file, node: "mailer", tasks: [mail] });
+    const client = await useLane().open({ file, node: "client", tasks: [mail, video] });
     await mailer.start();
     const m = await client.add("mail");
     const v = await client.add("video");
@@ -196,7 +190,7 @@ describe("placement and limits", () => {
 
   it("stops claiming while the machine is overloaded", async () => {
     // A load threshold below any real load average makes the guard trip at once.
-    const lane = await lanes.open({ worker: { overload: { maxLoadPerCore: -1 } } });
+    const lane = await useLane().open({ worker: { overload: { maxLoadPerCore: -1 } } });
     lane.register(defineTask({ name: "x", run: () => 1 }));
     const task = await lane.add("x");
     await lane.start();

@@ -1,21 +1,15 @@
 import Database from "better-sqlite3";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { defineTask } from "../../src/index.js";
-import { laneFactory, waitFor, waitForStatus } from "../helpers/lane.js";
+import { useLanes, waitFor, waitForStatus } from "../helpers/lane.js";
 
-let lanes: ReturnType<typeof laneFactory>;
-beforeEach(() => {
-  lanes = laneFactory();
-});
-afterEach(async () => {
-  await lanes.cleanup();
-});
+const useLane = useLanes();
 
 describe("lease renewal off the main thread", () => {
   it("keeps renewing while a handler blocks the event loop far longer than the lease", async () => {
-    const file = lanes.file();
+    const file = useLane().file();
     let seen: { leaseExpiresAt: number; now: number; status: string } | null = null;
-    const lane = await lanes.open({
+    const lane = await useLane().open({
       file,
       worker: { leaseMs: 300, heartbeatMs: 50 },
       tasks: [

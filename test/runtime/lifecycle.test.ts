@@ -1,19 +1,13 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { defineTask, NonRetryableError, TaskAbortedError, type Tasklane } from "../../src/index.js";
-import { laneFactory, sleep, waitFor, waitForStatus } from "../helpers/lane.js";
+import { useLanes, sleep, waitFor, waitForStatus } from "../helpers/lane.js";
 
-let lanes: ReturnType<typeof laneFactory>;
-beforeEach(() => {
-  lanes = laneFactory();
-});
-afterEach(async () => {
-  await lanes.cleanup();
-});
+const useLane = useLanes();
 
 describe("ordering and timing", () => {
   it("runs smaller priority first, then older first", async () => {
     const order: string[] = [];
-    const lane = await lanes.open({ worker: { concurrency: 1 } });
+    const lane = await useLane().open({ worker: { concurrency: 1 } });
     lane.register(defineTask({ name: "rec", run: (ctx) => void order.push((ctx.params as { tag: string }).tag) }));
     await lane.add("rec", { tag: "p5" }, { priority: 5 });
     await lane.add("rec", { tag: "p0-first" });
@@ -25,7 +19,7 @@ describe("ordering and timing", () => {
   });
 
   it("keeps a delayed task scheduled until it is due", async () => {
-    const lane = await lanes.open();
+    const lane = await useLane().open();
     const ran: number[] = [];
     lane.register(defineTask({ name: "later", run: () => void ran.push(Date.now()) }));
     await lane.start();
@@ -39,7 +33,7 @@ describe("ordering and timing", () => {
   });
 
   it("accepts runAt as an ISO date", async () => {
-    const lane = await lanes.open();
+    const lane = await useLane().open();
     lane.register(defineTask({ name: "x", run: () => 1 }));
     const at = new Date(Date.now() + 3_600_000);
     const task = await lane.add("x", {}, { runAt: at.toISOString() });
@@ -50,7 +44,7 @@ describe("ordering and timing", () => {
 
 describe("retries and failure", () => {
   it("retries with backoff, then succeeds", async () => {
-    const lane = await lanes.open();
+    const lane = await useLane().open();
     const seen: Array<{ attempt: number; at: number }> = [];
     lane.register(
       defineTask({
@@ -82,7 +76,7 @@ describe("retries and failure", () => {
   });
 
   it("fails at once on NonRetryableError", async () => {
-    const lane = await lanes.open();
+    const lane = await useLane().open();
     const errors: Array<{ willRetry: boolean }> = [];
     lane.register(
       defineTask({
@@ -103,7 +97,7 @@ describe("retries and failure", () => {
   });
 
   it("fails after its attempts are used", async () => {
-    const lane = await lanes.open();
+    const lane = await useLane().open();
     lane.register(defineTask({ name: "always", attempts: 2, backoff: 1, run: () => Promise.reject(new Error("nope")) }));
     await lane.start();
     const task = await lane.add("always");
@@ -113,7 +107,7 @@ describe("retries and failure", () => {
   });
 
   it("stops retrying at maxRuns even across manual retries", async () => {
-    const lane = await lanes.open();
+    const lane = await useLane().open();
     lane.register(defineTask({ name: "mr", attempts: 2, maxRuns: 3, backoff: 1, run: () => Promise.reject(new Error("x")) }));
     await lane.start();
     const task = await lane.add("mr");
@@ -128,7 +122,7 @@ describe("retries and failure", () => {
   });
 
   it("times out a run, aborts its signal, and drops a late result", async () => {
-    const lane = await lanes.open({ worker: { abortGraceMs: 100 } });
+    const lane = await useLane().open({ worker: { abortGraceMs: 100 } });
     let reason: unknown;
     lane.register(
       defineTask({
@@ -155,7 +149,7 @@ describe("retries and failure", () => {
   });
 
   it("retries a timed-out run while attempts remain", async () => {
-    const lane = await lanes.open({ worker: { abortGraceMs: 50 } });
+    const lane = await useLane().open({ worker: { abortGraceMs: 50 } });
     lane.register(
       defineTask({
         name: "slow-then-fast",
@@ -178,7 +172,7 @@ describe("retries and failure", () => {
 
 describe("cancel and retry by hand", () => {
   it("cancels a queued task at once", async () => {
-    const lane = await lanes.open();
+    const lane = await useLane().open();
     lane.register(defineTask({ name: "q", run: () => 1 }));
     const task = await lane.add("q", {}, { delay: "1h" });
     const cancelled = await lane.cancel(task.id);
@@ -188,7 +182,7 @@ describe("cancel and retry by hand", () => {
   });
 
   it("cancels a running task through ctx.signal", async () => {
-    const lane = await lanes.open();
+    const lane = await useLane().open();
     let started = false;
     lane.register(
       defineTask({
@@ -210,9 +204,9 @@ describe("cancel and retry by hand", () => {
   });
 
   it("cancels a task running in another process's worker (via the lease heartbeat)", async () => {
-    const file = lanes.file();
-    const runner = await lanes.open({ file, node: "runner", worker: { heartbeatMs: 50 } });
-    const client = await lanes.open({ file, node: "client" });
+    const file = useLane().file();
+    const runner = await useLane().open({ file, node: "runner", worker: { heartbeatMs: 50 } });
+    const client = await useLane().open({ file, node: "client" });
     let aborted = false;
     const def = defineTask({
       name: "long",
@@ -232,7 +226,7 @@ describe("cancel and retry by hand", () => {
   });
 
   it("refuses to cancel a finished task and to retry a live one", async () => {
-    const lane = await lanes.open();
+    const lane = await useLane().open();
     lane.register(defineTask({ name: "x", run: () => 1 }));
     await lane.start();
     const task = await lane.add("x");
@@ -243,7 +237,7 @@ describe("cancel and retry by hand", () => {
   });
 
   it("retries a cancelled task and runs it", async () => {
-    const lane = await lanes.open();
+    const lane = await useLane().open();
     lane.register(defineTask({ name: "x", run: () => "ran" }));
     const task = await lane.add("x");
     await lane.cancel(task.id);
@@ -254,7 +248,7 @@ describe("cancel and retry by hand", () => {
   });
 
   it("deletes a finished task but not a running one", async () => {
-    const lane = await lanes.open();
+    const lane = await useLane().open();
     let release!: () => void;
     lane.register(defineTask({ name: "hold", run: () => new Promise<void>((r) => (release = r)) }));
     await lane.start();
@@ -271,7 +265,7 @@ describe("cancel and retry by hand", () => {
 
 describe("deadline", () => {
   it("expires a task not started by its deadline", async () => {
-    const lane = await lanes.open();
+    const lane = await useLane().open();
     lane.register(defineTask({ name: "d", run: () => 1 }));
     const expired: string[] = [];
     lane.on("task:expired", ({ task }) => expired.push(task.id));
@@ -287,7 +281,7 @@ describe("deadline", () => {
 
 describe("graceful stop", () => {
   it("lets short tasks finish and releases long ones to the queue without using an attempt", async () => {
-    const lane: Tasklane = await lanes.open({ worker: { abortGraceMs: 100 } });
+    const lane: Tasklane = await useLane().open({ worker: { abortGraceMs: 100 } });
     let shortDone = false;
     lane.register(
       defineTask({ name: "short", run: async () => { await sleep(50); shortDone = true; } }),

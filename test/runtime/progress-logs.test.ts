@@ -1,15 +1,9 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { defineTask, type EventRow } from "../../src/index.js";
 import { RunState } from "../../src/runtime/run-state.js";
-import { laneFactory, sleep, waitFor, waitForStatus } from "../helpers/lane.js";
+import { useLanes, sleep, waitFor, waitForStatus } from "../helpers/lane.js";
 
-let lanes: ReturnType<typeof laneFactory>;
-beforeEach(() => {
-  lanes = laneFactory();
-});
-afterEach(async () => {
-  await lanes.cleanup();
-});
+const useLane = useLanes();
 
 describe("progress rate and ETA", () => {
   const running = (): RunState =>
@@ -44,7 +38,7 @@ describe("progress rate and ETA", () => {
   });
 
   it("reports rate and ETA through get() while running, and stores the final value", async () => {
-    const lane = await lanes.open({ worker: { flushMs: 20 } });
+    const lane = await useLane().open({ worker: { flushMs: 20 } });
     let release: (() => void) | undefined;
     lane.register(
       defineTask({
@@ -78,7 +72,7 @@ describe("progress rate and ETA", () => {
   });
 
   it("coalesces a flood of progress calls into a few writes, keeping the last value", async () => {
-    const lane = await lanes.open({ worker: { flushMs: 50 } });
+    const lane = await useLane().open({ worker: { flushMs: 50 } });
     let writes = 0;
     const original = lane.store.progressWriteMany.bind(lane.store);
     lane.store.progressWriteMany = async (updates) => {
@@ -109,7 +103,7 @@ describe("progress rate and ETA", () => {
 
 describe("logs", () => {
   it("stores leveled lines per run and reads them back in order", async () => {
-    const lane = await lanes.open();
+    const lane = await useLane().open();
     lane.register(
       defineTask({
         name: "chatty",
@@ -146,7 +140,7 @@ describe("logs", () => {
   });
 
   it("follows a running task's log live and ends when the task ends", async () => {
-    const file = lanes.file();
+    const file = useLane().file();
     const def = defineTask({
       name: "tick",
       run: async (ctx) => {
@@ -157,8 +151,8 @@ describe("logs", () => {
         return "done";
       },
     });
-    const worker = await lanes.open({ file, node: "w", tasks: [def], worker: { flushMs: 20 } });
-    const reader = await lanes.open({ file, node: "r", tasks: [def] });
+    const worker = await useLane().open({ file, node: "w", tasks: [def], worker: { flushMs: 20 } });
+    const reader = await useLane().open({ file, node: "r", tasks: [def] });
     await worker.start();
     const task = await reader.add("tick");
     const got: Array<{ message: string; at: number }> = [];
@@ -170,7 +164,7 @@ describe("logs", () => {
   });
 
   it("keeps the newest lines of a run beyond the cap, with a marker", async () => {
-    const lane = await lanes.open({ worker: { maxEventsPerRun: 5 } });
+    const lane = await useLane().open({ worker: { maxEventsPerRun: 5 } });
     lane.register(
       defineTask({
         name: "spam",
@@ -192,7 +186,7 @@ describe("logs", () => {
 
 describe("retention", () => {
   it("prunes finished tasks after deleteAfter, keeping live and young ones", async () => {
-    const lane = await lanes.open({ tasks: [defineTask({ name: "x", run: () => 1 })] });
+    const lane = await useLane().open({ tasks: [defineTask({ name: "x", run: () => 1 })] });
     const old = await lane.add("x", {}, { deleteAfter: 0 });
     const young = await lane.add("x");
     const waiting = await lane.add("x", {}, { delay: "1h", deleteAfter: 0 });
@@ -211,7 +205,7 @@ describe("retention", () => {
 describe("hooks and events", () => {
   it("calls onAdd, onProgress, onSuccess and emits the lifecycle events in order", async () => {
     const calls: string[] = [];
-    const lane = await lanes.open({ worker: { flushMs: 10 } });
+    const lane = await useLane().open({ worker: { flushMs: 10 } });
     lane.register(
       defineTask({
         name: "hooked",
@@ -237,7 +231,7 @@ describe("hooks and events", () => {
   });
 
   it("reports a throwing hook as an error event without failing the task", async () => {
-    const lane = await lanes.open();
+    const lane = await useLane().open();
     const errors: string[] = [];
     lane.on("error", ({ where }) => errors.push(where));
     lane.register(defineTask({ name: "h", run: () => 1, onSuccess: () => { throw new Error("hook bug"); } }));
