@@ -3,7 +3,6 @@ import type { EventBus } from "../client/events.js";
 import type { TaskDefinition } from "../model/options.js";
 import { runIdOf, type TaskRow } from "../model/task-row.js";
 import type { ClaimRequest, RunFinish, Store } from "../store/store.js";
-import { SqliteStore } from "../store/sqlite/sqlite-store.js";
 import { Completer } from "./completer.js";
 import { LoadGuard, type OverloadOptions } from "./load-guard.js";
 import { Maintenance } from "./maintenance.js";
@@ -88,8 +87,7 @@ export class Worker {
   private pumpAgain = false;
   private pumpScheduled = false;
   private pollTimer: NodeJS.Timeout | null = null;
-  private changeTimer: NodeJS.Timeout | null = null;
-  private lastDataVersion = -1;
+  private unwatchChanges: (() => void) | null = null;
   private readonly flusher: RunFlusher;
   private readonly completer: Completer;
   private readonly maintenance: Maintenance;
@@ -138,17 +136,7 @@ export class Worker {
     this.maintenance.start();
     this.pollTimer = setInterval(() => this.notify(), this.options.pollIntervalMs);
     this.leaseRenewer.start();
-    if (this.store instanceof SqliteStore && this.store.capabilities.changeNotification) {
-      const sqlite = this.store;
-      // Another process committed: cheap shared-memory check, full claim only when it changed.
-      this.changeTimer = setInterval(() => {
-        const v = sqlite.dataVersion();
-        if (v !== this.lastDataVersion) {
-          this.lastDataVersion = v;
-          this.notify();
-        }
-      }, 25);
-    }
+    this.unwatchChanges = this.store.watchChanges?.(() => this.notify()) ?? null;
     this.notify();
   }
 
@@ -198,9 +186,10 @@ export class Worker {
   async stop(graceMs = 10_000): Promise<void> {
     if (!this.started) return;
     this.accepting = false;
-    for (const t of [this.pollTimer, this.changeTimer]) if (t) clearInterval(t);
+    if (this.pollTimer) clearInterval(this.pollTimer);
     if (this.wakeTimer) clearTimeout(this.wakeTimer);
-    this.pollTimer = this.changeTimer = this.wakeTimer = null;
+    this.unwatchChanges?.();
+    this.pollTimer = this.wakeTimer = this.unwatchChanges = null;
     await this.waitIdle(graceMs);
     for (const run of this.running.values()) run.abort("shutdown", "node is shutting down");
     // Each aborted run ends within abortGraceMs (released to the queue at once).

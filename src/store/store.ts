@@ -24,6 +24,12 @@ export interface Store {
    * must keep renewing while a handler blocks the main thread), or null if it cannot.
    */
   threadConfig(): StoreThreadConfig | null;
+  /**
+   * Calls `onChange` soon after another connection commits (a wake-up hint: the worker then
+   * claims instead of waiting for its poll). Returns the unsubscribe function. Optional: a
+   * store without it is polled.
+   */
+  watchChanges?(onChange: () => void): () => void;
 
   /**
    * Inserts tasks in one transaction, all or nothing. A task whose `key` is held by a live task

@@ -160,12 +160,22 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * A counter that changes whenever another connection commits (PRAGMA data_version). Reading
-   * it touches only shared memory, so the runtime can poll it every few ms as a cross-process
-   * wake-up and run the real claim query only when something changed.
+   * PRAGMA data_version changes whenever another connection commits; reading it touches only
+   * shared memory, so checking it every 25 ms costs nothing, and the worker runs its claim query
+   * only when something changed.
    */
-  dataVersion(): number {
-    return this.db.pragma("data_version", { simple: true }) as number;
+  watchChanges(onChange: () => void): () => void {
+    if (this.options.path === ":memory:") return () => {};
+    let last = -1;
+    const timer = setInterval(() => {
+      if (this.closed) return;
+      const version = this.db.pragma("data_version", { simple: true }) as number;
+      if (version !== last) {
+        last = version;
+        onChange();
+      }
+    }, 25);
+    return () => clearInterval(timer);
   }
 
   private prepareStatements() {
