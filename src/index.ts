@@ -29,3 +29,11 @@ export {
   TaskAbortedError,
 } from "./model/errors.js";
 export type { AbortCause } from "./model/errors.js";
+// ---- users, tokens, task event log, stats and the HTTP API ----
+export { UserDirectory, UserExistsError, UserNotFoundError } from "./client/users.js";
+export type { ApiTokenInfo, IssuedToken } from "./client/users.js";
+export type { FollowTaskEventsOptions, TaskEventsOptions, TaskEventKind, TaskEventRow } from "./client/task-events.js";
+export type { NodeInfo, QueryOptions, StatsBucket, StatsOptions, TaskStatsReport } from "./client/task-stats.js";
+export type { UserRole, UserRow } from "./store/store.js";
+export { createHttpApp, serveHttp } from "./server/index.js";
+export type { HttpAppOptions, HttpServer, ServeHttpOptions } from "./server/index.js";

@@ -7,6 +7,9 @@ import { listCommand } from "./commands/list.js";
 import { logsCommand } from "./commands/logs.js";
 import { showCommand } from "./commands/show.js";
 import { startCommand, workerCommand } from "./commands/start.js";
+// ---- users and the HTTP API
+import { userCommand } from "./commands/user.js";
+import { configureStartCommand } from "./start-extensions.js";
 
 function packageVersion(): string {
   try {
@@ -65,6 +68,9 @@ TASKLANE_CONCURRENCY, TASKLANE_SYNCHRONOUS), then tasklane.config.{js,mjs,json}.
   program.addCommand(retryCommand());
   program.addCommand(deleteCommand());
   program.addCommand(pruneCommand());
+  // ---- users and the HTTP API
+  program.addCommand(userCommand());
+  configureStartCommand(program.commands.find((c) => c.name() === "start"));
   harden(program);
   return program;
 }

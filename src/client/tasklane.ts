@@ -9,6 +9,11 @@ import { resolveWorkerOptions, Worker, type WorkerOptions } from "../runtime/wor
 import { EventBus, type TasklaneEventName, type TasklaneEvents } from "./events.js";
 import { readLogs, type LogsOptions } from "./log-stream.js";
 import { buildNewTask, validateDefinition } from "./task-options.js";
+// ---- users, tokens, task event log, queries, stats and nodes (HTTP API) ----
+import { httpStore } from "./http-store.js";
+import { followTaskEvents, listTaskEvents, type FollowTaskEventsOptions, type TaskEventRow, type TaskEventsOptions } from "./task-events.js";
+import { listNodes, queryTasks, taskStats, type NodeInfo, type QueryOptions, type StatsOptions, type TaskStatsReport } from "./task-stats.js";
+import { UserDirectory } from "./users.js";
 
 export interface TasklaneOptions {
   /** Database: `sqlite:./tasklane.db` (default), `sqlite::memory:`, or a path to a SQLite file. */
@@ -73,7 +78,7 @@ export class Tasklane {
   /** Opens the database (applying migrations) and returns a ready instance. */
   static async open(options: TasklaneOptions = {}): Promise<Tasklane> {
     if (options.store) return new Tasklane(options.store, false, options);
-    const store = openStore({
+    const store = await openStore({
       db: options.db ?? "sqlite:./tasklane.db",
       synchronous: options.synchronous,
       migrate: options.migrate,
@@ -294,6 +299,49 @@ export class Tasklane {
     this.closed = true;
     if (this.ownsStore) await this.store.close();
   }
+
+  // ---- users, tokens, task event log, queries, stats and nodes (HTTP API) ----
+
+  private userDirectory: UserDirectory | null = null;
+
+  /** Users and API tokens (`tasklane user …`, the HTTP API's auth). */
+  get users(): UserDirectory {
+    this.userDirectory ??= new UserDirectory(this.store);
+    return this.userDirectory;
+  }
+
+  /** `list` plus a created-time range and a text search over id, key and name. */
+  async query(options: QueryOptions = {}): Promise<{ tasks: TaskRow[]; nextCursor: string | null }> {
+    return queryTasks(this, options);
+  }
+
+  /** Counts by status and type, throughput and failures per minute over the last hour, oldest queued age. */
+  async stats(options: StatsOptions = {}): Promise<TaskStatsReport> {
+    return taskStats(this, options);
+  }
+
+  /** One page of the durable task event log (every task state change), oldest first. */
+  async taskEvents(options: TaskEventsOptions = {}): Promise<TaskEventRow[]> {
+    return listTaskEvents(this, options);
+  }
+
+  /** Follows the task event log from `after` (default: now) until `signal` aborts; resumable by event id. */
+  followTaskEvents(options: FollowTaskEventsOptions = {}): AsyncGenerator<TaskEventRow> {
+    return followTaskEvents(this, options);
+  }
+
+  /** Deletes task event log rows older than `olderThanMs`; returns how many. */
+  async pruneTaskEvents(olderThanMs: number): Promise<number> {
+    const store = httpStore(this.store);
+    return store.taskEventPrune({ before: (await store.now()) - olderThanMs, batchSize: 5000 });
+  }
+
+  /** The nodes of the cluster (this node only until the backend keeps a node registry). */
+  async nodes(): Promise<NodeInfo[]> {
+    return listNodes(this);
+  }
+
+  // ---- end of users, tokens, task event log, queries, stats and nodes ----
 
   private async mustGet(id: string): Promise<TaskRow> {
     checkId(id);

@@ -8,7 +8,7 @@ import { openStoreFromThreadConfig } from "../store/open-store.js";
 import type { RunRef, StoreThreadConfig } from "../store/store.js";
 
 const { config, heartbeatMs, leaseMs } = workerData as { config: StoreThreadConfig; heartbeatMs: number; leaseMs: number };
-const store = openStoreFromThreadConfig(config);
+const store = await openStoreFromThreadConfig(config);
 let refs: RunRef[] = [];
 let busy = false;
 

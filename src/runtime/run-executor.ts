@@ -82,7 +82,7 @@ function decideFinish(run: RunState, settled: Settled): RunFinish | null {
         ...base,
         outcome: "offline",
         next: "queued",
-        runAt: Date.now(),
+        retryDelayMs: 0,
         refundAttempt: true,
         error: { name: "Released", message: `released by node ${task.node} while shutting down` },
       };
@@ -115,7 +115,7 @@ function failure(run: RunState, error: TaskErrorInfo, outcome: "failed" | "timed
     runNo: run.runNo,
     outcome,
     next: canRetry ? "queued" : "failed",
-    runAt: canRetry ? Date.now() + backoffDelayMs(task.backoff, task.attempt) : undefined,
+    retryDelayMs: canRetry ? backoffDelayMs(task.backoff, task.attempt) : undefined,
     error,
   };
 }

@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
-import { ConfigError } from "../model/errors.js";
+import { ConfigError, TasklaneError } from "../model/errors.js";
+import { PostgresStore } from "./postgres/postgres-store.js";
 import type { Store, StoreThreadConfig } from "./store.js";
 import { SqliteStore } from "./sqlite/sqlite-store.js";
 
@@ -10,8 +11,12 @@ export interface StoreConfig {
   synchronous?: "full" | "normal";
   /** Apply pending migrations on open [true]. */
   migrate?: boolean;
-  /** Refuse to create a database that does not exist yet [false]. */
+  /** Refuse to create a database that does not exist yet [false] (SQLite). */
   mustExist?: boolean;
+  /** PostgreSQL schema [from the URL's `schema` parameter, else tasklane]. */
+  schema?: string;
+  /** PostgreSQL connection pool size [10]. */
+  poolSize?: number;
 }
 
 /** Where `db` points, for messages (a file path, or the URL with its password hidden). */
@@ -19,11 +24,10 @@ export function describeDb(db: string): string {
   return db.replace(/\/\/([^:@/]+):[^@/]*@/, "//$1:***@");
 }
 
-export function openStore(config: StoreConfig): Store {
+/** Opens (and by default migrates) the store `config.db` names. */
+export async function openStore(config: StoreConfig): Promise<Store> {
   const db = config.db.trim();
-  if (/^postgres(ql)?:\/\//i.test(db)) {
-    throw new ConfigError(`db: PostgreSQL is not available in this build yet (got ${describeDb(db)}); use sqlite:PATH`);
-  }
+  if (/^postgres(ql)?:\/\//i.test(db)) return openPostgres(db, config);
   let file: string;
   if (db === ":memory:" || db === "sqlite::memory:") file = ":memory:";
   else if (db.startsWith("sqlite://")) file = db.slice("sqlite://".length);
@@ -43,7 +47,24 @@ export function openStore(config: StoreConfig): Store {
   }
 }
 
+/**
+ * `postgres://…`; the schema comes from `config.schema`, else a `schema` query parameter,
+ * else `tasklane`.
+ */
+async function openPostgres(db: string, config: StoreConfig): Promise<Store> {
+  const url = new URL(db);
+  const schema = config.schema ?? url.searchParams.get("schema") ?? "tasklane";
+  url.searchParams.delete("schema");
+  try {
+    return await PostgresStore.open({ url: url.toString(), schema, migrate: config.migrate, poolSize: config.poolSize });
+  } catch (error) {
+    if (error instanceof TasklaneError) throw error;
+    throw new ConfigError(`db: cannot open database ${describeDb(db)}: ${(error as Error).message}`);
+  }
+}
+
 /** Opens a store described by `threadConfig()` (inside a worker thread). */
-export function openStoreFromThreadConfig(config: StoreThreadConfig): Store {
-  return new SqliteStore({ path: config.path, busyTimeoutMs: config.busyTimeoutMs });
+export async function openStoreFromThreadConfig(config: StoreThreadConfig): Promise<Store> {
+  if (config.dialect === "postgres") return PostgresStore.open({ url: config.url, schema: config.schema, poolSize: 1, migrate: false });
+  return new SqliteStore({ path: config.path, busyTimeoutMs: config.busyTimeoutMs, migrate: false });
 }

@@ -1,5 +1,6 @@
 import type { LogLevel, RunOutcome, TaskStatus } from "../model/status.js";
 import type { BackoffSpec, EventRow, RunRow, TaskErrorInfo, TaskRow } from "../model/task-row.js";
+import type { NodeHeartbeat, NodeRow } from "../model/node-row.js";
 
 /**
  * The Store contract: every database fact the queue needs, named noun-verb, written from the
@@ -36,7 +37,7 @@ export interface Store {
    * yields that task with `existing: true` instead. A type over its `maxQueued` throws
    * `QueueFullError` and nothing is stored.
    */
-  taskInsertMany(tasks: NewTask[], limits: InsertLimits): Promise<InsertOutcome[]>;
+  taskInsertMany(tasks: NewTask[], limits: InsertLimits, options?: InsertOptions): Promise<InsertOutcome[]>;
   taskGet(id: string): Promise<TaskRow | null>;
   taskList(filter: TaskListFilter): Promise<TaskPage>;
   /** Counts of tasks by (derived) status and type. */
@@ -79,6 +80,53 @@ export interface Store {
   taskExpireOverdue(): Promise<TaskRow[]>;
   /** Deletes finished tasks past `deleteAt` and runs beyond the per-task cap, in bounded batches. */
   prune(options: PruneOptions): Promise<PruneReport>;
+
+  // ---- nodes (cluster membership) ----
+  /** Records a node's heartbeat (insert or update), stamped with the store clock. */
+  nodeHeartbeat(node: NodeHeartbeat): Promise<void>;
+  /** Every node seen, newest heartbeat first. */
+  nodeList(): Promise<NodeRow[]>;
+  /** Marks nodes `offline` whose last heartbeat is older than `staleMs`; returns those it marked. */
+  nodeMarkStale(staleMs: number): Promise<NodeRow[]>;
+  /** Deletes nodes offline for longer than `olderThanMs`. */
+  nodePrune(olderThanMs: number): Promise<number>;
+
+  // ---- users, tokens, task event log, queries and stats (HTTP API) ----
+  // Optional while a backend is being ported: the client checks for all of them at once
+  // (`HTTP_STORE_METHODS`) and refuses users/events/stats with a clear error on a backend
+  // that lacks them. Every backend is expected to implement them (test/store/conformance-users.ts).
+
+  /** Inserts a user; null (and nothing changed) when the name is taken. `createdAt` by the store clock. */
+  userInsert?(user: NewUser): Promise<UserRow | null>;
+  userGet?(name: string): Promise<UserRow | null>;
+  /** All users, by name. */
+  userList?(): Promise<UserRow[]>;
+  userCount?(): Promise<number>;
+  /** Deletes the user and every token of it in one transaction; false if there was no such user. */
+  userDelete?(name: string): Promise<boolean>;
+  /** Stores a token (its hash only) for an existing user; null when the user does not exist. */
+  tokenInsert?(token: NewApiToken): Promise<ApiTokenRow | null>;
+  /** The token with this id and its user; null when either does not exist (revoked tokens are returned, with `revokedAt`). */
+  tokenGet?(id: string): Promise<{ token: ApiTokenRow; user: UserRow } | null>;
+  /** Tokens of a user, oldest first (hashes included; callers never show them). */
+  tokenList?(userName: string): Promise<ApiTokenRow[]>;
+  /** Sets `revokedAt` (store clock) on the matching unrevoked tokens; returns how many. */
+  tokenRevoke?(match: { id: string } | { userName: string }): Promise<number>;
+
+  /**
+   * The task event log: one row per task state change, written in the same transaction as the
+   * change (so it is durable exactly when the change is, from any process). Ids are strictly
+   * increasing in commit order: a reader that has seen id N never later finds a new row <= N.
+   */
+  taskEventList?(filter: TaskEventFilter): Promise<TaskEventRow[]>;
+  /** The highest task event id (0 when the log is empty). */
+  taskEventLastId?(): Promise<number>;
+  /** Deletes task events older than `before` (epoch ms), at most `batchSize` per statement; returns how many. */
+  taskEventPrune?(options: { before: number; batchSize: number }): Promise<number>;
+  /** `taskList` plus a created-time range and a text search over id, key and name. */
+  taskQuery?(query: TaskQuery): Promise<TaskPage>;
+  /** Counts, finished runs per time bucket since `since`, and the oldest due queued task; all for one owner or everyone. */
+  taskStats?(query: TaskStatsQuery): Promise<TaskStats>;
 }
 
 export interface StoreCapabilities {
@@ -91,7 +139,17 @@ export interface StoreCapabilities {
 }
 
 /** Serialisable description of a store, opened again inside a worker thread. */
-export type StoreThreadConfig = { dialect: "sqlite"; path: string; busyTimeoutMs: number };
+export type StoreThreadConfig =
+  | { dialect: "sqlite"; path: string; busyTimeoutMs: number }
+  | { dialect: "postgres"; url: string; schema: string };
+
+export interface InsertOptions {
+  /**
+   * The application's open transaction (a `pg` client inside BEGIN): the tasks exist if and only
+   * if it commits. Only for stores with `capabilities.transactionalAdd`.
+   */
+  tx?: unknown;
+}
 
 export interface MigrationState {
   version: number;
@@ -193,9 +251,9 @@ export interface EventTrim extends RunRef {
 /** How a run ends and what becomes of its task. */
 export interface RunFinish extends RunRef {
   outcome: RunOutcome;
-  /** Next task status: final, or `queued` to retry (at `runAt`). */
+  /** Next task status: final, or `queued` to retry `retryDelayMs` from now by the store's clock. */
   next: "succeeded" | "failed" | "cancelled" | "queued";
-  runAt?: number;
+  retryDelayMs?: number;
   result?: unknown;
   error?: TaskErrorInfo | null;
   /** Give the attempt back (graceful release: the run does not count as a failure). */
@@ -224,3 +282,118 @@ export interface PruneReport {
   tasksDeleted: number;
   runsDeleted: number;
 }
+
+// ---- users, tokens, task event log, queries and stats (HTTP API) ----
+
+export type UserRole = "admin" | "user";
+
+export interface NewUser {
+  name: string;
+  role: UserRole;
+}
+
+export interface UserRow {
+  name: string;
+  role: UserRole;
+  createdAt: Date;
+}
+
+export interface NewApiToken {
+  /** Public part of the token, unique. */
+  id: string;
+  userName: string;
+  /** Hex SHA-256 of the secret part; the secret itself is never stored. */
+  hash: string;
+  label: string | null;
+}
+
+export interface ApiTokenRow {
+  id: string;
+  userName: string;
+  hash: string;
+  label: string | null;
+  createdAt: Date;
+  revokedAt: Date | null;
+}
+
+/** What a task event log row records. */
+export type TaskEventKind =
+  | "added"
+  | "started"
+  | "succeeded"
+  | "failed"
+  | "retrying"
+  | "rescued"
+  | "released"
+  | "retried"
+  | "cancelled"
+  | "cancel-requested"
+  | "expired"
+  | "deleted";
+
+export interface TaskEventRow {
+  /** Position in the log; strictly increasing in commit order. */
+  id: number;
+  at: Date;
+  taskId: string;
+  type: string;
+  owner: string | null;
+  kind: TaskEventKind;
+  /** The task's status after the change (`scheduled` for a queued task due later). */
+  status: TaskStatus;
+  attempt: number;
+  runNo: number;
+}
+
+export interface TaskEventFilter {
+  /** Rows with id greater than this. */
+  afterId: number;
+  /** Only events of tasks of this owner. */
+  owner?: string;
+  limit: number;
+}
+
+export interface TaskQuery extends TaskListFilter {
+  /** Created at or after (epoch ms). */
+  createdFrom?: number;
+  /** Created before (epoch ms). */
+  createdTo?: number;
+  /** Case-insensitive substring of the id, key or name. */
+  search?: string;
+}
+
+export interface TaskStatsQuery {
+  owner?: string;
+  /** Start of the bucketed window (epoch ms). */
+  since: number;
+  /** Bucket width, ms (60000 = per minute). */
+  bucketMs: number;
+}
+
+export interface TaskStats {
+  counts: Array<{ status: TaskStatus; type: string; count: number }>;
+  /** Non-empty buckets only, oldest first: `start` = since + k * bucketMs; tasks that succeeded, failed for good, failed a run and will retry. */
+  buckets: Array<{ start: number; succeeded: number; failed: number; retrying: number }>;
+  /** Due time of the oldest task waiting to run (status queued, due), or null. */
+  oldestQueuedAt: number | null;
+  /** The store clock when the stats were taken. */
+  now: number;
+}
+
+/** The optional Store methods the HTTP API needs (users, tokens, task event log, queries, stats). */
+export const HTTP_STORE_METHODS = [
+  "userInsert",
+  "userGet",
+  "userList",
+  "userCount",
+  "userDelete",
+  "tokenInsert",
+  "tokenGet",
+  "tokenList",
+  "tokenRevoke",
+  "taskEventList",
+  "taskEventLastId",
+  "taskEventPrune",
+  "taskQuery",
+  "taskStats",
+] as const;

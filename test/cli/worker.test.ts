@@ -39,7 +39,7 @@ function records(): Array<Record<string, any>> {
 beforeAll(async () => {
   dir = tempDir();
   db = `sqlite:${path.join(dir, "x.db")}`;
-  worker = background(["start", "--db", db, "--grace", "1s", "--node", "cli-test-node"], { cwd: dir });
+  worker = background(["start", "--db", db, "--grace", "1s", "--node", "cli-test-node", "--port", "0"], { cwd: dir });
   await waitFor("the worker to start", () => worker.stdout().includes('"msg":"tasklane started"') || worker.child.exitCode !== null);
   expect(worker.child.exitCode, worker.stderr()).toBeNull();
 });

@@ -2,7 +2,12 @@ import { afterEach, beforeEach } from "vitest";
 import path from "node:path";
 import { Tasklane, type TasklaneOptions } from "../../src/index.js";
 import type { TaskRow } from "../../src/model/task-row.js";
+import { schemaFactory, TEST_PG_URL } from "./postgres.js";
 import { tempDir } from "./temp.js";
+
+/** Every backend the runtime tests run on. */
+export const BACKENDS = ["sqlite", "postgres"] as const;
+export type Backend = (typeof BACKENDS)[number];
 
 /** Polls `fn` until it returns a truthy value; fails with `what` after `timeoutMs`. */
 export async function waitFor<T>(fn: () => Promise<T> | T, what: string, timeoutMs = 15_000): Promise<NonNullable<T>> {
@@ -22,17 +27,25 @@ export async function waitForStatus(lane: Tasklane, id: string, statuses: TaskRo
   }, `task ${id} to be ${statuses.join("|")}`, timeoutMs);
 }
 
-/** Lanes on real SQLite files in a temp folder, closed and removed by `cleanup`. */
-export function laneFactory() {
+/**
+ * Lanes on real databases, closed and removed by `cleanup`: SQLite files in a temp folder, or
+ * PostgreSQL schemas. `file()` names a fresh database (a `db` URL); lanes opened with the same
+ * `file` share it, like processes sharing a database.
+ */
+export function laneFactory(backend: Backend = "sqlite") {
   const tmp = tempDir("tasklane-rt-");
+  const schemas = schemaFactory("tl_rt");
   const open: Tasklane[] = [];
   let n = 0;
+  const file = (name = `db${++n}`) =>
+    backend === "sqlite" ? `sqlite:${path.join(tmp.dir, `${name}.db`)}` : `${TEST_PG_URL}?schema=${schemas.next()}`;
   return {
+    backend,
     dir: tmp.dir,
-    file: (name = `db${++n}`) => path.join(tmp.dir, `${name}.db`),
+    file,
     async open(options: TasklaneOptions & { file?: string } = {}): Promise<Tasklane> {
       const lane = await Tasklane.open({
-        db: `sqlite:${options.file ?? path.join(tmp.dir, `db${++n}.db`)}`,
+        db: options.file ?? file(),
         ...options,
         worker: { pollIntervalMs: 50, maintenanceMs: 50, overload: false, ...options.worker },
       });
@@ -42,6 +55,7 @@ export function laneFactory() {
     async cleanup() {
       for (const lane of open.splice(0)) await lane.close({ graceMs: 0 });
       tmp.cleanup();
+      await schemas.dropAll();
     },
   };
 }
@@ -49,10 +63,10 @@ export function laneFactory() {
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A lane factory per test, cleaned up after each: `const lanes = useLanes();` then `lanes().open()`. */
-export function useLanes(): () => ReturnType<typeof laneFactory> {
+export function useLanes(backend: Backend = "sqlite"): () => ReturnType<typeof laneFactory> {
   let lanes: ReturnType<typeof laneFactory>;
   beforeEach(() => {
-    lanes = laneFactory();
+    lanes = laneFactory(backend);
   });
   afterEach(async () => {
     await lanes.cleanup();

@@ -8,6 +8,7 @@ const useLane = useLanes();
 describe("lease renewal off the main thread", () => {
   it("keeps renewing while a handler blocks the event loop far longer than the lease", async () => {
     const file = useLane().file();
+    const path = file.replace(/^sqlite:/, "");
     let seen: { leaseExpiresAt: number; now: number; status: string } | null = null;
     const lane = await useLane().open({
       file,
@@ -17,7 +18,7 @@ describe("lease renewal off the main thread", () => {
           name: "cpu-bound",
           run: async () => {
             await new Promise((r) => setTimeout(r, 100)); // the thread learns of this run
-            const db = new Database(file, { readonly: true });
+            const db = new Database(path, { readonly: true });
             const until = Date.now() + 1000;
             while (Date.now() < until) {
               // Busy: no timer of this thread can fire.

@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { KeyConflictError, QueueFullError, ValidationError } from "../../src/model/errors.js";
 import { sortableId } from "../../src/model/ids.js";
 import type { NewTask, RunFinish, Store } from "../../src/store/store.js";
+import type { NodeHeartbeat } from "../../src/model/node-row.js";
 
 export interface ConformanceTarget {
   name: string;
@@ -244,7 +245,7 @@ export function runStoreConformance(target: ConformanceTarget): void {
       it("re-queues a retry for later and keeps the last error", async () => {
         await insert(newTask({ id: "r" }));
         await claim();
-        const [applied] = await store.taskFinishMany([{ taskId: "r", runNo: 1, outcome: "failed", next: "queued", runAt: Date.now() + 60_000, error: { name: "Error", message: "boom" } }]);
+        const [applied] = await store.taskFinishMany([{ taskId: "r", runNo: 1, outcome: "failed", next: "queued", retryDelayMs: 60_000, error: { name: "Error", message: "boom" } }]);
         expect(applied).toMatchObject({ status: "scheduled", attempt: 1, finishedAt: null, deleteAt: null });
         expect(await store.taskGet("r")).toMatchObject({ status: "scheduled", attempt: 1, error: { message: "boom" }, finishedAt: null, deleteAt: null });
         expect(await claim()).toEqual([]);
@@ -264,7 +265,7 @@ export function runStoreConformance(target: ConformanceTarget): void {
         await insert(newTask({ id: "cr" }));
         await claim();
         await store.taskCancel("cr");
-        const [applied] = await store.taskFinishMany([{ taskId: "cr", runNo: 1, outcome: "failed", next: "queued", runAt: Date.now() }]);
+        const [applied] = await store.taskFinishMany([{ taskId: "cr", runNo: 1, outcome: "failed", next: "queued", retryDelayMs: 0 }]);
         expect(applied!.status).toBe("cancelled");
       });
 
@@ -401,7 +402,7 @@ export function runStoreConformance(target: ConformanceTarget): void {
         for (let i = 1; i <= 5; i++) {
           const [t] = await claim();
           await store.eventInsertMany([{ taskId: "many", runNo: t!.runCount, seq: 1, at: Date.now(), level: "info", message: `run ${i}`, data: null }], []);
-          await store.taskFinishMany([{ taskId: "many", runNo: t!.runCount, outcome: "failed", next: "queued", runAt: Date.now() }]);
+          await store.taskFinishMany([{ taskId: "many", runNo: t!.runCount, outcome: "failed", next: "queued", retryDelayMs: 0 }]);
         }
         await sleep(2);
         const report = await store.prune({ keepRunsPerTask: 2, batchSize: 2 });
@@ -410,6 +411,37 @@ export function runStoreConformance(target: ConformanceTarget): void {
         expect(await store.taskGet("kept")).not.toBeNull();
         expect((await store.runList("many")).map((r) => r.runNo)).toEqual([4, 5]);
         expect((await store.eventList("many", {})).map((e) => e.message)).toEqual(["run 4", "run 5"]);
+      });
+    });
+
+    describe("nodes", () => {
+      const beat = (name: string, over: Partial<NodeHeartbeat> = {}): NodeHeartbeat => ({
+        name, host: "h", pid: 1, version: "0", startedAt: new Date(Date.now() - 1000), status: "online", types: ["t"],
+        concurrency: 10, running: 2, cpuCapacity: 200, cpuUsed: 50, loadPerCore: 0.5, memoryBytes: 1234, ...over,
+      });
+
+      it("records heartbeats, updating a node in place", async () => {
+        await store.nodeHeartbeat(beat("n1"));
+        await store.nodeHeartbeat(beat("n2", { types: ["a", "b"] }));
+        await store.nodeHeartbeat(beat("n1", { running: 7, status: "draining" }));
+        const nodes = await store.nodeList();
+        expect(nodes.map((n) => n.name).sort()).toEqual(["n1", "n2"]);
+        const n1 = nodes.find((n) => n.name === "n1")!;
+        expect(n1).toMatchObject({ running: 7, status: "draining", types: ["t"], cpuCapacity: 200, memoryBytes: 1234 });
+        expect(n1.heartbeatAt.getTime()).toBeGreaterThan(Date.now() - 5000);
+        expect(nodes.find((n) => n.name === "n2")!.types).toEqual(["a", "b"]);
+      });
+
+      it("marks silent nodes offline once, and prunes long-offline ones", async () => {
+        await store.nodeHeartbeat(beat("quiet"));
+        await sleep(30);
+        await store.nodeHeartbeat(beat("fresh"));
+        const marked = await store.nodeMarkStale(20);
+        expect(marked.map((n) => [n.name, n.status])).toEqual([["quiet", "offline"]]);
+        expect(await store.nodeMarkStale(20)).toEqual([]);
+        await sleep(5);
+        expect(await store.nodePrune(1)).toBe(1);
+        expect((await store.nodeList()).map((n) => n.name)).toEqual(["fresh"]);
       });
     });
 

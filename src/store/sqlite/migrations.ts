@@ -101,4 +101,100 @@ CREATE UNIQUE INDEX events_run_seq ON events (task_id, run_no, seq);
 CREATE INDEX events_task ON events (task_id, id);
 `,
   },
+  // ---- users, tokens and the task event log (HTTP API) ----
+  {
+    version: 2,
+    name: "users, api tokens and the task event log",
+    sql: `
+CREATE TABLE users (
+  name       TEXT PRIMARY KEY,
+  role       TEXT NOT NULL CHECK (role IN ('admin','user')),
+  created_at INTEGER NOT NULL
+);
+-- A token is "tl_<id>_<secret>"; only the SHA-256 of the secret is stored, looked up by id.
+CREATE TABLE api_tokens (
+  id         TEXT PRIMARY KEY,
+  user_name  TEXT NOT NULL,
+  hash       TEXT NOT NULL,
+  label      TEXT,
+  created_at INTEGER NOT NULL,
+  revoked_at INTEGER
+);
+CREATE INDEX api_tokens_user ON api_tokens (user_name);
+
+-- The durable, ordered log of task state changes (the HTTP event stream, resumable by id).
+-- Written by triggers, so every change is logged in the transaction that makes it, whichever
+-- process or statement makes it. Ids grow in commit order (SQLite has one writer at a time).
+CREATE TABLE task_events (
+  id       INTEGER PRIMARY KEY AUTOINCREMENT,
+  at       INTEGER NOT NULL,
+  task_id  TEXT NOT NULL,
+  type     TEXT NOT NULL,
+  owner    TEXT,
+  kind     TEXT NOT NULL,
+  status   TEXT NOT NULL,
+  attempt  INTEGER NOT NULL,
+  run_no   INTEGER NOT NULL
+);
+CREATE INDEX task_events_owner ON task_events (owner, id) WHERE owner IS NOT NULL;
+CREATE INDEX task_events_at ON task_events (at);
+
+CREATE TRIGGER task_events_added AFTER INSERT ON tasks BEGIN
+  INSERT INTO task_events (at, task_id, type, owner, kind, status, attempt, run_no)
+  VALUES (NEW.created_at, NEW.id, NEW.type, NEW.owner, 'added',
+    CASE WHEN NEW.run_at > NEW.created_at THEN 'scheduled' ELSE 'queued' END, NEW.attempt, NEW.run_count);
+END;
+
+CREATE TRIGGER task_events_status AFTER UPDATE OF status ON tasks WHEN NEW.status <> OLD.status BEGIN
+  INSERT INTO task_events (at, task_id, type, owner, kind, status, attempt, run_no)
+  VALUES (NEW.updated_at, NEW.id, NEW.type, NEW.owner,
+    CASE
+      WHEN NEW.status = 'running' THEN 'started'
+      WHEN NEW.status = 'queued' AND OLD.status = 'running' THEN
+        CASE WHEN NEW.attempt < OLD.attempt THEN 'released'
+             WHEN NEW.error IS NOT NULL AND json_valid(NEW.error) AND NEW.error ->> '$.name' = 'NodeLostError' THEN 'rescued'
+             ELSE 'retrying' END
+      WHEN NEW.status = 'queued' THEN 'retried'
+      ELSE NEW.status
+    END,
+    CASE WHEN NEW.status = 'queued' AND NEW.run_at > NEW.updated_at THEN 'scheduled' ELSE NEW.status END,
+    NEW.attempt, NEW.run_count);
+END;
+
+CREATE TRIGGER task_events_cancel_requested AFTER UPDATE OF cancel_requested ON tasks
+WHEN NEW.cancel_requested = 1 AND OLD.cancel_requested = 0 AND NEW.status = 'running' BEGIN
+  INSERT INTO task_events (at, task_id, type, owner, kind, status, attempt, run_no)
+  VALUES (NEW.updated_at, NEW.id, NEW.type, NEW.owner, 'cancel-requested', 'running', NEW.attempt, NEW.run_count);
+END;
+
+CREATE TRIGGER task_events_deleted AFTER DELETE ON tasks BEGIN
+  INSERT INTO task_events (at, task_id, type, owner, kind, status, attempt, run_no)
+  VALUES (CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER), OLD.id, OLD.type, OLD.owner, 'deleted',
+    OLD.status, OLD.attempt, OLD.run_count);
+END;
+`,
+  },
+  // ---- nodes (cluster membership) ----
+  {
+    version: 3,
+    name: "nodes",
+    sql: `
+CREATE TABLE nodes (
+  name          TEXT PRIMARY KEY,
+  host          TEXT NOT NULL,
+  pid           INTEGER NOT NULL,
+  version       TEXT NOT NULL,
+  started_at    INTEGER NOT NULL,
+  heartbeat_at  INTEGER NOT NULL,
+  status        TEXT NOT NULL CHECK (status IN ('online','draining','offline')),
+  types         TEXT NOT NULL,
+  concurrency   INTEGER NOT NULL,
+  running       INTEGER NOT NULL,
+  cpu_capacity  INTEGER NOT NULL,
+  cpu_used      INTEGER NOT NULL,
+  load_per_core REAL NOT NULL,
+  memory_bytes  INTEGER NOT NULL
+);
+`,
+  },
 ];

@@ -1,6 +1,7 @@
 import type { LogLevel, RunOutcome, TaskStatus } from "../../model/status.js";
 import type { BackoffSpec, EventRow, RunRow, TaskErrorInfo, TaskRow } from "../../model/task-row.js";
 import { runIdOf } from "../../model/task-row.js";
+import type { NodeRow } from "../../model/node-row.js";
 
 export type SqlRow = Record<string, any>;
 
@@ -117,5 +118,24 @@ export function rowToEvent(r: SqlRow): EventRow {
     level: r.level as LogLevel,
     message: r.message,
     data: json(r.data),
+  };
+}
+
+export function rowToNode(r: SqlRow): NodeRow {
+  return {
+    name: r.name,
+    host: r.host,
+    pid: r.pid,
+    version: r.version,
+    startedAt: new Date(r.started_at),
+    heartbeatAt: new Date(r.heartbeat_at),
+    status: r.status,
+    types: JSON.parse(r.types),
+    concurrency: r.concurrency,
+    running: r.running,
+    cpuCapacity: r.cpu_capacity,
+    cpuUsed: r.cpu_used,
+    loadPerCore: r.load_per_core,
+    memoryBytes: r.memory_bytes,
   };
 }

@@ -2,11 +2,13 @@ import Database from "better-sqlite3";
 import { KeyConflictError, QueueFullError, ValidationError } from "../../model/errors.js";
 import type { TaskStatus } from "../../model/status.js";
 import type { EventRow, RunRow, TaskRow } from "../../model/task-row.js";
+import type { NodeHeartbeat, NodeRow } from "../../model/node-row.js";
 import type {
   ClaimRequest,
   EventTrim,
   FinishApplied,
   InsertLimits,
+  InsertOptions,
   InsertOutcome,
   LeaseState,
   MigrationState,
@@ -25,7 +27,19 @@ import type {
 } from "../store.js";
 import { decodeCursor, encodeCursor } from "../cursor.js";
 import { SQLITE_MIGRATIONS } from "./migrations.js";
-import { rowToEvent, rowToRun, rowToTask as mapRow, taskColumns, valuesToTask, type SqlRow, type TaskColumns } from "./sqlite-rows.js";
+// ---- users, tokens, task event log, queries and stats (HTTP API) ----
+import type {
+  ApiTokenRow,
+  NewApiToken,
+  NewUser,
+  TaskEventFilter,
+  TaskEventRow,
+  TaskQuery,
+  TaskStats,
+  TaskStatsQuery,
+  UserRow,
+} from "../store.js";
+import { rowToEvent, rowToNode, rowToRun, rowToTask as mapRow, taskColumns, valuesToTask, type SqlRow, type TaskColumns } from "./sqlite-rows.js";
 
 export interface SqliteStoreOptions {
   /** File path, or `:memory:`. */
@@ -291,7 +305,8 @@ export class SqliteStore implements Store {
 
   // ---------------------------------------------------------------- tasks
 
-  async taskInsertMany(tasks: NewTask[], limits: InsertLimits): Promise<InsertOutcome[]> {
+  async taskInsertMany(tasks: NewTask[], limits: InsertLimits, options: InsertOptions = {}): Promise<InsertOutcome[]> {
+    if (options.tx !== undefined) throw new ValidationError("tx: transactional add needs PostgreSQL; SQLite adds commit on their own");
     return this.write(true, () => {
       const now = Date.now();
       const outcomes: InsertOutcome[] = [];
@@ -471,7 +486,7 @@ export class SqliteStore implements Store {
         f.taskId,
         f.runNo,
         f.next,
-        f.runAt ?? null,
+        f.retryDelayMs ?? 0,
         f.refundAttempt ? 1 : 0,
         f.result === undefined ? null : JSON.stringify(f.result),
         f.error ? JSON.stringify(f.error) : null,
@@ -486,7 +501,7 @@ export class SqliteStore implements Store {
     const byRun = new Map(batch.map((b) => [`${b[0]}#${b[1]}`, b]));
     {
       const now = Date.now();
-      for (const b of batch) if (b[3] === null) b[3] = now; // a retry without runAt is due now
+      for (const b of batch) b[3] = now + (b[3] as number); // retry delay → due time by this store's clock
       const rows = this.stmt.finish.all({ now, batch: JSON.stringify(batch) }) as SqlRow[];
       const runs: unknown[][] = [];
       const applied: FinishApplied[] = rows.map((row) => {
@@ -635,6 +650,274 @@ export class SqliteStore implements Store {
     }
     return report;
   }
+
+  // ---- users, tokens, task event log, queries and stats (HTTP API) ----
+
+  private httpPrepared: ReturnType<SqliteStore["prepareHttpStatements"]> | null = null;
+  private readonly querySql = new Map<string, Database.Statement>();
+
+  /** Prepared on first use, like `stmt`. */
+  private get httpStmt(): ReturnType<SqliteStore["prepareHttpStatements"]> {
+    this.httpPrepared ??= this.prepareHttpStatements();
+    return this.httpPrepared;
+  }
+
+  private prepareHttpStatements() {
+    const db = this.db;
+    return {
+      userInsert: db.prepare("INSERT INTO users (name, role, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING"),
+      userGet: db.prepare("SELECT name, role, created_at FROM users WHERE name = ?"),
+      userList: db.prepare("SELECT name, role, created_at FROM users ORDER BY name"),
+      userCount: db.prepare("SELECT COUNT(*) AS n FROM users"),
+      userDelete: db.prepare("DELETE FROM users WHERE name = ?"),
+      userTokensDelete: db.prepare("DELETE FROM api_tokens WHERE user_name = ?"),
+      tokenInsert: db.prepare(`INSERT INTO api_tokens (id, user_name, hash, label, created_at)
+        SELECT @id, @userName, @hash, @label, @now WHERE EXISTS (SELECT 1 FROM users WHERE name = @userName)`),
+      tokenById: db.prepare("SELECT * FROM api_tokens WHERE id = ?"),
+      tokenGet: db.prepare(`SELECT t.*, u.role AS user_role, u.created_at AS user_created_at
+        FROM api_tokens t JOIN users u ON u.name = t.user_name WHERE t.id = ?`),
+      tokenList: db.prepare("SELECT * FROM api_tokens WHERE user_name = ? ORDER BY created_at, id"),
+      tokenRevokeId: db.prepare("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL"),
+      tokenRevokeUser: db.prepare("UPDATE api_tokens SET revoked_at = ? WHERE user_name = ? AND revoked_at IS NULL"),
+      eventsAll: db.prepare("SELECT * FROM task_events WHERE id > ? ORDER BY id LIMIT ?"),
+      eventsOwner: db.prepare("SELECT * FROM task_events WHERE owner = ? AND id > ? ORDER BY id LIMIT ?"),
+      eventLast: db.prepare("SELECT COALESCE(MAX(id), 0) AS id FROM task_events"),
+      eventPrune: db.prepare("DELETE FROM task_events WHERE id IN (SELECT id FROM task_events WHERE at < ? ORDER BY at LIMIT ?)"),
+      countOwner: db.prepare(`SELECT CASE WHEN status = 'queued' AND run_at > @now THEN 'scheduled' ELSE status END AS status,
+          type, COUNT(*) AS count FROM tasks WHERE owner = @owner GROUP BY 1, 2`),
+      firstEventSince: db.prepare("SELECT MIN(id) AS id FROM task_events WHERE at >= ?"),
+      bucketsAll: db.prepare(`SELECT CAST((at - @since) / @bucket AS INTEGER) AS k, SUM(kind = 'succeeded') AS succeeded, SUM(kind = 'failed') AS failed,
+          SUM(kind = 'retrying') AS retrying
+        FROM task_events WHERE id >= @fromId AND at >= @since AND kind IN ('succeeded', 'failed', 'retrying') GROUP BY 1 ORDER BY 1`),
+      bucketsOwner: db.prepare(`SELECT CAST((at - @since) / @bucket AS INTEGER) AS k, SUM(kind = 'succeeded') AS succeeded, SUM(kind = 'failed') AS failed,
+          SUM(kind = 'retrying') AS retrying
+        FROM task_events WHERE owner = @owner AND id >= @fromId AND at >= @since AND kind IN ('succeeded', 'failed', 'retrying')
+        GROUP BY 1 ORDER BY 1`),
+      oldestAll: db.prepare("SELECT MIN(run_at) AS t FROM tasks WHERE status = 'queued' AND run_at <= ?"),
+      oldestOwner: db.prepare("SELECT MIN(run_at) AS t FROM tasks WHERE owner = ? AND status = 'queued' AND run_at <= ?"),
+    };
+  }
+
+  async userInsert(user: NewUser): Promise<UserRow | null> {
+    return this.write(true, () => {
+      const now = Date.now();
+      if (this.httpStmt.userInsert.run(user.name, user.role, now).changes === 0) return null;
+      return { name: user.name, role: user.role, createdAt: new Date(now) };
+    });
+  }
+
+  async userGet(name: string): Promise<UserRow | null> {
+    const row = this.httpStmt.userGet.get(name) as SqlRow | undefined;
+    return row ? rowToUser(row) : null;
+  }
+
+  async userList(): Promise<UserRow[]> {
+    return (this.httpStmt.userList.all() as SqlRow[]).map(rowToUser);
+  }
+
+  async userCount(): Promise<number> {
+    return (this.httpStmt.userCount.get() as { n: number }).n;
+  }
+
+  async userDelete(name: string): Promise<boolean> {
+    return this.write(true, () => {
+      this.httpStmt.userTokensDelete.run(name);
+      return this.httpStmt.userDelete.run(name).changes === 1;
+    });
+  }
+
+  async tokenInsert(token: NewApiToken): Promise<ApiTokenRow | null> {
+    return this.write(true, () => {
+      const now = Date.now();
+      if (this.httpStmt.tokenInsert.run({ ...token, now }).changes === 0) return null;
+      return rowToToken(this.httpStmt.tokenById.get(token.id) as SqlRow);
+    });
+  }
+
+  async tokenGet(id: string): Promise<{ token: ApiTokenRow; user: UserRow } | null> {
+    const row = this.httpStmt.tokenGet.get(id) as SqlRow | undefined;
+    if (!row) return null;
+    return {
+      token: rowToToken(row),
+      user: { name: row.user_name, role: row.user_role, createdAt: new Date(row.user_created_at) },
+    };
+  }
+
+  async tokenList(userName: string): Promise<ApiTokenRow[]> {
+    return (this.httpStmt.tokenList.all(userName) as SqlRow[]).map(rowToToken);
+  }
+
+  async tokenRevoke(match: { id: string } | { userName: string }): Promise<number> {
+    return this.write(true, () => {
+      const now = Date.now();
+      return "id" in match
+        ? this.httpStmt.tokenRevokeId.run(now, match.id).changes
+        : this.httpStmt.tokenRevokeUser.run(now, match.userName).changes;
+    });
+  }
+
+  async taskEventList(filter: TaskEventFilter): Promise<TaskEventRow[]> {
+    const rows = (
+      filter.owner === undefined
+        ? this.httpStmt.eventsAll.all(filter.afterId, filter.limit)
+        : this.httpStmt.eventsOwner.all(filter.owner, filter.afterId, filter.limit)
+    ) as SqlRow[];
+    return rows.map((r) => ({
+      id: r.id,
+      at: new Date(r.at),
+      taskId: r.task_id,
+      type: r.type,
+      owner: r.owner,
+      kind: r.kind,
+      status: r.status,
+      attempt: r.attempt,
+      runNo: r.run_no,
+    }));
+  }
+
+  async taskEventLastId(): Promise<number> {
+    return (this.httpStmt.eventLast.get() as { id: number }).id;
+  }
+
+  async taskEventPrune(options: { before: number; batchSize: number }): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const n = this.write(false, () => this.httpStmt.eventPrune.run(options.before, options.batchSize).changes);
+      total += n;
+      if (n < options.batchSize) return total;
+    }
+  }
+
+  async taskQuery(query: TaskQuery): Promise<TaskPage> {
+    const now = Date.now();
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (query.status?.length) where.push(`(${query.status.map((s) => statusCondition(s, args, now)).join(" OR ")})`);
+    if (query.type?.length) {
+      where.push(`type IN (${query.type.map(() => "?").join(",")})`);
+      args.push(...query.type);
+    }
+    if (query.owner !== undefined) {
+      where.push("owner = ?");
+      args.push(query.owner);
+    }
+    if (query.key !== undefined) {
+      where.push("key = ?");
+      args.push(query.key);
+    }
+    if (query.createdFrom !== undefined) {
+      where.push("created_at >= ?");
+      args.push(query.createdFrom);
+    }
+    if (query.createdTo !== undefined) {
+      where.push("created_at < ?");
+      args.push(query.createdTo);
+    }
+    if (query.search !== undefined && query.search !== "") {
+      // instr, not LIKE: the text is matched literally (no wildcards to escape).
+      where.push("(instr(lower(id), ?) > 0 OR instr(lower(coalesce(key, '')), ?) > 0 OR instr(lower(coalesce(name, '')), ?) > 0)");
+      const q = query.search.toLowerCase();
+      args.push(q, q, q);
+    }
+    const desc = (query.order ?? "desc") === "desc";
+    if (query.cursor) {
+      const [createdAt, id] = decodeCursor(query.cursor);
+      where.push(desc ? "(created_at, id) < (?, ?)" : "(created_at, id) > (?, ?)");
+      args.push(createdAt, id);
+    }
+    const dir = desc ? "DESC" : "ASC";
+    const sql = `SELECT * FROM tasks ${where.length ? "WHERE " + where.join(" AND ") : ""} ORDER BY created_at ${dir}, id ${dir} LIMIT ?`;
+    args.push(query.limit + 1);
+    let statement = this.querySql.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      if (this.querySql.size > 200) this.querySql.clear();
+      this.querySql.set(sql, statement);
+    }
+    const rows = statement.all(...args) as SqlRow[];
+    const more = rows.length > query.limit;
+    const tasks = rows.slice(0, query.limit).map((r) => this.rowToTask(r, now));
+    const last = tasks[tasks.length - 1];
+    return { tasks, nextCursor: more && last ? encodeCursor(last.createdAt.getTime(), last.id) : null };
+  }
+
+  async taskStats(query: TaskStatsQuery): Promise<TaskStats> {
+    const now = Date.now();
+    const st = this.httpStmt;
+    const counts = (
+      query.owner === undefined ? this.stmt.count.all({ now }) : st.countOwner.all({ now, owner: query.owner })
+    ) as TaskStats["counts"];
+    const fromId = (st.firstEventSince.get(query.since) as { id: number | null }).id;
+    const args = { since: query.since, bucket: query.bucketMs, fromId: fromId ?? Number.MAX_SAFE_INTEGER, owner: query.owner };
+    const rows = (query.owner === undefined ? st.bucketsAll.all(args) : st.bucketsOwner.all(args)) as Array<{
+      k: number;
+      succeeded: number;
+      failed: number;
+      retrying: number;
+    }>;
+    const oldest = (query.owner === undefined ? st.oldestAll.get(now) : st.oldestOwner.get(query.owner, now)) as { t: number | null };
+    return {
+      counts,
+      buckets: rows.map((r) => ({ start: query.since + r.k * query.bucketMs, succeeded: r.succeeded, failed: r.failed, retrying: r.retrying })),
+      oldestQueuedAt: oldest.t,
+      now,
+    };
+  }
+
+  // ---- nodes (cluster membership) ----
+
+  async nodeHeartbeat(node: NodeHeartbeat): Promise<void> {
+    this.write(false, () => {
+      this.db
+        .prepare(
+          `INSERT INTO nodes (name, host, pid, version, started_at, heartbeat_at, status, types, concurrency, running,
+             cpu_capacity, cpu_used, load_per_core, memory_bytes)
+           VALUES (@name, @host, @pid, @version, @startedAt, @now, @status, @types, @concurrency, @running,
+             @cpuCapacity, @cpuUsed, @loadPerCore, @memoryBytes)
+           ON CONFLICT (name) DO UPDATE SET host = excluded.host, pid = excluded.pid, version = excluded.version,
+             started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at, status = excluded.status,
+             types = excluded.types, concurrency = excluded.concurrency, running = excluded.running,
+             cpu_capacity = excluded.cpu_capacity, cpu_used = excluded.cpu_used, load_per_core = excluded.load_per_core,
+             memory_bytes = excluded.memory_bytes`,
+        )
+        .run({ ...node, startedAt: node.startedAt.getTime(), now: Date.now(), types: JSON.stringify(node.types) });
+    });
+  }
+
+  async nodeList(): Promise<NodeRow[]> {
+    return (this.db.prepare("SELECT * FROM nodes ORDER BY heartbeat_at DESC, name").all() as SqlRow[]).map(rowToNode);
+  }
+
+  async nodeMarkStale(staleMs: number): Promise<NodeRow[]> {
+    return this.write(false, () =>
+      (
+        this.db
+          .prepare("UPDATE nodes SET status = 'offline' WHERE status <> 'offline' AND heartbeat_at < ? RETURNING *")
+          .all(Date.now() - staleMs) as SqlRow[]
+      ).map(rowToNode),
+    );
+  }
+
+  async nodePrune(olderThanMs: number): Promise<number> {
+    return this.write(false, () =>
+      this.db.prepare("DELETE FROM nodes WHERE status = 'offline' AND heartbeat_at < ?").run(Date.now() - olderThanMs).changes,
+    );
+  }
+}
+
+function rowToUser(row: SqlRow): UserRow {
+  return { name: row.name, role: row.role, createdAt: new Date(row.created_at) };
+}
+
+function rowToToken(row: SqlRow): ApiTokenRow {
+  return {
+    id: row.id,
+    userName: row.user_name,
+    hash: row.hash,
+    label: row.label,
+    createdAt: new Date(row.created_at),
+    revokedAt: row.revoked_at === null ? null : new Date(row.revoked_at),
+  };
 }
 
 function statusCondition(status: TaskStatus, args: unknown[], now: number): string {

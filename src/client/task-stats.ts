@@ -1,0 +1,186 @@
+import os from "node:os";
+import { ValidationError } from "../model/errors.js";
+import { TASK_STATUSES, type TaskStatus } from "../model/status.js";
+import type { TaskPage } from "../store/store.js";
+import { httpStore } from "./http-store.js";
+import type { ListOptions, Tasklane } from "./tasklane.js";
+
+export interface QueryOptions extends ListOptions {
+  /** Created at or after this time (Date, ISO string or epoch ms). */
+  createdFrom?: Date | string | number;
+  /** Created before this time. */
+  createdTo?: Date | string | number;
+  /** Case-insensitive text matched literally against the id, key and name. */
+  search?: string;
+}
+
+export interface StatsOptions {
+  /** Only this owner's tasks. */
+  owner?: string;
+  /** Window of the throughput figures, ms [3600000 = 1 hour]. */
+  windowMs?: number;
+  /** Bucket width, ms [60000 = per minute]. */
+  bucketMs?: number;
+}
+
+export interface StatsBucket {
+  start: Date;
+  /** Tasks that succeeded in this bucket. */
+  succeeded: number;
+  /** Tasks that failed for good. */
+  failed: number;
+  /** Runs that failed and will be retried. */
+  retrying: number;
+}
+
+export interface TaskStatsReport {
+  at: Date;
+  total: number;
+  byStatus: Record<TaskStatus, number>;
+  byType: Record<string, { total: number; byStatus: Partial<Record<TaskStatus, number>> }>;
+  window: {
+    from: Date;
+    bucketMs: number;
+    /** Every bucket of the window, oldest first (zeros included). */
+    buckets: StatsBucket[];
+    succeeded: number;
+    failed: number;
+    retrying: number;
+    /** Succeeded tasks per minute, averaged over the window. */
+    throughputPerMinute: number;
+    /** failed / (succeeded + failed) over the window; null when nothing finished. */
+    failureRate: number | null;
+  };
+  /** How long the oldest due queued task has waited, ms; null when none waits. */
+  oldestQueuedAgeMs: number | null;
+}
+
+/** A node of the cluster as the HTTP API reports it. */
+export interface NodeInfo {
+  name: string;
+  host: string | null;
+  pid: number | null;
+  /** This process. */
+  self: boolean;
+  running: number | null;
+  concurrency: number | null;
+  [field: string]: unknown;
+}
+
+function instant(value: Date | string | number, field: string): number {
+  const t = value instanceof Date ? value.getTime() : typeof value === "number" ? value : Date.parse(value);
+  if (!Number.isFinite(t)) throw new ValidationError(`${field}: expected a date-time (ISO string or epoch ms)`);
+  return t;
+}
+
+/** `list` plus a created-time range and a text search. */
+export async function queryTasks(lane: Tasklane, options: QueryOptions = {}): Promise<TaskPage> {
+  const status = options.status === undefined ? undefined : ([] as TaskStatus[]).concat(options.status);
+  for (const s of status ?? []) {
+    if (!TASK_STATUSES.includes(s)) throw new ValidationError(`status: "${s}" is not one of ${TASK_STATUSES.join(", ")}`);
+  }
+  const limit = options.limit ?? 50;
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new ValidationError(`limit: must be an integer from 1 to 1000, got ${limit}`);
+  if (options.search !== undefined && (typeof options.search !== "string" || options.search.length > 200)) {
+    throw new ValidationError("search: at most 200 characters");
+  }
+  return httpStore(lane.store).taskQuery({
+    status,
+    type: options.type === undefined ? undefined : ([] as string[]).concat(options.type),
+    owner: options.owner,
+    key: options.key,
+    cursor: options.cursor,
+    limit,
+    order: options.order,
+    createdFrom: options.createdFrom === undefined ? undefined : instant(options.createdFrom, "createdFrom"),
+    createdTo: options.createdTo === undefined ? undefined : instant(options.createdTo, "createdTo"),
+    search: options.search,
+  });
+}
+
+/** Counts by status and type, finished tasks per bucket over the window, and the oldest queued age. */
+export async function taskStats(lane: Tasklane, options: StatsOptions = {}): Promise<TaskStatsReport> {
+  const windowMs = options.windowMs ?? 3_600_000;
+  const bucketMs = options.bucketMs ?? 60_000;
+  if (!Number.isInteger(bucketMs) || bucketMs < 1000) throw new ValidationError("bucketMs: an integer of at least 1000");
+  if (!Number.isInteger(windowMs) || windowMs < bucketMs || windowMs / bucketMs > 10_000) {
+    throw new ValidationError("windowMs: an integer multiple of bucketMs, at most 10000 buckets");
+  }
+  const store = httpStore(lane.store);
+  const now = await store.now();
+  // Buckets are aligned to the bucket width, so consecutive calls agree on their edges.
+  const since = Math.floor(now / bucketMs) * bucketMs - windowMs + bucketMs;
+  const raw = await store.taskStats({ owner: options.owner, since, bucketMs });
+  const byStatus = Object.fromEntries(TASK_STATUSES.map((s) => [s, 0])) as Record<TaskStatus, number>;
+  const byType: TaskStatsReport["byType"] = {};
+  let total = 0;
+  for (const { status, type, count } of raw.counts) {
+    byStatus[status] += count;
+    total += count;
+    const t = (byType[type] ??= { total: 0, byStatus: {} });
+    t.total += count;
+    t.byStatus[status] = (t.byStatus[status] ?? 0) + count;
+  }
+  const filled = new Map(raw.buckets.map((b) => [b.start, b]));
+  const buckets: StatsBucket[] = [];
+  let succeeded = 0;
+  let failed = 0;
+  let retrying = 0;
+  for (let start = since; start <= now; start += bucketMs) {
+    const b = filled.get(start);
+    buckets.push({ start: new Date(start), succeeded: b?.succeeded ?? 0, failed: b?.failed ?? 0, retrying: b?.retrying ?? 0 });
+    succeeded += b?.succeeded ?? 0;
+    failed += b?.failed ?? 0;
+    retrying += b?.retrying ?? 0;
+  }
+  return {
+    at: new Date(raw.now),
+    total,
+    byStatus,
+    byType,
+    window: {
+      from: new Date(since),
+      bucketMs,
+      buckets,
+      succeeded,
+      failed,
+      retrying,
+      throughputPerMinute: succeeded / (windowMs / 60_000),
+      failureRate: succeeded + failed === 0 ? null : failed / (succeeded + failed),
+    },
+    oldestQueuedAgeMs: raw.oldestQueuedAt === null ? null : Math.max(0, raw.now - raw.oldestQueuedAt),
+  };
+}
+
+/**
+ * The nodes of the cluster: from the store's node registry when the backend has one
+ * (`nodeList`), else this process only, when its worker is running.
+ */
+export async function listNodes(lane: Tasklane): Promise<NodeInfo[]> {
+  const registry = (lane.store as unknown as { nodeList?: () => Promise<Array<Record<string, unknown>>> }).nodeList;
+  const state = lane.workerState();
+  if (typeof registry === "function") {
+    const rows = await registry.call(lane.store);
+    const nodes: NodeInfo[] = rows.map((row) => {
+      const name = String(row.name ?? "");
+      const self = name === lane.node;
+      return {
+        ...row,
+        name,
+        host: (row.host as string | undefined) ?? null,
+        pid: (row.pid as number | undefined) ?? null,
+        self,
+        running: (row.running as number | undefined) ?? (self ? (state?.running ?? null) : null),
+        concurrency: (row.concurrency as number | undefined) ?? (self ? (state?.concurrency ?? null) : null),
+      };
+    });
+    // This node's worker runs but has not heartbeated (yet): list it anyway.
+    if (state && !nodes.some((n) => n.self)) nodes.unshift(localNode(lane, state));
+    return nodes;
+  }
+  return state ? [localNode(lane, state)] : [];
+}
+
+function localNode(lane: Tasklane, state: { running: number; concurrency: number }): NodeInfo {
+  return { name: lane.node, host: os.hostname(), pid: process.pid, self: true, running: state.running, concurrency: state.concurrency };
+}

@@ -1,0 +1,179 @@
+import fs from "node:fs";
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
+import { secureHeaders } from "hono/secure-headers";
+import { streamSSE } from "hono/streaming";
+import type { Logger } from "pino";
+import type { Tasklane } from "../client/tasklane.js";
+import { requireAdmin, requireUser } from "./auth.js";
+import { errorJson, toErrorResponse } from "./errors.js";
+import { HttpMetrics } from "./metrics.js";
+import { buildOpenApi } from "./openapi.js";
+import { parseQuery, isAdmin, type HttpEnv } from "./request.js";
+import { emptyQuerySchema, eventsQuerySchema } from "./schemas.js";
+import { taskRoutes } from "./task-routes.js";
+
+export interface HttpAppOptions {
+  /** Largest request body, bytes; larger ones get 413 [1 MiB]. */
+  bodyLimit?: number;
+  /** pino logger for one line per request (method, path without query, status, ms, user; never the token). Default: none. */
+  logger?: Logger;
+  /**
+   * Origins allowed to call the API from a browser (CORS). Default: none, so only same-origin
+   * pages (the dashboard served by the same server) and non-browser clients can call it.
+   */
+  corsOrigins?: string[];
+  /** Fallback poll of the event streams, ms [500]. */
+  eventsPollMs?: number;
+  /** Keep-alive comment interval of event streams, ms [15000]. */
+  keepAliveMs?: number;
+  /** Collect Node.js process metrics on /metrics [true]. */
+  defaultMetrics?: boolean;
+}
+
+/** The Hono app, plus `dispose()` to detach its listeners from the Tasklane instance. */
+export type TasklaneHttpApp = Hono<HttpEnv> & { dispose(): void };
+
+const MIB = 1024 * 1024;
+
+function packageVersion(): string {
+  try {
+    return (JSON.parse(fs.readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
+  } catch {
+    return "0.0.0";
+  }
+}
+
+/**
+ * The Tasklane HTTP API as a Fetch handler: `app.fetch(request)` works in any server that
+ * speaks the Fetch API (`serveHttp` runs it on Node's http module). It calls the client API
+ * only. Routes and auth model: docs/http.md; the OpenAPI document is at /api/openapi.json.
+ */
+export function createHttpApp(lane: Tasklane, options: HttpAppOptions = {}): TasklaneHttpApp {
+  const limit = options.bodyLimit ?? MIB;
+  const log = options.logger;
+  const metrics = new HttpMetrics(lane, { defaultMetrics: options.defaultMetrics });
+  const openapi = buildOpenApi({ bodyLimit: limit, version: packageVersion() });
+  const app = new Hono<HttpEnv>();
+
+  app.use("*", async (c, next) => {
+    const t0 = performance.now();
+    await next();
+    if (log) {
+      const user = c.get("user") as { name: string } | undefined;
+      log.info(
+        { method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round((performance.now() - t0) * 10) / 10, user: user?.name },
+        "request",
+      );
+    }
+  });
+  app.use("*", secureHeaders());
+  app.use("*", async (c, next) => {
+    await next();
+    if (!c.res.headers.has("cache-control")) c.header("Cache-Control", "no-store");
+  });
+  if (options.corsOrigins?.length) {
+    app.use("*", cors({ origin: options.corsOrigins, allowHeaders: ["Authorization", "Content-Type", "Last-Event-ID"], maxAge: 600 }));
+  }
+  app.use(
+    "*",
+    bodyLimit({
+      maxSize: limit,
+      onError: (c) => {
+        // The rest of the body is not read: the connection cannot be reused.
+        c.header("Connection", "close");
+        return errorJson(c, 413, "PAYLOAD_TOO_LARGE", `body: larger than the limit of ${limit} bytes`, { field: "body", limit });
+      },
+    }),
+  );
+
+  app.onError((error, c) => {
+    const { status, body, unexpected } = toErrorResponse(error);
+    if (unexpected) (log ?? console).error?.({ err: error, method: c.req.method, path: c.req.path }, "request failed");
+    return c.json(body, status);
+  });
+  app.notFound((c) => errorJson(c, 404, "NOT_FOUND", `no route ${c.req.method} ${c.req.path}`));
+
+  // ------------------------------------------------------------ public
+
+  app.get("/", (c) =>
+    c.json({ name: "tasklane", api: "/api", openapi: "/api/openapi.json", health: "/healthz", auth: "Authorization: Bearer <token>" }),
+  );
+  app.get("/healthz", async (c) => {
+    try {
+      await lane.get("healthz-probe");
+    } catch {
+      return errorJson(c, 503, "UNAVAILABLE", "database: not reachable");
+    }
+    return c.json({ status: "ok", node: lane.node, worker: lane.workerState() ? "running" : "stopped" });
+  });
+  app.get("/api/openapi.json", (c) => c.json(openapi));
+
+  // ------------------------------------------------------------ authenticated
+
+  app.use("/api/*", requireUser(lane));
+  app.use("/metrics", requireUser(lane), requireAdmin);
+
+  app.get("/api/me", (c) => {
+    parseQuery(c, emptyQuerySchema);
+    const user = c.get("user");
+    return c.json({ name: user.name, role: user.role });
+  });
+
+  app.route("/api/tasks", taskRoutes(lane));
+
+  app.get("/api/stats", async (c) => {
+    parseQuery(c, emptyQuerySchema);
+    const user = c.get("user");
+    return c.json(await lane.stats({ owner: isAdmin(user) ? undefined : user.name }));
+  });
+
+  app.get("/api/nodes", requireAdmin, async (c) => {
+    parseQuery(c, emptyQuerySchema);
+    return c.json({ nodes: await lane.nodes() });
+  });
+
+  app.get("/api/events", async (c) => {
+    const user = c.get("user");
+    const q = parseQuery(c, eventsQuerySchema);
+    const resume = c.req.header("last-event-id");
+    if (resume !== undefined && !/^\d{1,15}$/.test(resume.trim())) {
+      return errorJson(c, 400, "VALIDATION_FAILED", "last-event-id: expected an event id (an integer)", { field: "last-event-id" });
+    }
+    const after = resume !== undefined ? Number(resume.trim()) : q.after;
+    return streamSSE(c, async (stream) => {
+      const abort = new AbortController();
+      stream.onAbort(() => abort.abort());
+      const ping = setInterval(() => void stream.write(": keepalive\n\n").catch(() => abort.abort()), options.keepAliveMs ?? 15_000);
+      try {
+        // An explicit start so a client that has seen nothing yet can resume from here.
+        await stream.writeSSE({ event: "ready", data: JSON.stringify({ after: after ?? null }), retry: 2000 });
+        const events = lane.followTaskEvents({
+          after,
+          owner: isAdmin(user) ? undefined : user.name,
+          signal: abort.signal,
+          pollMs: options.eventsPollMs,
+        });
+        for await (const event of events) {
+          await stream.writeSSE({ event: "task", id: String(event.id), data: JSON.stringify(event) });
+        }
+      } catch (error) {
+        if (!abort.signal.aborted) {
+          log?.error({ err: error }, "event stream failed");
+          await stream.writeSSE({ event: "error", data: JSON.stringify({ code: "INTERNAL", message: "internal error" }) }).catch(() => {});
+        }
+      } finally {
+        clearInterval(ping);
+      }
+    });
+  });
+
+  app.get("/metrics", async (c) => {
+    parseQuery(c, emptyQuerySchema);
+    const text = await metrics.text();
+    return c.body(text, 200, { "Content-Type": metrics.contentType });
+  });
+
+  return Object.assign(app, { dispose: () => metrics.close() });
+}

@@ -1,0 +1,95 @@
+import type { Context } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { z } from "zod";
+import { TasklaneError } from "../model/errors.js";
+
+/** The JSON error body of every refused request. */
+export interface ErrorBody {
+  error: { code: string; message: string; details?: unknown };
+}
+
+/** An error the HTTP layer answers with its status and a JSON body. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: ContentfulStatusCode,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = "HttpError";
+  }
+}
+
+/** Library error codes → HTTP status. */
+const STATUS_OF_CODE: Record<string, ContentfulStatusCode> = {
+  VALIDATION_FAILED: 400,
+  UNKNOWN_TASK_TYPE: 400,
+  TASK_NOT_FOUND: 404,
+  INVALID_STATE: 409,
+  KEY_CONFLICT: 409,
+  QUEUE_FULL: 429,
+};
+
+/** The field a library message names (`"params.rows: expected a number"` → `params.rows`). */
+function fieldOf(message: string): string | undefined {
+  const m = /^([A-Za-z_][\w.[\]-]*(?: \([^)]*\))?):\s/.exec(message);
+  return m ? m[1] : undefined;
+}
+
+/** Maps any thrown value to status + body; unexpected errors become a bare 500 (logged, never shown). */
+export function toErrorResponse(error: unknown): { status: ContentfulStatusCode; body: ErrorBody; unexpected: boolean } {
+  if (error instanceof HttpError) {
+    const body: ErrorBody = { error: { code: error.code, message: error.message } };
+    if (error.details !== undefined) body.error.details = error.details;
+    return { status: error.status, body, unexpected: false };
+  }
+  if (error instanceof TasklaneError && error.code === "VALIDATION_FAILED" && /^params of /.test(error.message) && Array.isArray(error.details)) {
+    // Params refused by the type's schema: name the field inside params.
+    const issues = (error.details as Array<{ message: string; path?: ReadonlyArray<PropertyKey | { key: PropertyKey }> }>).map((i) => ({
+      field: ["params", ...(i.path ?? []).map((p) => String(typeof p === "object" ? p.key : p))].join("."),
+      message: i.message,
+    }));
+    const first = issues[0] ?? { field: "params", message: error.message };
+    const type = /^params of "([^"]*)"/.exec(error.message)?.[1];
+    return {
+      status: 400,
+      body: { error: { code: error.code, message: `${first.field}: ${first.message} (params of "${type}")`, details: { field: first.field, issues } } },
+      unexpected: false,
+    };
+  }
+  if (error instanceof TasklaneError && error.code === "UNKNOWN_TASK_TYPE") {
+    return { status: 400, body: { error: { code: error.code, message: `type: ${error.message}`, details: { field: "type" } } }, unexpected: false };
+  }
+  if (error instanceof TasklaneError && STATUS_OF_CODE[error.code] !== undefined) {
+    const field = fieldOf(error.message);
+    const details = error.details ?? (field ? { field } : undefined);
+    const body: ErrorBody = { error: { code: error.code, message: error.message } };
+    if (details !== undefined) body.error.details = details;
+    return { status: STATUS_OF_CODE[error.code]!, body, unexpected: false };
+  }
+  return { status: 500, body: { error: { code: "INTERNAL", message: "internal error" } }, unexpected: true };
+}
+
+export function errorJson(c: Context, status: ContentfulStatusCode, code: string, message: string, details?: unknown): Response {
+  const body: ErrorBody = { error: { code, message } };
+  if (details !== undefined) body.error.details = details;
+  return c.json(body, status);
+}
+
+/** A zod failure as a 400 naming each field: `{ code: VALIDATION_FAILED, details: { issues: [{ field, message }] } }`. */
+export function validationError(_where: "body" | "query" | "path", error: z.ZodError): HttpError {
+  const issues = error.issues.flatMap((issue) => {
+    const base = issue.path.map(String).join(".");
+    if (issue.code === "unrecognized_keys") {
+      return issue.keys.map((k) => ({ field: base ? `${base}.${k}` : k, message: "unknown field" }));
+    }
+    return [{ field: base || "(root)", message: issue.message }];
+  });
+  const first = issues[0]!;
+  const more = issues.length > 1 ? ` (and ${issues.length - 1} more)` : "";
+  return new HttpError(400, "VALIDATION_FAILED", `${first.field}: ${first.message}${more}`, {
+    field: first.field,
+    issues,
+  });
+}

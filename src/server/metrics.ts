@@ -1,0 +1,107 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { Tasklane } from "../client/tasklane.js";
+import type { TaskRow } from "../model/task-row.js";
+
+/**
+ * Prometheus metrics of one Tasklane instance, on their own registry (so several apps in one
+ * process never collide). Run counters and the duration histogram count the runs of this
+ * process's worker (each node exports its own, as Prometheus expects); task counts, queue age
+ * and node figures are read from the database at scrape time and cover the whole cluster.
+ */
+export class HttpMetrics {
+  readonly registry = new Registry();
+  private readonly offs: Array<() => void> = [];
+
+  constructor(lane: Tasklane, options: { defaultMetrics?: boolean } = {}) {
+    const registers = [this.registry];
+    const started = new Counter({ name: "tasklane_runs_started_total", help: "Runs started by this node.", labelNames: ["type"], registers });
+    const succeeded = new Counter({ name: "tasklane_runs_succeeded_total", help: "Runs that succeeded on this node.", labelNames: ["type"], registers });
+    const failed = new Counter({
+      name: "tasklane_runs_failed_total",
+      help: "Runs that failed or timed out on this node (retried or not).",
+      labelNames: ["type"],
+      registers,
+    });
+    const duration = new Histogram({
+      name: "tasklane_run_duration_seconds",
+      help: "Duration of runs that ended on this node.",
+      labelNames: ["type", "outcome"],
+      buckets: [0.005, 0.025, 0.1, 0.5, 1, 5, 15, 60, 300, 1800],
+      registers,
+    });
+    const observe = (task: TaskRow, outcome: string) => {
+      if (!task.startedAt) return;
+      const end = (task.finishedAt ?? task.updatedAt).getTime();
+      duration.observe({ type: task.type, outcome }, Math.max(0, end - task.startedAt.getTime()) / 1000);
+    };
+    this.offs.push(
+      lane.on("task:started", ({ task }) => started.inc({ type: task.type })),
+      lane.on("task:succeeded", ({ task }) => {
+        succeeded.inc({ type: task.type });
+        observe(task, "succeeded");
+      }),
+      lane.on("task:failed", ({ task }) => {
+        if (task.startedAt === null || task.node !== lane.node) return;
+        failed.inc({ type: task.type });
+        observe(task, "failed");
+      }),
+      lane.on("task:retrying", ({ task }) => {
+        failed.inc({ type: task.type });
+        observe(task, "failed");
+      }),
+    );
+
+    new Gauge({
+      name: "tasklane_tasks",
+      help: "Tasks in the database by status and type.",
+      labelNames: ["status", "type"],
+      registers,
+      async collect() {
+        this.reset();
+        for (const { status, type, count } of await lane.counts()) this.set({ status, type }, count);
+      },
+    });
+    new Gauge({
+      name: "tasklane_queue_oldest_age_seconds",
+      help: "How long the oldest due queued task has waited (0 when none waits).",
+      registers,
+      async collect() {
+        const stats = await lane.stats({ windowMs: 60_000, bucketMs: 60_000 });
+        this.set((stats.oldestQueuedAgeMs ?? 0) / 1000);
+      },
+    });
+    new Gauge({
+      name: "tasklane_node_capacity",
+      help: "Most tasks a node runs at once (its concurrency).",
+      labelNames: ["node"],
+      registers,
+      async collect() {
+        this.reset();
+        for (const n of await lane.nodes()) if (typeof n.concurrency === "number") this.set({ node: n.name }, n.concurrency);
+      },
+    });
+    new Gauge({
+      name: "tasklane_node_running",
+      help: "Tasks running on a node now (its load).",
+      labelNames: ["node"],
+      registers,
+      async collect() {
+        this.reset();
+        for (const n of await lane.nodes()) if (typeof n.running === "number") this.set({ node: n.name }, n.running);
+      },
+    });
+    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
+  }
+
+  async text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  close(): void {
+    for (const off of this.offs.splice(0)) off();
+  }
+}

@@ -1,0 +1,151 @@
+import { z } from "zod";
+import {
+  addTaskBodySchema,
+  errorSchema,
+  eventsQuerySchema,
+  listTasksQuerySchema,
+  logLineSchema,
+  logsQuerySchema,
+  meSchema,
+  nodeSchema,
+  runSchema,
+  statsSchema,
+  taskEventSchema,
+  taskIdSchema,
+  taskPageSchema,
+  taskSchema,
+} from "./schemas.js";
+
+type Json = Record<string, unknown>;
+
+/** Named schemas (`.meta({ id })`), shared as `#/components/schemas/<id>`. */
+const components: Record<string, Json> = {};
+
+/** JSON Schema of a zod schema; named parts go to `components` and are referenced. */
+function schemaOf(schema: z.ZodType, io: "input" | "output" = "output"): Json {
+  const raw = z.toJSONSchema(schema, { io, unrepresentable: "any", target: "draft-2020-12" }) as Json;
+  const rewrite = (value: Json): Json => JSON.parse(JSON.stringify(value).replaceAll('"#/$defs/', '"#/components/schemas/')) as Json;
+  const { $schema: _ignored, $defs, ...rest } = raw as Json & { $defs?: Record<string, Json> };
+  for (const [id, def] of Object.entries($defs ?? {})) {
+    // Input and output shapes of one id are the same here except for transforms; keep the first.
+    components[id] ??= rewrite(def);
+  }
+  return rewrite(rest);
+}
+
+/** Query parameters of a strict object schema, one OpenAPI parameter per field. */
+function queryParams(schema: z.ZodObject): Json[] {
+  const json = schemaOf(schema, "input") as { properties?: Record<string, Json>; required?: string[] };
+  return Object.entries(json.properties ?? {}).map(([name, s]) => ({
+    name,
+    in: "query",
+    required: json.required?.includes(name) ?? false,
+    description: s.description,
+    schema: { ...s, description: undefined },
+  }));
+}
+
+const idParam = { name: "id", in: "path", required: true, schema: schemaOf(taskIdSchema, "input") };
+const json = (schema: z.ZodType, description: string) => ({ description, content: { "application/json": { schema: schemaOf(schema) } } });
+const sse = (description: string) => ({ description, content: { "text/event-stream": { schema: { type: "string" } } } });
+const errors = (...codes: number[]) =>
+  Object.fromEntries(codes.map((code) => [String(code), json(errorSchema, ERROR_TEXT[code] ?? "error")]));
+const ERROR_TEXT: Record<number, string> = {
+  400: "invalid input: the field is named in error.details.field",
+  401: "missing, unknown or revoked token",
+  403: "not allowed for this role",
+  404: "no such task, or one the caller may not see",
+  409: "not possible in the task's current state",
+  413: "body over the size limit",
+  415: "body is not JSON",
+  429: "queue of the type is full",
+};
+
+/** The OpenAPI 3.1 document, built from the schemas that validate the requests. */
+export function buildOpenApi(options: { bodyLimit: number; version: string }): Json {
+  const secured = { security: [{ bearer: [] }] };
+  const task = (summary: string, extra: Json = {}) => ({ summary, ...secured, parameters: [idParam], ...extra });
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "Tasklane HTTP API",
+      version: options.version,
+      description: `Durable background tasks. Errors are JSON { error: { code, message, details } }. Bodies over ${options.bodyLimit} bytes are refused with 413.`,
+    },
+    components: { schemas: components, securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "tl_… token from `tasklane user add`" } } },
+    paths: {
+      "/api/tasks": {
+        post: {
+          summary: "Add a task (owned by the caller; admins may set owner)",
+          ...secured,
+          requestBody: { required: true, content: { "application/json": { schema: schemaOf(addTaskBodySchema, "input") } } },
+          responses: {
+            "201": json(taskSchema, "created"),
+            "200": json(taskSchema, "a live task with the same key already existed and is returned"),
+            ...errors(400, 401, 403, 409, 413, 415, 429),
+          },
+        },
+        get: {
+          summary: "List tasks, newest first, keyset-paginated",
+          ...secured,
+          parameters: queryParams(listTasksQuerySchema),
+          responses: { "200": json(taskPageSchema, "one page"), ...errors(400, 401) },
+        },
+      },
+      "/api/tasks/{id}": {
+        get: task("A task with progress, result, error, attempt and node", { responses: { "200": json(taskSchema, "the task"), ...errors(400, 401, 404) } }),
+        delete: task("Delete a task that is not running, with its runs and logs", {
+          responses: { "200": json(z.object({ id: z.string(), deleted: z.literal(true) }), "deleted"), ...errors(400, 401, 404, 409) },
+        }),
+      },
+      "/api/tasks/{id}/cancel": {
+        post: task("Cancel: queued at once, running via its abort signal", { responses: { "200": json(taskSchema, "the task"), ...errors(400, 401, 404, 409) } }),
+      },
+      "/api/tasks/{id}/retry": {
+        post: task("Queue a failed, cancelled or expired task again", { responses: { "200": json(taskSchema, "the task"), ...errors(400, 401, 404, 409) } }),
+      },
+      "/api/tasks/{id}/runs": {
+        get: task("The runs (attempts) of a task", { responses: { "200": json(z.object({ runs: z.array(runSchema) }), "runs, oldest first"), ...errors(400, 401, 404) } }),
+      },
+      "/api/tasks/{id}/logs": {
+        get: task("Log lines; with follow=1 Server-Sent Events (event log, id = line id) ending with event end", {
+          parameters: [idParam, ...queryParams(logsQuerySchema)],
+          responses: {
+            "200": {
+              description: "JSON page, or an event stream with follow=1",
+              content: {
+                "application/json": { schema: schemaOf(z.object({ logs: z.array(logLineSchema), nextAfter: z.number().int(), more: z.boolean() })) },
+                "text/event-stream": { schema: { type: "string" } },
+              },
+            },
+            ...errors(400, 401, 404),
+          },
+        }),
+      },
+      "/api/events": {
+        get: {
+          summary: "Server-Sent Events of the task changes the caller may see (event task, id = event id); resume with Last-Event-ID",
+          ...secured,
+          parameters: [...queryParams(eventsQuerySchema), { name: "Last-Event-ID", in: "header", required: false, schema: { type: "string" } }],
+          responses: { "200": { ...sse("event stream"), "x-event-schema": schemaOf(taskEventSchema) }, ...errors(400, 401) },
+        },
+      },
+      "/api/stats": {
+        get: { summary: "Counts, throughput and failures per minute over the last hour, oldest queued age", ...secured, responses: { "200": json(statsSchema, "stats"), ...errors(401) } },
+      },
+      "/api/nodes": {
+        get: { summary: "Nodes of the cluster (admin)", ...secured, responses: { "200": json(z.object({ nodes: z.array(nodeSchema) }), "nodes"), ...errors(401, 403) } },
+      },
+      "/api/me": {
+        get: { summary: "The caller", ...secured, responses: { "200": json(meSchema, "the authenticated user"), ...errors(401) } },
+      },
+      "/api/openapi.json": { get: { summary: "This document", responses: { "200": { description: "OpenAPI 3.1 document" } } } },
+      "/healthz": {
+        get: { summary: "Liveness and database check (no auth)", responses: { "200": json(z.object({ status: z.literal("ok") }).catchall(z.unknown()), "healthy"), "503": json(errorSchema, "database unavailable") } },
+      },
+      "/metrics": {
+        get: { summary: "Prometheus metrics (admin)", ...secured, responses: { "200": { description: "Prometheus text format", content: { "text/plain": { schema: { type: "string" } } } }, ...errors(401, 403) } },
+      },
+    },
+  };
+}

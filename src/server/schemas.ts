@@ -1,0 +1,260 @@
+/**
+ * The zod schemas that validate every request, and describe every response. The OpenAPI
+ * document (`GET /api/openapi.json`) is generated from these same objects.
+ */
+import { z } from "zod";
+import { LOG_LEVELS, RUN_OUTCOMES, TASK_STATUSES } from "../model/status.js";
+
+/** Longest accepted string field, characters (ids, keys, types). */
+const ID_MAX = 200;
+
+export const userNameSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/, "expected 1-64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit");
+
+export const taskIdSchema = z
+  .string()
+  .min(1)
+  .max(ID_MAX)
+  .regex(/^[\x21-\x7e]+$/, "expected a task id (printable ASCII, no spaces)")
+  .describe("task id");
+
+const duration = z
+  .union([z.number().int().nonnegative().max(1e13), z.string().min(1).max(40)])
+  .describe("milliseconds, or a duration string such as 500ms, 10s, 2m, 1h, 7d");
+const instant = z
+  .union([z.string().min(1).max(64), z.number().int().nonnegative().max(1e14)])
+  .describe("ISO 8601 date-time, or epoch milliseconds");
+
+export const addTaskBodySchema = z
+  .strictObject({
+    type: z.string().min(1).max(ID_MAX).describe("registered task type"),
+    params: z.unknown().optional().describe("JSON params, validated by the type's schema"),
+    priority: z.number().int().min(-1_000_000).max(1_000_000).optional().describe("smaller runs first [0]"),
+    attempts: z.number().int().min(1).max(1_000_000).optional(),
+    backoff: z
+      .union([
+        duration,
+        z.strictObject({
+          type: z.enum(["fixed", "exponential"]).optional(),
+          delay: duration.optional(),
+          max: duration.optional(),
+          jitter: z.number().min(0).max(1).optional(),
+        }),
+      ])
+      .optional(),
+    timeout: duration.nullable().optional(),
+    cpu: z.number().int().min(0).max(100_000).optional().describe("CPU cost, 100 = one core"),
+    executor: z.string().min(1).max(ID_MAX).nullable().optional().describe("only the node of this name may run it"),
+    maxRuns: z.number().int().min(1).max(1_000_000).optional(),
+    deleteAfter: duration.optional(),
+    delay: duration.optional(),
+    runAt: instant.optional(),
+    deadline: instant.optional(),
+    key: z.string().min(1).max(255).optional().describe("business key, unique among live tasks"),
+    owner: userNameSchema.optional().describe("admin only: add on behalf of this user [the caller]"),
+    name: z.string().max(500).optional(),
+    description: z.string().max(5000).optional(),
+  })
+  .meta({ id: "AddTask" });
+export type AddTaskBody = z.infer<typeof addTaskBodySchema>;
+
+const csv = <T extends string>(values: readonly [T, ...T[]], what: string) =>
+  z
+    .string()
+    .max(2000)
+    .transform((s, ctx) => {
+      const items = s
+        .split(",")
+        .map((x) => x.trim())
+        .filter(Boolean);
+      for (const item of items) {
+        if (!(values as readonly string[]).includes(item)) {
+          ctx.addIssue({ code: "custom", message: `"${item}" is not a ${what} (${values.join(", ")})` });
+          return z.NEVER;
+        }
+      }
+      return items as T[];
+    });
+
+const intString = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, `expected an integer from ${min} to ${max}`)
+    .transform(Number)
+    .pipe(z.number().int().min(min, `expected an integer from ${min} to ${max}`).max(max, `expected an integer from ${min} to ${max}`));
+
+const instantString = z
+  .string()
+  .max(64)
+  .refine((s) => (/^\d+$/.test(s) ? Number(s) <= 1e14 : !Number.isNaN(Date.parse(s))), "expected an ISO 8601 date-time or epoch milliseconds")
+  .transform((s) => (/^\d+$/.test(s) ? Number(s) : Date.parse(s)));
+
+export const listTasksQuerySchema = z.strictObject({
+  status: csv(TASK_STATUSES as unknown as [string, ...string[]], "status").optional().describe("comma-separated statuses"),
+  type: z
+    .string()
+    .max(2000)
+    .transform((s) =>
+      s
+        .split(",")
+        .map((x) => x.trim())
+        .filter(Boolean),
+    )
+    .optional()
+    .describe("comma-separated task types"),
+  owner: userNameSchema.optional().describe("admins: any owner; users: only themselves"),
+  key: z.string().min(1).max(255).optional(),
+  createdFrom: instantString.optional().describe("created at or after (ISO 8601 or epoch ms)"),
+  createdTo: instantString.optional().describe("created before (ISO 8601 or epoch ms)"),
+  q: z.string().min(1).max(200).optional().describe("text matched literally, case-insensitive, against id, key and name"),
+  cursor: z.string().min(1).max(500).optional().describe("nextCursor of the previous page"),
+  limit: intString(1, 1000).optional().describe("page size [50]"),
+  order: z.enum(["desc", "asc"]).optional().describe("by creation time: desc = newest first (default)"),
+});
+
+export const logsQuerySchema = z.strictObject({
+  follow: z.enum(["1", "true", "0", "false"]).optional().describe("1 = Server-Sent Events until the task ends"),
+  after: intString(0, Number.MAX_SAFE_INTEGER).optional().describe("only lines with an id greater than this"),
+  limit: intString(1, 10_000).optional().describe("most lines in a JSON answer [1000]"),
+});
+
+export const eventsQuerySchema = z.strictObject({
+  after: intString(0, Number.MAX_SAFE_INTEGER).optional().describe("resume after this event id (or send Last-Event-ID)"),
+});
+
+export const emptyQuerySchema = z.strictObject({});
+
+// ------------------------------------------------------------------ responses (documentation)
+
+const progressSchema = z
+  .object({
+    current: z.number(),
+    total: z.number().nullable(),
+    message: z.string().nullable(),
+    ratePerSec: z.number().nullable(),
+    etaMs: z.number().nullable(),
+    updatedAt: z.string(),
+  })
+  .nullable();
+
+const errorInfoSchema = z.object({ name: z.string(), message: z.string(), code: z.string().optional(), stack: z.string().optional() }).nullable();
+
+export const taskSchema = z
+  .object({
+    id: z.string(),
+    type: z.string(),
+    name: z.string().nullable(),
+    description: z.string().nullable(),
+    params: z.unknown(),
+    status: z.enum(TASK_STATUSES),
+    priority: z.number().int(),
+    runAt: z.string(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    startedAt: z.string().nullable(),
+    finishedAt: z.string().nullable(),
+    attempt: z.number().int(),
+    maxAttempts: z.number().int(),
+    runCount: z.number().int(),
+    maxRuns: z.number().int(),
+    backoff: z.object({ type: z.enum(["fixed", "exponential"]), delayMs: z.number(), maxMs: z.number(), jitter: z.number() }),
+    timeoutMs: z.number().nullable(),
+    cpu: z.number(),
+    executor: z.string().nullable(),
+    deadline: z.string().nullable(),
+    deleteAfterMs: z.number(),
+    deleteAt: z.string().nullable(),
+    key: z.string().nullable(),
+    owner: z.string().nullable(),
+    node: z.string().nullable(),
+    leaseExpiresAt: z.string().nullable(),
+    cancelRequested: z.boolean(),
+    progress: progressSchema,
+    result: z.unknown(),
+    error: errorInfoSchema,
+  })
+  .meta({ id: "Task" });
+
+export const taskPageSchema = z.object({ tasks: z.array(taskSchema), nextCursor: z.string().nullable() }).meta({ id: "TaskPage" });
+
+export const runSchema = z
+  .object({
+    taskId: z.string(),
+    runNo: z.number().int(),
+    runId: z.string(),
+    attempt: z.number().int(),
+    node: z.string(),
+    startedAt: z.string(),
+    endedAt: z.string().nullable(),
+    outcome: z.enum(RUN_OUTCOMES).nullable(),
+    result: z.unknown(),
+    error: errorInfoSchema,
+  })
+  .meta({ id: "Run" });
+
+export const logLineSchema = z
+  .object({
+    id: z.number().int(),
+    taskId: z.string(),
+    runNo: z.number().int(),
+    at: z.string(),
+    level: z.enum(LOG_LEVELS),
+    message: z.string(),
+    data: z.unknown(),
+  })
+  .meta({ id: "LogLine" });
+
+export const taskEventSchema = z
+  .object({
+    id: z.number().int(),
+    at: z.string(),
+    taskId: z.string(),
+    type: z.string(),
+    owner: z.string().nullable(),
+    kind: z.enum(["added", "started", "succeeded", "failed", "retrying", "rescued", "released", "retried", "cancelled", "cancel-requested", "expired", "deleted"]),
+    status: z.enum(TASK_STATUSES),
+    attempt: z.number().int(),
+    runNo: z.number().int(),
+  })
+  .meta({ id: "TaskEvent" });
+
+export const statsSchema = z
+  .object({
+    at: z.string(),
+    total: z.number().int(),
+    byStatus: z.record(z.string(), z.number().int()),
+    byType: z.record(z.string(), z.object({ total: z.number().int(), byStatus: z.record(z.string(), z.number().int()) })),
+    window: z.object({
+      from: z.string(),
+      bucketMs: z.number().int(),
+      buckets: z.array(z.object({ start: z.string(), succeeded: z.number().int(), failed: z.number().int(), retrying: z.number().int() })),
+      succeeded: z.number().int(),
+      failed: z.number().int(),
+      retrying: z.number().int(),
+      throughputPerMinute: z.number(),
+      failureRate: z.number().nullable(),
+    }),
+    oldestQueuedAgeMs: z.number().nullable(),
+  })
+  .meta({ id: "Stats" });
+
+export const nodeSchema = z
+  .object({
+    name: z.string(),
+    host: z.string().nullable(),
+    pid: z.number().int().nullable(),
+    self: z.boolean(),
+    running: z.number().int().nullable(),
+    concurrency: z.number().int().nullable(),
+  })
+  .catchall(z.unknown())
+  .meta({ id: "Node" });
+
+export const errorSchema = z
+  .object({
+    error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }),
+  })
+  .meta({ id: "Error" });
+
+export const meSchema = z.object({ name: z.string(), role: z.enum(["admin", "user"]) }).meta({ id: "Me" });

@@ -1,0 +1,779 @@
+import pg from "pg";
+import { KeyConflictError, QueueFullError, ValidationError } from "../../model/errors.js";
+import type { TaskStatus } from "../../model/status.js";
+import type { EventRow, RunRow, TaskRow } from "../../model/task-row.js";
+import { decodeCursor, encodeCursor } from "../cursor.js";
+import type {
+  ClaimRequest,
+  EventTrim,
+  FinishApplied,
+  InsertLimits,
+  InsertOptions,
+  InsertOutcome,
+  LeaseState,
+  MigrationState,
+  NewEvent,
+  NewTask,
+  ProgressWrite,
+  PruneOptions,
+  PruneReport,
+  RunFinish,
+  RunRef,
+  Store,
+  StoreCapabilities,
+  StoreThreadConfig,
+  TaskListFilter,
+  TaskPage,
+} from "../store.js";
+import { POSTGRES_MIGRATIONS } from "./migrations.js";
+import { pgRowToEvent, pgRowToNode, pgRowToRun, pgRowToTask, type PgRow } from "./postgres-rows.js";
+import type { NodeHeartbeat, NodeRow } from "../../model/node-row.js";
+
+export interface PostgresStoreOptions {
+  /** `postgres://user@host:port/database`. */
+  url: string;
+  /** Schema holding Tasklane's tables [tasklane]. */
+  schema?: string;
+  /** Connections in the pool [10]: the worker's claim/finish loop, the flusher, maintenance and client calls share it. */
+  poolSize?: number;
+  /** Apply pending migrations on open [true]. */
+  migrate?: boolean;
+}
+
+/** The NOTIFY channel for wake-ups; the payload is the schema, so schemas sharing a database stay apart. */
+const WAKE_CHANNEL = "tasklane_wake";
+const FINAL_SQL = "('succeeded','failed','cancelled','expired')";
+const OUT_OF_TRIES = "(attempt >= max_attempts OR run_count >= max_runs)";
+// Times are stored as timestamptz(3), which ROUNDS to the millisecond: a run_at set to now() may
+// read back up to 0.5 ms after now(). Comparisons that decide "due later" use now() rounded the
+// same way (now()::timestamptz(3)), or a task added "now" would report itself scheduled.
+
+// bigint (int8) columns hold counts and ids well inside 2^53: read them as numbers.
+const types = {
+  getTypeParser: ((oid: number, format?: string) =>
+    oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as "text")) as typeof pg.types.getTypeParser,
+};
+
+function quoteIdent(name: string): string {
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(name)) throw new ValidationError(`schema: "${name}" is not a plain SQL identifier`);
+  return `"${name}"`;
+}
+
+/**
+ * PostgreSQL store on `pg`: `FOR UPDATE SKIP LOCKED` batched claims in one statement, set-based
+ * finishes, `LISTEN/NOTIFY` as a wake-up hint, the database clock (`now()`) as the one time
+ * authority, migrations under an advisory lock.
+ */
+export class PostgresStore implements Store {
+  readonly dialect = "postgres" as const;
+  readonly capabilities: StoreCapabilities = { multiProcess: true, transactionalAdd: true, changeNotification: true };
+  readonly schema: string;
+  private readonly S: string;
+  private readonly pool: pg.Pool;
+  private clockOffsetMs = 0;
+  private clockMeasuredAt = 0;
+  private listener: pg.Client | null = null;
+  private readonly watchers = new Set<() => void>();
+  private listenRetry: NodeJS.Timeout | null = null;
+  private closed = false;
+  private readonly sql: ReturnType<PostgresStore["statements"]>;
+
+  private constructor(private readonly options: PostgresStoreOptions) {
+    this.schema = options.schema ?? "tasklane";
+    this.S = quoteIdent(this.schema);
+    this.pool = new pg.Pool({
+      connectionString: options.url,
+      max: options.poolSize ?? 10,
+      types,
+      application_name: "tasklane",
+      // A database restart breaks idle connections: drop them quietly; the next query reconnects.
+      idleTimeoutMillis: 30_000,
+    });
+    this.pool.on("error", () => undefined);
+    this.sql = this.statements();
+  }
+
+  static async open(options: PostgresStoreOptions): Promise<PostgresStore> {
+    const store = new PostgresStore(options);
+    try {
+      if (options.migrate !== false) await store.migrate();
+      await store.measureClock();
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
+    return store;
+  }
+
+  // ---------------------------------------------------------------- plumbing
+
+  private statements() {
+    const S = this.S;
+    const claimWhere = `status = 'queued' AND run_at <= now()::timestamptz(3) AND type = ANY($1::text[])
+        AND (executor IS NULL OR executor = $3) AND (deadline IS NULL OR deadline > now()) AND run_count < max_runs`;
+    return {
+      insert: `INSERT INTO ${S}.tasks (id, type, name, description, params, status, priority, run_at, created_at, updated_at,
+          max_attempts, max_runs, backoff, timeout_ms, cpu, executor, deadline, delete_after_ms, key, owner)
+        SELECT x.id, x.type, x.name, x.description, x.params, 'queued', x.priority, COALESCE(x.run_at::timestamptz, now()), now(), now(),
+          x.max_attempts, x.max_runs, x.backoff, x.timeout_ms, x.cpu, x.executor, x.deadline::timestamptz, x.delete_after_ms, x.key, x.owner
+        FROM jsonb_to_recordset($1::jsonb) AS x(id text, type text, name text, description text, params jsonb,
+          priority int, run_at text, max_attempts int, max_runs int, backoff jsonb, timeout_ms int, cpu int, executor text,
+          deadline text, delete_after_ms bigint, key text, owner text)
+        ON CONFLICT DO NOTHING
+        RETURNING *, (status = 'queued' AND run_at > now()::timestamptz(3)) AS scheduled_now`,
+      // Candidates locked with SKIP LOCKED (other nodes' claims pass them by), chosen by per-type
+      // slots and CPU fit, taken: one statement, one round trip.
+      claim: `WITH cand AS (
+          SELECT id, type, priority, run_at, LEAST(cpu, $6) AS cpu FROM ${S}.tasks
+          WHERE ${claimWhere}
+          ORDER BY priority, run_at, id
+          LIMIT $4
+          FOR UPDATE SKIP LOCKED
+        ),
+        ranked AS (SELECT c.*, row_number() OVER (PARTITION BY c.type ORDER BY c.priority, c.run_at, c.id) AS rk FROM cand c),
+        fit AS (
+          SELECT r.id, sum(r.cpu) OVER w AS cpu_sum, row_number() OVER w AS n
+          FROM ranked r JOIN unnest($1::text[], $2::int[]) AS a(type, slots) ON a.type = r.type
+          WHERE r.rk <= a.slots
+          WINDOW w AS (ORDER BY r.priority, r.run_at, r.id)
+        )
+        UPDATE ${S}.tasks t SET status = 'running', attempt = t.attempt + 1, run_count = t.run_count + 1, node = $3,
+          started_at = now(), updated_at = now(), lease_expires_at = now() + $8 * interval '1 millisecond', cancel_requested = false
+        FROM fit WHERE t.id = fit.id AND fit.cpu_sum <= $7 AND fit.n <= $5
+        RETURNING t.*`,
+      finish: `WITH f AS (
+          SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(id text, run_no int, next text, delay_ms float8, refund int,
+            result jsonb, error jsonb, p_current float8, p_total float8, p_message text, p_rate float8, p_at text, outcome text)
+        ),
+        upd AS (
+          UPDATE ${S}.tasks t SET
+            status = CASE WHEN f.next = 'queued' AND t.cancel_requested THEN 'cancelled' ELSE f.next END,
+            run_at = CASE WHEN f.next = 'queued' THEN now() + f.delay_ms * interval '1 millisecond' ELSE t.run_at END,
+            attempt = t.attempt - f.refund,
+            result = f.result,
+            error = f.error,
+            finished_at = CASE WHEN f.next = 'queued' AND NOT t.cancel_requested THEN NULL ELSE now() END,
+            delete_at = CASE WHEN f.next = 'queued' AND NOT t.cancel_requested THEN NULL
+                        ELSE now() + t.delete_after_ms * interval '1 millisecond' END,
+            lease_expires_at = NULL,
+            updated_at = now(),
+            progress_current = CASE WHEN f.p_at IS NOT NULL THEN f.p_current ELSE t.progress_current END,
+            progress_total = CASE WHEN f.p_at IS NOT NULL THEN f.p_total ELSE t.progress_total END,
+            progress_message = CASE WHEN f.p_at IS NOT NULL THEN f.p_message ELSE t.progress_message END,
+            progress_rate = CASE WHEN f.p_at IS NOT NULL THEN f.p_rate ELSE t.progress_rate END,
+            progress_at = CASE WHEN f.p_at IS NOT NULL THEN f.p_at::timestamptz ELSE t.progress_at END
+          FROM f WHERE t.id = f.id AND t.run_count = f.run_no AND t.status = 'running'
+          RETURNING t.id, t.run_count, t.status, t.run_at, t.attempt, t.updated_at, t.finished_at, t.delete_at,
+            t.node, t.started_at, f.refund, f.outcome, f.result, f.error
+        ),
+        -- A run's record is written once, when it ends; while it runs, the task row is its record.
+        ins AS (
+          INSERT INTO ${S}.runs (task_id, run_no, attempt, node, started_at, ended_at, outcome, result, error)
+          SELECT id, run_count, attempt + refund, node, started_at, now(), outcome, result, error FROM upd
+        )
+        SELECT id, run_count, status, run_at, attempt, updated_at, finished_at, delete_at, (status = 'queued' AND run_at > now()::timestamptz(3)) AS scheduled_now,
+          CASE WHEN status = 'queued' AND run_at <= now()::timestamptz(3) THEN pg_notify($2, $3) END AS woke
+        FROM upd`,
+      renew: `UPDATE ${S}.tasks t SET lease_expires_at = now() + $3 * interval '1 millisecond'
+        FROM unnest($1::text[], $2::int[]) AS r(id, run_no)
+        WHERE t.id = r.id AND t.run_count = r.run_no AND t.status = 'running'
+        RETURNING t.id, t.run_count, t.cancel_requested`,
+      progress: `UPDATE ${S}.tasks t SET progress_current = x.current, progress_total = x.total, progress_message = x.message,
+          progress_rate = x.rate, progress_at = x.at::timestamptz
+        FROM jsonb_to_recordset($1::jsonb) AS x(id text, run_no int, current float8, total float8, message text, rate float8, at text)
+        WHERE t.id = x.id AND t.run_count = x.run_no AND t.status = 'running'`,
+      // In array order, so event ids follow the order the lines were written.
+      eventInsert: `INSERT INTO ${S}.events (task_id, run_no, seq, at, level, message, data)
+        SELECT e.v ->> 'task_id', (e.v ->> 'run_no')::int, (e.v ->> 'seq')::int, (e.v ->> 'at')::timestamptz, e.v ->> 'level',
+          e.v ->> 'message', NULLIF(e.v -> 'data', 'null'::jsonb)
+        FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e(v, ord)
+        ORDER BY e.ord
+        ON CONFLICT DO NOTHING`,
+      runs: `SELECT task_id, run_no, attempt, node, started_at, ended_at, outcome, result, error FROM ${S}.runs WHERE task_id = $1
+        UNION ALL
+        SELECT id, run_count, attempt, node, started_at, NULL, NULL, NULL, NULL FROM ${S}.tasks WHERE id = $1 AND status = 'running'
+        ORDER BY 2`,
+      rescue: (condition: string) => `WITH r AS (
+          UPDATE ${S}.tasks SET
+            status = CASE WHEN cancel_requested THEN 'cancelled' WHEN ${OUT_OF_TRIES} THEN 'failed' ELSE 'queued' END,
+            run_at = now(),
+            lease_expires_at = NULL,
+            updated_at = now(),
+            error = jsonb_build_object('name', 'NodeLostError', 'message', 'node ' || node || ' ' || $1::text),
+            finished_at = CASE WHEN cancel_requested OR ${OUT_OF_TRIES} THEN now() ELSE NULL END,
+            delete_at = CASE WHEN cancel_requested OR ${OUT_OF_TRIES} THEN now() + delete_after_ms * interval '1 millisecond' ELSE NULL END
+          WHERE ${condition}
+          RETURNING *
+        ),
+        ins AS (
+          INSERT INTO ${S}.runs (task_id, run_no, attempt, node, started_at, ended_at, outcome, result, error)
+          SELECT id, run_count, attempt, node, started_at, now(), 'offline', NULL, error FROM r
+        )
+        SELECT *, (status = 'queued' AND run_at > now()::timestamptz(3)) AS scheduled_now FROM r`,
+    };
+  }
+
+  private async query<R extends PgRow = PgRow>(text: string, values: unknown[] = [], client?: pg.ClientBase): Promise<R[]> {
+    const result = await (client ?? this.pool).query<R>(text, values);
+    return result.rows;
+  }
+
+  /** Runs `fn` in a transaction on one pooled connection. */
+  private async transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query("BEGIN");
+      const value = await fn(client);
+      await client.query("COMMIT");
+      return value;
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  private async measureClock(): Promise<void> {
+    const before = Date.now();
+    const [row] = await this.query<{ ms: number }>("SELECT (extract(epoch FROM clock_timestamp()) * 1000)::float8 AS ms");
+    const after = Date.now();
+    this.clockOffsetMs = Math.round(row!.ms - (before + after) / 2);
+    this.clockMeasuredAt = after;
+  }
+
+  async now(): Promise<number> {
+    // The database clock, as an offset from this machine's measured once a minute: no round trip per add.
+    if (Date.now() - this.clockMeasuredAt > 60_000) await this.measureClock().catch(() => undefined);
+    return Date.now() + this.clockOffsetMs;
+  }
+
+  private nowSync(): number {
+    return Date.now() + this.clockOffsetMs;
+  }
+
+  private iso(ms: number | null): string | null {
+    return ms === null ? null : new Date(ms).toISOString();
+  }
+
+  threadConfig(): StoreThreadConfig {
+    return { dialect: "postgres", url: this.options.url, schema: this.schema };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.listenRetry) clearTimeout(this.listenRetry);
+    const listener = this.listener;
+    this.listener = null;
+    await listener?.end().catch(() => undefined);
+    await this.pool.end().catch(() => undefined);
+  }
+
+  // ---------------------------------------------------------------- migrations
+
+  async migrate(): Promise<number[]> {
+    const client = await this.pool.connect();
+    const lockKey = `tasklane:migrate:${this.schema}`;
+    try {
+      // Concurrent starters queue here; the first applies, the others find nothing to do.
+      await client.query("SELECT pg_advisory_lock(hashtext($1))", [lockKey]);
+      await client.query(`CREATE SCHEMA IF NOT EXISTS ${this.S}`);
+      await client.query(
+        `CREATE TABLE IF NOT EXISTS ${this.S}.tasklane_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+      );
+      const { rows } = await client.query<{ version: number }>(`SELECT version FROM ${this.S}.tasklane_migrations`);
+      const applied = new Set(rows.map((r) => r.version));
+      const done: number[] = [];
+      for (const m of POSTGRES_MIGRATIONS) {
+        if (applied.has(m.version)) continue;
+        await client.query("BEGIN");
+        try {
+          await client.query(m.sql.replaceAll("{schema}", this.S));
+          await client.query(`INSERT INTO ${this.S}.tasklane_migrations (version, name) VALUES ($1, $2)`, [m.version, m.name]);
+          await client.query("COMMIT");
+        } catch (error) {
+          await client.query("ROLLBACK").catch(() => undefined);
+          throw error;
+        }
+        done.push(m.version);
+      }
+      return done;
+    } finally {
+      await client.query("SELECT pg_advisory_unlock(hashtext($1))", [lockKey]).catch(() => undefined);
+      client.release();
+    }
+  }
+
+  async migrationStatus(): Promise<MigrationState[]> {
+    const [exists] = await this.query<{ t: string | null }>("SELECT to_regclass($1) AS t", [`${this.S}.tasklane_migrations`]);
+    const rows = exists?.t
+      ? await this.query<{ version: number; applied_at: Date }>(`SELECT version, applied_at FROM ${this.S}.tasklane_migrations`)
+      : [];
+    const applied = new Map(rows.map((r) => [r.version, r.applied_at]));
+    return POSTGRES_MIGRATIONS.map((m) => ({ version: m.version, name: m.name, appliedAt: applied.get(m.version) ?? null }));
+  }
+
+  // ---------------------------------------------------------------- wake-ups
+
+  watchChanges(onChange: () => void): () => void {
+    this.watchers.add(onChange);
+    if (!this.listener && !this.listenRetry) void this.listen();
+    return () => {
+      this.watchers.delete(onChange);
+    };
+  }
+
+  /** One LISTEN connection per store, re-established after the database restarts. */
+  private async listen(): Promise<void> {
+    if (this.closed) return;
+    const client = new pg.Client({ connectionString: this.options.url, application_name: "tasklane-listen" });
+    const retry = () => {
+      if (this.listener === client) this.listener = null;
+      client.end().catch(() => undefined);
+      if (this.closed || this.listenRetry || this.watchers.size === 0) return;
+      this.listenRetry = setTimeout(() => {
+        this.listenRetry = null;
+        void this.listen();
+      }, 1000);
+    };
+    client.on("error", retry);
+    client.on("end", retry);
+    client.on("notification", (n) => {
+      if (n.payload !== this.schema) return;
+      for (const watcher of this.watchers) watcher();
+    });
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${WAKE_CHANNEL}`);
+      this.listener = client;
+      // Anything committed while not listening: let the watchers look once.
+      for (const watcher of this.watchers) watcher();
+    } catch {
+      retry();
+    }
+  }
+
+  private notifyArgs(): [string, string] {
+    return [WAKE_CHANNEL, this.schema];
+  }
+
+  // ---------------------------------------------------------------- tasks
+
+  async taskInsertMany(tasks: NewTask[], limits: InsertLimits, options: InsertOptions = {}): Promise<InsertOutcome[]> {
+    if (tasks.length === 0) return [];
+    const run = async (client: pg.ClientBase): Promise<InsertOutcome[]> => {
+      const limited = [...new Set(tasks.map((t) => t.type))].filter((type) => limits.maxQueued.has(type)).sort();
+      if (limited.length) {
+        // maxQueued is a count, not a uniqueness: serialise adds of a limited type so two
+        // concurrent adds cannot both see room for one.
+        await client.query("SELECT pg_advisory_xact_lock(hashtext($1 || x)) FROM unnest($2::text[]) AS x", [`tasklane:${this.schema}:queued:`, limited]);
+      }
+      const payload = tasks.map((t) => ({
+        ...t,
+        params: t.params ?? null,
+        run_at: this.iso(t.runAt),
+        max_attempts: t.maxAttempts,
+        max_runs: t.maxRuns,
+        timeout_ms: t.timeoutMs,
+        deadline: this.iso(t.deadline),
+        delete_after_ms: t.deleteAfterMs,
+      }));
+      const now = this.nowSync();
+      const inserted = new Map((await this.query(this.sql.insert, [JSON.stringify(payload)], client)).map((r) => [r.id as string, r]));
+      const keys = tasks.filter((t) => !inserted.has(t.id) && t.key !== null).map((t) => t.key!);
+      const holders = new Map(
+        keys.length
+          ? (await this.query(`SELECT *, (status = 'queued' AND run_at > now()::timestamptz(3)) AS scheduled_now FROM ${this.S}.tasks WHERE key = ANY($1::text[]) AND status IN ('queued', 'running')`, [keys], client)).map(
+              (r) => [r.key as string, r],
+            )
+          : [],
+      );
+      const outcomes = tasks.map((t): InsertOutcome => {
+        const row = inserted.get(t.id);
+        if (row) return { task: pgRowToTask(row, now), existing: false };
+        const holder = t.key === null ? undefined : holders.get(t.key);
+        if (!holder) throw new ValidationError(`id: a task with id "${t.id}" already exists`);
+        return { task: pgRowToTask(holder, now), existing: true };
+      });
+      if (limited.length) {
+        const counts = await this.query<{ type: string; n: number }>(
+          `SELECT type, count(*)::int AS n FROM ${this.S}.tasks WHERE status = 'queued' AND type = ANY($1::text[]) GROUP BY type`,
+          [limited],
+          client,
+        );
+        for (const { type, n } of counts) {
+          const max = limits.maxQueued.get(type)!;
+          if (n > max && outcomes.some((o) => !o.existing && o.task.type === type)) throw new QueueFullError(type, max);
+        }
+      }
+      // Delivered at commit, so a transactional add wakes workers only if the caller commits.
+      if (inserted.size) await client.query("SELECT pg_notify($1, $2)", this.notifyArgs());
+      return outcomes;
+    };
+    if (options.tx) return run(options.tx as pg.ClientBase);
+    return this.transaction(run);
+  }
+
+  async taskGet(id: string): Promise<TaskRow | null> {
+    const [row] = await this.query(`SELECT *, (status = 'queued' AND run_at > now()::timestamptz(3)) AS scheduled_now FROM ${this.S}.tasks WHERE id = $1`, [id]);
+    return row ? pgRowToTask(row, this.nowSync()) : null;
+  }
+
+  async taskList(filter: TaskListFilter): Promise<TaskPage> {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    const arg = (value: unknown) => {
+      args.push(value);
+      return `$${args.length}`;
+    };
+    if (filter.status?.length) {
+      const parts = filter.status.map((s) =>
+        s === "scheduled"
+          ? "(status = 'queued' AND run_at > now()::timestamptz(3))"
+          : s === "queued"
+            ? "(status = 'queued' AND run_at <= now()::timestamptz(3))"
+            : `status = ${arg(s)}`,
+      );
+      where.push(`(${parts.join(" OR ")})`);
+    }
+    if (filter.type?.length) where.push(`type = ANY(${arg(filter.type)}::text[])`);
+    if (filter.owner !== undefined) where.push(`owner = ${arg(filter.owner)}`);
+    if (filter.key !== undefined) where.push(`key = ${arg(filter.key)}`);
+    const desc = (filter.order ?? "desc") === "desc";
+    if (filter.cursor) {
+      const [createdAt, id] = decodeCursor(filter.cursor);
+      where.push(`(created_at, id) ${desc ? "<" : ">"} (${arg(new Date(createdAt).toISOString())}::timestamptz, ${arg(id)})`);
+    }
+    const dir = desc ? "DESC" : "ASC";
+    const rows = await this.query(
+      `SELECT *, (status = 'queued' AND run_at > now()::timestamptz(3)) AS scheduled_now FROM ${this.S}.tasks ${where.length ? "WHERE " + where.join(" AND ") : ""}
+       ORDER BY created_at ${dir}, id ${dir} LIMIT ${arg(filter.limit + 1)}`,
+      args,
+    );
+    const now = this.nowSync();
+    const tasks = rows.slice(0, filter.limit).map((r) => pgRowToTask(r, now));
+    const last = tasks[tasks.length - 1];
+    return { tasks, nextCursor: rows.length > filter.limit && last ? encodeCursor(last.createdAt.getTime(), last.id) : null };
+  }
+
+  async taskCount(): Promise<Array<{ status: TaskStatus; type: string; count: number }>> {
+    return this.query(
+      `SELECT CASE WHEN status = 'queued' AND run_at > now()::timestamptz(3) THEN 'scheduled' ELSE status END AS status, type, count(*)::int AS count
+       FROM ${this.S}.tasks GROUP BY 1, 2`,
+    ) as Promise<Array<{ status: TaskStatus; type: string; count: number }>>;
+  }
+
+  // ---------------------------------------------------------------- runs
+
+  async taskClaim(req: ClaimRequest): Promise<TaskRow[]> {
+    if (req.limit <= 0 || req.types.length === 0) return [];
+    const limited = req.types.some((t) => Number.isFinite(t.slots));
+    const scan = limited ? Math.min(req.limit * 4, 2000) : req.limit;
+    const rows = await this.query(this.sql.claim, [
+      req.types.map((t) => t.type),
+      req.types.map((t) => (Number.isFinite(t.slots) ? t.slots : 1_000_000_000)),
+      req.node,
+      scan,
+      req.limit,
+      req.cpuCapacity,
+      Math.max(0, req.cpuFree),
+      req.leaseMs,
+    ]);
+    const now = this.nowSync();
+    return rows.map((r) => pgRowToTask(r, now)).sort(claimOrder);
+  }
+
+  async taskFinishAndClaim(finishes: RunFinish[], claim: ClaimRequest): Promise<{ applied: FinishApplied[]; claimed: TaskRow[] }> {
+    // Different rows, no ordering between them: two statements on two connections at once.
+    const [applied, claimed] = await Promise.all([this.taskFinishMany(finishes), this.taskClaim(claim)]);
+    return { applied, claimed };
+  }
+
+  async leaseRenewMany(leases: RunRef[], leaseMs: number): Promise<LeaseState[]> {
+    if (leases.length === 0) return [];
+    const rows = await this.query(this.sql.renew, [leases.map((l) => l.taskId), leases.map((l) => l.runNo), leaseMs]);
+    return rows.map((r) => ({ taskId: r.id, runNo: r.run_count, cancelRequested: r.cancel_requested === true }));
+  }
+
+  async progressWriteMany(updates: ProgressWrite[]): Promise<void> {
+    if (updates.length === 0) return;
+    const payload = updates.map((u) => ({
+      id: u.taskId,
+      run_no: u.runNo,
+      current: u.current,
+      total: u.total,
+      message: u.message,
+      rate: u.ratePerSec,
+      at: new Date(u.at).toISOString(),
+    }));
+    await this.query(this.sql.progress, [JSON.stringify(payload)]);
+  }
+
+  async eventInsertMany(events: NewEvent[], trims: EventTrim[]): Promise<void> {
+    if (events.length === 0 && trims.length === 0) return;
+    const toRow = (e: NewEvent) => ({
+      task_id: e.taskId,
+      run_no: e.runNo,
+      seq: e.seq,
+      at: new Date(e.at).toISOString(),
+      level: e.level,
+      message: e.message,
+      data: e.data === undefined ? null : e.data,
+    });
+    if (trims.length === 0) {
+      await this.query(this.sql.eventInsert, [JSON.stringify(events.map(toRow))]);
+      return;
+    }
+    await this.transaction(async (client) => {
+      // Trims first, so a marker created now gets an id ahead of the lines it precedes.
+      const cut = new Map<string, number>();
+      const E = `${this.S}.events`;
+      for (const t of trims) {
+        cut.set(`${t.taskId}#${t.runNo}`, t.dropBelowSeq);
+        const message = `${t.droppedTotal} earlier log line(s) of this run were dropped (per-run cap)`;
+        const updated = await client.query(`UPDATE ${E} SET message = $1 WHERE task_id = $2 AND run_no = $3 AND seq = 0`, [message, t.taskId, t.runNo]);
+        if (updated.rowCount === 1) {
+          await client.query(`DELETE FROM ${E} WHERE task_id = $1 AND run_no = $2 AND seq > 0 AND seq < $3`, [t.taskId, t.runNo, t.dropBelowSeq]);
+          continue;
+        }
+        await client.query(`DELETE FROM ${E} WHERE task_id = $1 AND run_no = $2 AND seq > 0 AND seq < $3`, [t.taskId, t.runNo, t.dropBelowSeq - 1]);
+        // The newest dropped line becomes the marker, so the marker reads where the gap is.
+        const converted = await client.query(
+          `UPDATE ${E} SET seq = 0, level = 'warn', message = $1, data = NULL WHERE task_id = $2 AND run_no = $3 AND seq = $4`,
+          [message, t.taskId, t.runNo, t.dropBelowSeq - 1],
+        );
+        if (converted.rowCount === 0) {
+          await client.query(`INSERT INTO ${E} (task_id, run_no, seq, at, level, message) VALUES ($1, $2, 0, now(), 'warn', $3)`, [
+            t.taskId,
+            t.runNo,
+            message,
+          ]);
+        }
+      }
+      const kept = events.filter((e) => e.seq >= (cut.get(`${e.taskId}#${e.runNo}`) ?? 0));
+      if (kept.length) await client.query(this.sql.eventInsert, [JSON.stringify(kept.map(toRow))]);
+    });
+  }
+
+  async taskFinishMany(finishes: RunFinish[]): Promise<FinishApplied[]> {
+    if (finishes.length === 0) return [];
+    const payload = finishes.map((f) => {
+      const p = f.progress;
+      return {
+        id: f.taskId,
+        run_no: f.runNo,
+        next: f.next,
+        delay_ms: f.retryDelayMs ?? 0,
+        refund: f.refundAttempt ? 1 : 0,
+        result: f.result === undefined ? null : f.result,
+        error: f.error ?? null,
+        p_current: p?.current ?? null,
+        p_total: p?.total ?? null,
+        p_message: p?.message ?? null,
+        p_rate: p?.ratePerSec ?? null,
+        p_at: p ? new Date(p.at).toISOString() : null,
+        outcome: f.outcome,
+      };
+    });
+    // A retry re-queues: wake the workers. (Sent only if a row was updated.)
+    const rows = await this.query(this.sql.finish, [JSON.stringify(payload), ...this.notifyArgs()]);
+    const now = this.nowSync();
+    return rows.map((row) => ({
+      taskId: row.id,
+      runNo: row.run_count,
+      status: row.scheduled_now ? "scheduled" : row.status,
+      runAt: row.run_at,
+      attempt: row.attempt,
+      updatedAt: row.updated_at,
+      finishedAt: row.finished_at,
+      deleteAt: row.delete_at,
+    }));
+  }
+
+  // ---------------------------------------------------------------- control
+
+  async taskCancel(id: string): Promise<{ task: TaskRow; applied: boolean } | null> {
+    const [changed] = await this.query(
+      `UPDATE ${this.S}.tasks SET
+         status = CASE WHEN status = 'queued' THEN 'cancelled' ELSE status END,
+         cancel_requested = CASE WHEN status = 'running' THEN true ELSE cancel_requested END,
+         finished_at = CASE WHEN status = 'queued' THEN now() ELSE finished_at END,
+         delete_at = CASE WHEN status = 'queued' THEN now() + delete_after_ms * interval '1 millisecond' ELSE delete_at END,
+         updated_at = now()
+       WHERE id = $1 AND status IN ('queued', 'running')
+       RETURNING *, (status = 'queued' AND run_at > now()::timestamptz(3)) AS scheduled_now`,
+      [id],
+    );
+    const now = this.nowSync();
+    if (changed) return { task: pgRowToTask(changed, now), applied: true };
+    const task = await this.taskGet(id);
+    return task ? { task, applied: false } : null;
+  }
+
+  async taskRetry(id: string): Promise<{ task: TaskRow; applied: boolean } | null> {
+    let changed: PgRow | undefined;
+    try {
+      [changed] = await this.query(
+        `UPDATE ${this.S}.tasks SET status = 'queued', attempt = 0, run_at = now(), finished_at = NULL, delete_at = NULL,
+           cancel_requested = false, result = NULL, updated_at = now(),
+           progress_current = NULL, progress_total = NULL, progress_message = NULL, progress_rate = NULL, progress_at = NULL
+         WHERE id = $1 AND status IN ('failed', 'cancelled', 'expired') AND run_count < max_runs
+         RETURNING *, (status = 'queued' AND run_at > now()::timestamptz(3)) AS scheduled_now, pg_notify($2, $3) AS woke`,
+        [id, ...this.notifyArgs()],
+      );
+    } catch (error) {
+      if ((error as { code?: string }).code === "23505") {
+        const task = await this.taskGet(id);
+        throw new KeyConflictError(String(task?.key));
+      }
+      throw error;
+    }
+    if (changed) return { task: pgRowToTask(changed, this.nowSync()), applied: true };
+    const task = await this.taskGet(id);
+    return task ? { task, applied: false } : null;
+  }
+
+  async taskDelete(id: string): Promise<"deleted" | "running" | "not-found"> {
+    const [row] = await this.query<{ deleted: number; present: number }>(
+      `WITH d AS (DELETE FROM ${this.S}.tasks WHERE id = $1 AND status <> 'running' RETURNING id),
+       dr AS (DELETE FROM ${this.S}.runs WHERE task_id IN (SELECT id FROM d)),
+       de AS (DELETE FROM ${this.S}.events WHERE task_id IN (SELECT id FROM d))
+       SELECT (SELECT count(*) FROM d)::int AS deleted, (SELECT count(*) FROM ${this.S}.tasks WHERE id = $1)::int AS present`,
+      [id],
+    );
+    if (row!.deleted === 1) return "deleted";
+    return row!.present ? "running" : "not-found";
+  }
+
+  async runList(taskId: string): Promise<RunRow[]> {
+    return (await this.query(this.sql.runs, [taskId])).map(pgRowToRun);
+  }
+
+  async eventList(taskId: string, options: { afterId?: number; limit?: number }): Promise<EventRow[]> {
+    const rows = await this.query(`SELECT * FROM ${this.S}.events WHERE task_id = $1 AND id > $2 ORDER BY id LIMIT $3`, [
+      taskId,
+      options.afterId ?? 0,
+      options.limit ?? 1000,
+    ]);
+    return rows.map(pgRowToEvent);
+  }
+
+  // ---------------------------------------------------------------- recovery and retention
+
+  async taskRescueExpired(): Promise<TaskRow[]> {
+    // Several nodes may run this at once: a row another rescuer just re-queued fails the
+    // re-checked WHERE (status = 'running') and is skipped, never rescued twice.
+    return this.rescue("status = 'running' AND lease_expires_at < now()", ["stopped renewing its lease"]);
+  }
+
+  async taskRescueNode(node: string): Promise<TaskRow[]> {
+    return this.rescue("status = 'running' AND node = $2", ["restarted while the run was in progress", node]);
+  }
+
+  private async rescue(condition: string, args: unknown[]): Promise<TaskRow[]> {
+    const rows = await this.query(this.sql.rescue(condition), args);
+    if (rows.some((r) => r.status === "queued")) await this.query("SELECT pg_notify($1, $2)", this.notifyArgs());
+    const now = this.nowSync();
+    return rows.map((r) => pgRowToTask(r, now));
+  }
+
+  async taskExpireOverdue(): Promise<TaskRow[]> {
+    const rows = await this.query(
+      `UPDATE ${this.S}.tasks SET status = 'expired', finished_at = now(), delete_at = now() + delete_after_ms * interval '1 millisecond',
+         updated_at = now()
+       WHERE status = 'queued' AND deadline IS NOT NULL AND deadline <= now()
+       RETURNING *`,
+    );
+    const now = this.nowSync();
+    return rows.map((r) => pgRowToTask(r, now));
+  }
+
+  async prune(options: PruneOptions): Promise<PruneReport> {
+    const report: PruneReport = { tasksDeleted: 0, runsDeleted: 0 };
+    for (;;) {
+      const [row] = await this.query<{ tasks: number; runs: number }>(
+        `WITH d AS (
+           DELETE FROM ${this.S}.tasks WHERE id IN (
+             SELECT id FROM ${this.S}.tasks WHERE delete_at IS NOT NULL AND delete_at <= now() AND status IN ${FINAL_SQL}
+             LIMIT $1 FOR UPDATE SKIP LOCKED)
+           RETURNING id),
+         dr AS (DELETE FROM ${this.S}.runs WHERE task_id IN (SELECT id FROM d) RETURNING 1),
+         de AS (DELETE FROM ${this.S}.events WHERE task_id IN (SELECT id FROM d))
+         SELECT (SELECT count(*) FROM d)::int AS tasks, (SELECT count(*) FROM dr)::int AS runs`,
+        [options.batchSize],
+      );
+      report.tasksDeleted += row!.tasks;
+      report.runsDeleted += row!.runs;
+      if (row!.tasks < options.batchSize) break;
+    }
+    for (;;) {
+      const [row] = await this.query<{ n: number }>(
+        `WITH old AS (
+           SELECT r.task_id, r.run_no FROM ${this.S}.tasks t JOIN ${this.S}.runs r ON r.task_id = t.id
+           WHERE t.run_count > $1 AND r.run_no <= t.run_count - $1 LIMIT $2),
+         dr AS (DELETE FROM ${this.S}.runs r USING old WHERE r.task_id = old.task_id AND r.run_no = old.run_no RETURNING 1),
+         de AS (DELETE FROM ${this.S}.events e USING old WHERE e.task_id = old.task_id AND e.run_no = old.run_no)
+         SELECT count(*)::int AS n FROM dr`,
+        [options.keepRunsPerTask, options.batchSize],
+      );
+      report.runsDeleted += row!.n;
+      if (row!.n < options.batchSize) break;
+    }
+    return report;
+  }
+
+  // ---- nodes (cluster membership) ----
+
+  async nodeHeartbeat(node: NodeHeartbeat): Promise<void> {
+    await this.query(
+      `INSERT INTO ${this.S}.nodes (name, host, pid, version, started_at, heartbeat_at, status, types, concurrency, running,
+         cpu_capacity, cpu_used, load_per_core, memory_bytes)
+       VALUES ($1, $2, $3, $4, $5, now(), $6, $7, $8, $9, $10, $11, $12, $13)
+       ON CONFLICT (name) DO UPDATE SET host = excluded.host, pid = excluded.pid, version = excluded.version,
+         started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at, status = excluded.status, types = excluded.types,
+         concurrency = excluded.concurrency, running = excluded.running, cpu_capacity = excluded.cpu_capacity,
+         cpu_used = excluded.cpu_used, load_per_core = excluded.load_per_core, memory_bytes = excluded.memory_bytes`,
+      [
+        node.name,
+        node.host,
+        node.pid,
+        node.version,
+        node.startedAt.toISOString(),
+        node.status,
+        JSON.stringify(node.types),
+        node.concurrency,
+        node.running,
+        node.cpuCapacity,
+        node.cpuUsed,
+        node.loadPerCore,
+        node.memoryBytes,
+      ],
+    );
+  }
+
+  async nodeList(): Promise<NodeRow[]> {
+    return (await this.query(`SELECT * FROM ${this.S}.nodes ORDER BY heartbeat_at DESC, name`)).map(pgRowToNode);
+  }
+
+  async nodeMarkStale(staleMs: number): Promise<NodeRow[]> {
+    const rows = await this.query(
+      `UPDATE ${this.S}.nodes SET status = 'offline'
+       WHERE status <> 'offline' AND heartbeat_at < now() - $1 * interval '1 millisecond' RETURNING *`,
+      [staleMs],
+    );
+    return rows.map(pgRowToNode);
+  }
+
+  async nodePrune(olderThanMs: number): Promise<number> {
+    const result = await this.pool.query(
+      `DELETE FROM ${this.S}.nodes WHERE status = 'offline' AND heartbeat_at < now() - $1 * interval '1 millisecond'`,
+      [olderThanMs],
+    );
+    return result.rowCount ?? 0;
+  }
+}
+
+function claimOrder(a: TaskRow, b: TaskRow): number {
+  return a.priority - b.priority || a.runAt.getTime() - b.runAt.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}

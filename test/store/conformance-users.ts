@@ -1,0 +1,176 @@
+/**
+ * Store conformance for the HTTP API's methods: users, tokens, the task event log, queries and
+ * stats. Same target shape as `conformance.ts`, so every backend runs the same cases.
+ */
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { Store } from "../../src/store/store.js";
+import { newTask, type ConformanceTarget } from "./conformance.js";
+
+const noLimits = { maxQueued: new Map<string, number>() };
+
+export function runUsersConformance(target: ConformanceTarget): void {
+  describe(`Store conformance (users, tokens, task events, stats): ${target.name}`, () => {
+    let store: Required<Store>;
+    beforeEach(async () => {
+      store = (await target.open()) as Required<Store>;
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+
+    it("inserts, reads, lists, counts and deletes users; a taken name yields null", async () => {
+      expect(await store.userCount()).toBe(0);
+      const a = await store.userInsert({ name: "alice", role: "admin" });
+      expect(a).toMatchObject({ name: "alice", role: "admin" });
+      expect(a!.createdAt).toBeInstanceOf(Date);
+      expect(await store.userInsert({ name: "alice", role: "user" })).toBeNull();
+      await store.userInsert({ name: "bob", role: "user" });
+      expect(await store.userGet("alice")).toEqual(a);
+      expect(await store.userGet("nobody")).toBeNull();
+      expect((await store.userList()).map((u) => u.name)).toEqual(["alice", "bob"]);
+      expect(await store.userCount()).toBe(2);
+      expect(await store.userDelete("bob")).toBe(true);
+      expect(await store.userDelete("bob")).toBe(false);
+      expect(await store.userCount()).toBe(1);
+    });
+
+    it("stores tokens for existing users only, finds them with their user, revokes, and drops them with the user", async () => {
+      await store.userInsert({ name: "alice", role: "user" });
+      expect(await store.tokenInsert({ id: "0000000000000001", userName: "ghost", hash: "ab", label: null })).toBeNull();
+      const t = await store.tokenInsert({ id: "0000000000000001", userName: "alice", hash: "a".repeat(64), label: "laptop" });
+      expect(t).toMatchObject({ id: "0000000000000001", userName: "alice", hash: "a".repeat(64), label: "laptop", revokedAt: null });
+      await store.tokenInsert({ id: "0000000000000002", userName: "alice", hash: "b".repeat(64), label: null });
+      const found = await store.tokenGet("0000000000000001");
+      expect(found!.token).toEqual(t);
+      expect(found!.user).toMatchObject({ name: "alice", role: "user" });
+      expect(await store.tokenGet("ffffffffffffffff")).toBeNull();
+      expect((await store.tokenList("alice")).map((x) => x.id)).toEqual(["0000000000000001", "0000000000000002"]);
+      expect(await store.tokenRevoke({ id: "0000000000000001" })).toBe(1);
+      expect(await store.tokenRevoke({ id: "0000000000000001" })).toBe(0);
+      expect((await store.tokenGet("0000000000000001"))!.token.revokedAt).toBeInstanceOf(Date);
+      expect(await store.tokenRevoke({ userName: "alice" })).toBe(1);
+      await store.userDelete("alice");
+      expect(await store.tokenGet("0000000000000002")).toBeNull();
+      expect(await store.tokenList("alice")).toEqual([]);
+    });
+
+    it("logs every task state change in order, filtered by owner, resumable by id", async () => {
+      expect(await store.taskEventLastId()).toBe(0);
+      await store.taskInsertMany([newTask({ id: "e1", owner: "alice" }), newTask({ id: "e2", owner: "bob", runAt: Date.now() + 3_600_000 })], noLimits);
+      await store.taskInsertMany([newTask({ id: "e3", owner: "alice", runAt: Date.now() + 3_600_000 })], noLimits);
+      const [claimed] = await store.taskClaim({ node: "n1", types: [{ type: "t", slots: 1 }], limit: 1, cpuFree: 100, cpuCapacity: 100, leaseMs: 30_000 });
+      expect(claimed!.id).toBe("e1");
+      await store.taskFinishMany([{ taskId: "e1", runNo: 1, outcome: "failed", next: "queued", error: { name: "Error", message: "x" } }]);
+      const [again] = await store.taskClaim({ node: "n1", types: [{ type: "t", slots: 1 }], limit: 1, cpuFree: 100, cpuCapacity: 100, leaseMs: 30_000 });
+      expect(again!.id).toBe("e1");
+      await store.taskCancel("e1"); // running: cancel requested
+      await store.taskFinishMany([{ taskId: "e1", runNo: 2, outcome: "cancelled", next: "cancelled" }]);
+      await store.taskRetry("e1");
+      await store.taskCancel("e3");
+      await store.taskDelete("e3");
+
+      const all = await store.taskEventList({ afterId: 0, limit: 100 });
+      const ids = all.map((e) => e.id);
+      expect([...ids].sort((a, b) => a - b)).toEqual(ids);
+      expect(new Set(ids).size).toBe(ids.length);
+      expect(all.map((e) => [e.taskId, e.kind, e.status])).toEqual([
+        ["e1", "added", "queued"],
+        ["e2", "added", "scheduled"],
+        ["e3", "added", "scheduled"],
+        ["e1", "started", "running"],
+        ["e1", "retrying", "queued"],
+        ["e1", "started", "running"],
+        ["e1", "cancel-requested", "running"],
+        ["e1", "cancelled", "cancelled"],
+        ["e1", "retried", "queued"],
+        ["e3", "cancelled", "cancelled"],
+        ["e3", "deleted", "cancelled"],
+      ]);
+      expect(all[3]).toMatchObject({ type: "t", owner: "alice", attempt: 1, runNo: 1 });
+      expect(all[0]!.at).toBeInstanceOf(Date);
+      expect(await store.taskEventLastId()).toBe(ids[ids.length - 1]);
+
+      const alice = await store.taskEventList({ afterId: 0, owner: "alice", limit: 100 });
+      expect(alice.every((e) => e.owner === "alice")).toBe(true);
+      expect(alice).toHaveLength(10);
+      const resumed = await store.taskEventList({ afterId: alice[4]!.id, owner: "alice", limit: 2 });
+      expect(resumed).toEqual(alice.slice(5, 7));
+    });
+
+    it("logs rescued and released runs, succeeded and failed tasks, expiry", async () => {
+      await store.taskInsertMany([newTask({ id: "r1" }), newTask({ id: "r2" }), newTask({ id: "r3", maxAttempts: 1 }), newTask({ id: "r4" })], noLimits);
+      await store.taskClaim({ node: "n1", types: [{ type: "t", slots: 4 }], limit: 4, cpuFree: 400, cpuCapacity: 400, leaseMs: 30_000 });
+      await store.taskFinishMany([
+        { taskId: "r1", runNo: 1, outcome: "succeeded", next: "succeeded", result: 1 },
+        { taskId: "r2", runNo: 1, outcome: "cancelled", next: "queued", refundAttempt: true },
+        { taskId: "r3", runNo: 1, outcome: "failed", next: "failed", error: { name: "Error", message: "x" } },
+      ]);
+      await store.taskRescueNode("n1");
+      await store.taskInsertMany([newTask({ id: "x1", deadline: Date.now() - 1 })], noLimits);
+      await store.taskExpireOverdue();
+      const kinds = (await store.taskEventList({ afterId: 0, limit: 100 })).filter((e) => e.kind !== "added" && e.kind !== "started");
+      expect(kinds.map((e) => [e.taskId, e.kind])).toEqual([
+        ["r1", "succeeded"],
+        ["r2", "released"],
+        ["r3", "failed"],
+        ["r4", "rescued"],
+        ["x1", "expired"],
+      ]);
+    });
+
+    it("prunes old task events", async () => {
+      await store.taskInsertMany([newTask({ id: "p1" }), newTask({ id: "p2" })], noLimits);
+      expect(await store.taskEventPrune({ before: Date.now() - 60_000, batchSize: 1 })).toBe(0);
+      expect(await store.taskEventPrune({ before: Date.now() + 60_000, batchSize: 1 })).toBe(2);
+      expect(await store.taskEventList({ afterId: 0, limit: 10 })).toEqual([]);
+    });
+
+    it("queries by created range and text over id, key and name, with keyset pages", async () => {
+      await store.taskInsertMany(
+        [
+          newTask({ id: "q1", name: "Monthly REPORT", owner: "alice" }),
+          newTask({ id: "q2", key: "order-42", owner: "alice" }),
+          newTask({ id: "q3", name: "100% done_", owner: "bob" }),
+        ],
+        noLimits,
+      );
+      const ids = async (q: Partial<Parameters<Store["taskList"]>[0]> & { createdFrom?: number; createdTo?: number; search?: string }) =>
+        (await store.taskQuery({ limit: 10, ...q })).tasks.map((t) => t.id);
+      expect(await ids({ search: "report" })).toEqual(["q1"]);
+      expect(await ids({ search: "ORDER-4" })).toEqual(["q2"]);
+      expect(await ids({ search: "q3" })).toEqual(["q3"]);
+      expect(await ids({ search: "0%" })).toEqual(["q3"]); // literal, not a wildcard
+      expect(await ids({ search: "_" })).toEqual(["q3"]);
+      expect(await ids({ owner: "alice", order: "asc" })).toEqual(["q1", "q2"]);
+      const t2 = (await store.taskGet("q2"))!.createdAt.getTime();
+      expect(await ids({ createdFrom: t2 + 1 })).not.toContain("q2");
+      expect(await ids({ createdTo: t2 })).not.toContain("q2");
+      expect(await ids({ createdFrom: t2, createdTo: t2 + 1 })).toContain("q2");
+      const p1 = await store.taskQuery({ limit: 2 });
+      const p2 = await store.taskQuery({ limit: 2, cursor: p1.nextCursor! });
+      expect([...p1.tasks, ...p2.tasks].map((t) => t.id)).toEqual(["q3", "q2", "q1"]);
+      expect(p2.nextCursor).toBeNull();
+    });
+
+    it("stats: counts per owner, finished per bucket, oldest queued", async () => {
+      const since = Date.now() - 60_000;
+      await store.taskInsertMany([newTask({ id: "s1", owner: "alice" }), newTask({ id: "s2", owner: "bob" }), newTask({ id: "s3", owner: "alice" })], noLimits);
+      await store.taskClaim({ node: "n1", types: [{ type: "t", slots: 2 }], limit: 2, cpuFree: 400, cpuCapacity: 400, leaseMs: 30_000 });
+      await store.taskFinishMany([
+        { taskId: "s1", runNo: 1, outcome: "succeeded", next: "succeeded" },
+        { taskId: "s2", runNo: 1, outcome: "failed", next: "failed", error: { name: "E", message: "m" } },
+      ]);
+      const all = await store.taskStats({ since, bucketMs: 60_000 });
+      expect(all.counts.reduce((n, c) => n + c.count, 0)).toBe(3);
+      const sum = (k: "succeeded" | "failed" | "retrying", s = all) => s.buckets.reduce((n, b) => n + b[k], 0);
+      expect([sum("succeeded"), sum("failed"), sum("retrying")]).toEqual([1, 1, 0]);
+      for (const b of all.buckets) expect((b.start - since) % 60_000).toBe(0);
+      expect(all.oldestQueuedAt).toBe((await store.taskGet("s3"))!.runAt.getTime());
+      const alice = await store.taskStats({ owner: "alice", since, bucketMs: 60_000 });
+      expect(alice.counts.map((c) => [c.status, c.count]).sort()).toEqual([["queued", 1], ["succeeded", 1]]);
+      expect([sum("succeeded", alice), sum("failed", alice)]).toEqual([1, 0]);
+      const bob = await store.taskStats({ owner: "bob", since, bucketMs: 60_000 });
+      expect(bob.oldestQueuedAt).toBeNull();
+    });
+  });
+}
