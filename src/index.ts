@@ -14,6 +14,7 @@ export type { TaskStatus, RunOutcome, LogLevel } from "./model/status.js";
 export type { Duration } from "./model/duration.js";
 export { parseDuration, formatDuration } from "./model/duration.js";
 export type { WorkerOptions } from "./runtime/worker.js";
+export type { NodeRow, NodeStatus } from "./model/node-row.js";
 export type { OverloadOptions } from "./runtime/load-guard.js";
 export type { StandardSchemaV1 } from "./model/standard-schema.js";
 export {

@@ -4,6 +4,7 @@ import { addCommand } from "./commands/add.js";
 import { cancelCommand, deleteCommand, pruneCommand, retryCommand } from "./commands/control.js";
 import { dbCommand } from "./commands/db.js";
 import { listCommand } from "./commands/list.js";
+import { nodesCommand } from "./commands/nodes.js";
 import { logsCommand } from "./commands/logs.js";
 import { showCommand } from "./commands/show.js";
 import { startCommand, workerCommand } from "./commands/start.js";
@@ -68,6 +69,7 @@ TASKLANE_CONCURRENCY, TASKLANE_SYNCHRONOUS), then tasklane.config.{js,mjs,json}.
   program.addCommand(retryCommand());
   program.addCommand(deleteCommand());
   program.addCommand(pruneCommand());
+  program.addCommand(nodesCommand());
   // ---- users and the HTTP API
   program.addCommand(userCommand());
   configureStartCommand(program.commands.find((c) => c.name() === "start"));

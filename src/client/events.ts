@@ -1,5 +1,6 @@
 import { EventEmitter } from "node:events";
 import type { EventRow, TaskErrorInfo, TaskProgress, TaskRow } from "../model/task-row.js";
+import type { NodeRow } from "../model/node-row.js";
 
 /**
  * The typed event map, `noun:verb`. Events are emitted in the process where the change
@@ -18,6 +19,7 @@ import type { EventRow, TaskErrorInfo, TaskProgress, TaskRow } from "../model/ta
  * | `task:expired` | its deadline passed before it started |
  * | `task:rescued` | a lost run was recovered (outcome `offline`): re-queued or failed |
  * | `task:released` | graceful stop gave a running task back to the queue |
+ * | `node:offline` | a node stopped heartbeating and was marked offline (seen by every node) |
  */
 export interface TasklaneEvents {
   "task:added": { task: TaskRow };
@@ -31,6 +33,7 @@ export interface TasklaneEvents {
   "task:expired": { task: TaskRow };
   "task:rescued": { task: TaskRow };
   "task:released": { task: TaskRow };
+  "node:offline": { node: NodeRow };
   /** An error inside Tasklane's background loops (a hook that threw, a store error while polling). */
   error: { error: Error; where: string };
 }

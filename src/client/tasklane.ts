@@ -9,6 +9,7 @@ import { resolveWorkerOptions, Worker, type WorkerOptions } from "../runtime/wor
 import { EventBus, type TasklaneEventName, type TasklaneEvents } from "./events.js";
 import { readLogs, type LogsOptions } from "./log-stream.js";
 import { buildNewTask, validateDefinition } from "./task-options.js";
+import { waitReason } from "./placement.js";
 // ---- users, tokens, task event log, queries, stats and nodes (HTTP API) ----
 import { httpStore } from "./http-store.js";
 import { followTaskEvents, listTaskEvents, type FollowTaskEventsOptions, type TaskEventRow, type TaskEventsOptions } from "./task-events.js";
@@ -117,13 +118,20 @@ export class Tasklane {
    * task instead (check `created` on the result of `addMany` style calls via `task.id`).
    */
   async add(type: string, params?: unknown, options?: AddOptions): Promise<TaskRow> {
-    const [task] = await this.addMany([{ type, params, options }]);
+    const { tx, ...rest } = options ?? {};
+    const [task] = await this.addMany([{ type, params, options: rest }], { tx });
     return task!;
   }
 
-  /** Adds several tasks in one transaction: all or nothing. */
-  async addMany(items: AddManyItem[]): Promise<TaskRow[]> {
+  /**
+   * Adds several tasks in one transaction: all or nothing. With `tx` (PostgreSQL), inside the
+   * application's own transaction instead.
+   */
+  async addMany(items: AddManyItem[], options: { tx?: unknown } = {}): Promise<TaskRow[]> {
     if (!Array.isArray(items)) throw new ValidationError("addMany: expected an array of { type, params, options }");
+    if (options.tx !== undefined && !this.store.capabilities.transactionalAdd) {
+      throw new ValidationError(`tx: transactional add needs a backend that supports it (PostgreSQL); this is ${this.store.dialect}`);
+    }
     if (items.length === 0) return [];
     const now = await this.store.now();
     const records = [];
@@ -141,7 +149,7 @@ export class Tasklane {
       }
       if (def.maxQueued !== undefined) maxQueued.set(def.name, def.maxQueued);
     }
-    const outcomes = await this.store.taskInsertMany(records, { maxQueued });
+    const outcomes = await this.store.taskInsertMany(records, { maxQueued }, { tx: options.tx });
     for (const { task, existing } of outcomes) {
       if (existing) continue;
       this.bus.emit("task:added", { task });
@@ -164,8 +172,11 @@ export class Tasklane {
   /** The task, or null if there is none with this id. */
   async get(id: string): Promise<TaskRow | null> {
     checkId(id);
-    return this.store.taskGet(id);
+    const task = await this.store.taskGet(id);
+    if (task && (task.status === "queued" || task.status === "scheduled")) task.waitReason = waitReason(task, await this.store.nodeList());
+    return task;
   }
+
 
   /** Tasks matching the filter, newest first, one page at a time (keyset pagination). */
   async list(options: ListOptions = {}): Promise<{ tasks: TaskRow[]; nextCursor: string | null }> {
@@ -178,7 +189,7 @@ export class Tasklane {
     if (options.order !== undefined && options.order !== "asc" && options.order !== "desc") {
       throw new ValidationError(`order: must be "asc" or "desc"`);
     }
-    return this.store.taskList({
+    const page = await this.store.taskList({
       status,
       type: options.type === undefined ? undefined : ([] as string[]).concat(options.type),
       owner: options.owner,
@@ -187,6 +198,11 @@ export class Tasklane {
       limit,
       order: options.order,
     });
+    if (page.tasks.some((t) => t.status === "queued" || t.status === "scheduled")) {
+      const nodes = await this.store.nodeList();
+      for (const task of page.tasks) task.waitReason = waitReason(task, nodes);
+    }
+    return page;
   }
 
   /** Counts by status and type. */
@@ -336,7 +352,7 @@ export class Tasklane {
     return store.taskEventPrune({ before: (await store.now()) - olderThanMs, batchSize: 5000 });
   }
 
-  /** The nodes of the cluster (this node only until the backend keeps a node registry). */
+  /** The nodes of the cluster (every process that ran a worker on this database), newest heartbeat first. */
   async nodes(): Promise<NodeInfo[]> {
     return listNodes(this);
   }

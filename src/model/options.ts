@@ -43,6 +43,12 @@ export interface AddOptions extends TaskOptions {
   /** A human title for this task. */
   name?: string;
   description?: string;
+  /**
+   * PostgreSQL: the application's open transaction (a `pg` client after BEGIN). The task is
+   * stored inside it, so it exists if and only if that transaction commits; workers are woken at
+   * commit. Events and `onAdd` fire when `add` returns, before the commit.
+   */
+  tx?: unknown;
 }
 
 export interface TaskLogger {

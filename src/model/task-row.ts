@@ -75,6 +75,11 @@ export interface TaskRow {
   progress: TaskProgress | null;
   result: unknown;
   error: TaskErrorInfo | null;
+  /**
+   * Set by `get` and `list` for a queued task that no node will run as things stand: pinned to
+   * a node that is offline, or no online node handles its type. Null otherwise.
+   */
+  waitReason?: string | null;
 }
 
 /** One attempt of a task on one node. */

@@ -11,6 +11,7 @@ import { executeRun } from "./run-executor.js";
 import { RunState } from "./run-state.js";
 import { announceFinish } from "./announce.js";
 import { LeaseRenewer } from "./lease-renewer.js";
+import { NodeReporter } from "./node-reporter.js";
 import type { LeaseState, RunRef } from "../store/store.js";
 
 /** Settings of the worker on one node. Units in the names; defaults in brackets. */
@@ -43,6 +44,10 @@ export interface WorkerOptions {
   maxEventsPerRun?: number;
   /** Only these types are claimed here [all registered]. */
   types?: string[];
+  /** How often this node's row in the nodes table is refreshed, ms [5000]. */
+  nodeHeartbeatMs?: number;
+  /** A node silent this long is shown offline, ms [30000]. (Its runs fail over by lease expiry.) */
+  nodeStaleMs?: number;
 }
 
 export type ResolvedWorkerOptions = Required<Omit<WorkerOptions, "overload" | "types">> & {
@@ -67,6 +72,8 @@ export function resolveWorkerOptions(o: WorkerOptions = {}): ResolvedWorkerOptio
     keepRunsPerTask: o.keepRunsPerTask ?? 100,
     maxEventsPerRun: o.maxEventsPerRun ?? 10_000,
     types: o.types ?? null,
+    nodeHeartbeatMs: o.nodeHeartbeatMs ?? 5000,
+    nodeStaleMs: o.nodeStaleMs ?? 30_000,
   };
 }
 
@@ -93,6 +100,7 @@ export class Worker {
   private readonly maintenance: Maintenance;
   private readonly loadGuard: LoadGuard | null;
   private readonly leaseRenewer: LeaseRenewer;
+  private readonly nodeReporter: NodeReporter;
   private readonly idleWaiters = new Set<() => void>();
 
   constructor(
@@ -118,6 +126,26 @@ export class Worker {
       onRenewed: (asked, held) => this.onLeasesRenewed(asked, held),
       onError: (error) => bus.emit("error", { error, where: "renewing leases" }),
     });
+    this.nodeReporter = new NodeReporter(
+      store,
+      bus,
+      node,
+      () => ({
+        types: this.handledTypes(),
+        concurrency: options.concurrency,
+        running: this.running.size,
+        cpuCapacity: options.cpuCapacity,
+        cpuUsed: this.cpuUsed,
+        accepting: this.accepting,
+      }),
+      options.nodeHeartbeatMs,
+      options.nodeStaleMs,
+    );
+  }
+
+  /** The types this node claims. */
+  handledTypes(): string[] {
+    return [...this.registry.keys()].filter((t) => !this.options.types || this.options.types.includes(t));
   }
 
   get isRunning(): boolean {
@@ -131,6 +159,7 @@ export class Worker {
     // Runs this node left behind when it last stopped (crash or kill) are re-queued at once.
     const rescued = await this.store.taskRescueNode(this.node);
     for (const task of rescued) this.bus.emit("task:rescued", { task });
+    await this.nodeReporter.start();
     this.loadGuard?.start();
     this.flusher.start();
     this.maintenance.start();
@@ -186,6 +215,7 @@ export class Worker {
   async stop(graceMs = 10_000): Promise<void> {
     if (!this.started) return;
     this.accepting = false;
+    await this.nodeReporter.draining();
     if (this.pollTimer) clearInterval(this.pollTimer);
     if (this.wakeTimer) clearTimeout(this.wakeTimer);
     this.unwatchChanges?.();
@@ -196,6 +226,7 @@ export class Worker {
     await this.waitIdle(this.options.abortGraceMs + 5000);
     await this.completer.drain();
     await this.leaseRenewer.stop();
+    await this.nodeReporter.stop();
     this.maintenance.stop();
     this.flusher.stop();
     await this.flusher.flushAll();

@@ -61,6 +61,10 @@ export function listCommand(): Command {
           t.node ?? "-",
         ]);
         process.stdout.write(table(["ID", "TYPE", "STATUS", "PROGRESS", "ATTEMPT", "AGE", "NODE"], rows, paint));
+        // Tasks nothing will run as things stand: say why once per reason.
+        const reasons = new Map<string, number>();
+        for (const t of page.tasks) if (t.waitReason) reasons.set(t.waitReason, (reasons.get(t.waitReason) ?? 0) + 1);
+        for (const [reason, n] of reasons) process.stdout.write(paint("yellow", `waiting: ${reason} (${n} task(s) on this page)`) + "\n");
         if (page.nextCursor) {
           const more = `next page: repeat with --cursor ${page.nextCursor}`;
           process.stdout.write(paint("dim", more) + "\n");

@@ -66,6 +66,7 @@ function details(task: TaskRow, runs: RunRow[], paint: Paint): string {
   add("finished", when(task.finishedAt));
   if (task.startedAt && task.finishedAt) add("took", formatDuration(task.finishedAt.getTime() - task.startedAt.getTime()));
   add("node", task.node);
+  add("waiting", task.waitReason ?? null);
   add("lease until", task.status === "running" ? isoTime(task.leaseExpiresAt) : null);
   add("executor", task.executor);
   add("timeout", task.timeoutMs === null ? null : formatDuration(task.timeoutMs));
@@ -106,7 +107,10 @@ async function watch(lane: Tasklane, first: TaskRow, flags: ShowFlags): Promise<
   const render = (t: TaskRow): string | null => {
     const head = `${paint(statusStyle(t.status), t.status.padEnd(9))}`;
     if (t.status === "scheduled") return `${head} due in ${formatDuration(Math.max(0, t.runAt.getTime() - Date.now()))}`;
-    if (t.status === "queued") return `${head} waiting for a worker` + (t.attempt > 0 ? ` (${t.attempt} of ${t.maxAttempts} attempts used)` : "");
+    if (t.status === "queued") {
+      if (t.waitReason) return `${head} waiting: ${t.waitReason}`;
+      return `${head} waiting for a worker` + (t.attempt > 0 ? ` (${t.attempt} of ${t.maxAttempts} attempts used)` : "");
+    }
     const attempt = t.maxAttempts > 1 ? `  attempt ${t.attempt}/${t.maxAttempts}` : "";
     if (!t.progress) return t.status === "running" ? `${head} no progress reported yet${attempt}` : null;
     return `${head} ${progressLine(t, tty ? Math.max(10, Math.min(30, columns() - 80)) : 20)}${attempt}`;

@@ -1,0 +1,90 @@
+import pg from "pg";
+import { describe, expect, it } from "vitest";
+import { defineTask } from "../../src/index.js";
+import { BACKENDS, sleep, useLanes, waitFor, waitForStatus } from "../helpers/lane.js";
+
+for (const backend of BACKENDS) {
+  describe(`on ${backend}`, () => {
+    const useLane = useLanes(backend);
+    const job = defineTask({ name: "job", run: (ctx) => ctx.node });
+
+    it("lists nodes with their heartbeat, types and load, and shows a stopped node offline", async () => {
+      const file = useLane().file();
+      const a = await useLane().open({ file, node: "node-a", tasks: [job], worker: { concurrency: 3 } });
+      const observer = await useLane().open({ file, node: "observer" });
+      await a.start();
+      const listed = await waitFor(async () => (await observer.nodes()).find((n) => n.name === "node-a"), "node-a to heartbeat");
+      expect(listed).toMatchObject({ status: "online", types: ["job"], concurrency: 3, pid: process.pid });
+      await a.stop({ graceMs: 0 });
+      const after = (await observer.nodes()).find((n) => n.name === "node-a");
+      expect(after?.status).toBe("offline");
+    });
+
+    it("marks a node that stopped heartbeating offline and says so", async () => {
+      const file = useLane().file();
+      // A "dead" node: it heartbeated once, then went silent.
+      const dead = await useLane().open({ file, node: "dead" });
+      await dead.store.nodeHeartbeat({
+        name: "dead", host: "h", pid: 1, version: "0", startedAt: new Date(), status: "online", types: ["job"],
+        concurrency: 1, running: 0, cpuCapacity: 100, cpuUsed: 0, loadPerCore: 0, memoryBytes: 0,
+      });
+      const live = await useLane().open({ file, node: "live", tasks: [job], worker: { nodeHeartbeatMs: 50, nodeStaleMs: 300 } });
+      const offline: string[] = [];
+      live.on("node:offline", ({ node }) => offline.push(node.name));
+      await live.start();
+      await waitFor(() => offline.includes("dead"), "the silent node to be marked offline");
+      expect((await live.nodes()).find((n) => n.name === "dead")?.status).toBe("offline");
+    });
+
+    it("explains why a task waits: pinned to an offline node, or no node runs its type", async () => {
+      const file = useLane().file();
+      const video = defineTask({ name: "video", run: () => 1 });
+      const a = await useLane().open({ file, node: "node-a", tasks: [job, video], worker: { types: ["job"] } });
+      await a.start();
+      await waitFor(async () => (await a.nodes()).some((n) => n.name === "node-a" && n.status === "online"), "node-a online");
+      const pinned = await a.add("job", {}, { executor: "node-gone" });
+      const orphan = await a.add("video");
+      expect((await a.get(pinned.id))!.waitReason).toBe('pinned to node "node-gone", which has never been seen');
+      expect((await a.get(orphan.id))!.waitReason).toBe('no online node can run type "video"');
+      const page = await a.list({ status: "queued" });
+      expect(page.tasks.map((t) => t.waitReason).sort()).toEqual([
+        'no online node can run type "video"',
+        'pinned to node "node-gone", which has never been seen',
+      ]);
+      const normal = await a.add("job");
+      expect((await waitForStatus(a, normal.id, ["succeeded"])).waitReason).toBeUndefined();
+      // Pinned to a node that was seen and is now offline.
+      const b = await useLane().open({ file, node: "node-b", tasks: [job] });
+      await b.start();
+      await b.stop({ graceMs: 0 });
+      const toB = await a.add("job", {}, { executor: "node-b" });
+      expect((await a.get(toB.id))!.waitReason).toMatch(/^pinned to node "node-b", which is offline/);
+      await sleep(100);
+      expect((await a.get(toB.id))!.status).toBe("queued");
+    });
+
+    it("adds inside the application's own transaction: the task exists only if it commits", async () => {
+      const lane = await useLane().open({ tasks: [job] });
+      if (!lane.store.capabilities.transactionalAdd) {
+        await expect(lane.add("job", {}, { tx: {} })).rejects.toThrow(/tx: transactional add needs/);
+        return;
+      }
+      const client = new pg.Client({ connectionString: process.env.TASKLANE_TEST_PG ?? "postgres://postgres@127.0.0.1:5432/postgres" });
+      await client.connect();
+      try {
+        await client.query("BEGIN");
+        const rolledBack = await lane.add("job", {}, { tx: client });
+        await client.query("ROLLBACK");
+        expect(await lane.get(rolledBack.id)).toBeNull();
+        await lane.start();
+        await client.query("BEGIN");
+        const committed = await lane.add("job", {}, { tx: client });
+        expect(await lane.get(committed.id)).toBeNull(); // invisible until the commit
+        await client.query("COMMIT");
+        expect(await waitForStatus(lane, committed.id, ["succeeded"])).toMatchObject({ result: lane.node });
+      } finally {
+        await client.end();
+      }
+    });
+  });
+}
