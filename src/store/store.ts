@@ -92,41 +92,39 @@ export interface Store {
   nodePrune(olderThanMs: number): Promise<number>;
 
   // ---- users, tokens, task event log, queries and stats (HTTP API) ----
-  // Optional while a backend is being ported: the client checks for all of them at once
-  // (`HTTP_STORE_METHODS`) and refuses users/events/stats with a clear error on a backend
-  // that lacks them. Every backend is expected to implement them (test/store/conformance-users.ts).
+  // Every backend implements them (test/store/conformance-users.ts runs on each).
 
   /** Inserts a user; null (and nothing changed) when the name is taken. `createdAt` by the store clock. */
-  userInsert?(user: NewUser): Promise<UserRow | null>;
-  userGet?(name: string): Promise<UserRow | null>;
+  userInsert(user: NewUser): Promise<UserRow | null>;
+  userGet(name: string): Promise<UserRow | null>;
   /** All users, by name. */
-  userList?(): Promise<UserRow[]>;
-  userCount?(): Promise<number>;
+  userList(): Promise<UserRow[]>;
+  userCount(): Promise<number>;
   /** Deletes the user and every token of it in one transaction; false if there was no such user. */
-  userDelete?(name: string): Promise<boolean>;
+  userDelete(name: string): Promise<boolean>;
   /** Stores a token (its hash only) for an existing user; null when the user does not exist. */
-  tokenInsert?(token: NewApiToken): Promise<ApiTokenRow | null>;
+  tokenInsert(token: NewApiToken): Promise<ApiTokenRow | null>;
   /** The token with this id and its user; null when either does not exist (revoked tokens are returned, with `revokedAt`). */
-  tokenGet?(id: string): Promise<{ token: ApiTokenRow; user: UserRow } | null>;
+  tokenGet(id: string): Promise<{ token: ApiTokenRow; user: UserRow } | null>;
   /** Tokens of a user, oldest first (hashes included; callers never show them). */
-  tokenList?(userName: string): Promise<ApiTokenRow[]>;
+  tokenList(userName: string): Promise<ApiTokenRow[]>;
   /** Sets `revokedAt` (store clock) on the matching unrevoked tokens; returns how many. */
-  tokenRevoke?(match: { id: string } | { userName: string }): Promise<number>;
+  tokenRevoke(match: { id: string } | { userName: string }): Promise<number>;
 
   /**
    * The task event log: one row per task state change, written in the same transaction as the
    * change (so it is durable exactly when the change is, from any process). Ids are strictly
    * increasing in commit order: a reader that has seen id N never later finds a new row <= N.
    */
-  taskEventList?(filter: TaskEventFilter): Promise<TaskEventRow[]>;
+  taskEventList(filter: TaskEventFilter): Promise<TaskEventRow[]>;
   /** The highest task event id (0 when the log is empty). */
-  taskEventLastId?(): Promise<number>;
+  taskEventLastId(): Promise<number>;
   /** Deletes task events older than `before` (epoch ms), at most `batchSize` per statement; returns how many. */
-  taskEventPrune?(options: { before: number; batchSize: number }): Promise<number>;
+  taskEventPrune(options: { before: number; batchSize: number }): Promise<number>;
   /** `taskList` plus a created-time range and a text search over id, key and name. */
-  taskQuery?(query: TaskQuery): Promise<TaskPage>;
+  taskQuery(query: TaskQuery): Promise<TaskPage>;
   /** Counts, finished runs per time bucket since `since`, and the oldest due queued task; all for one owner or everyone. */
-  taskStats?(query: TaskStatsQuery): Promise<TaskStats>;
+  taskStats(query: TaskStatsQuery): Promise<TaskStats>;
 }
 
 export interface StoreCapabilities {

@@ -118,6 +118,32 @@ export function runUsersConformance(target: ConformanceTarget): void {
       ]);
     });
 
+    it("never shows a new event at or below a position a reader has seen, with concurrent writers", async () => {
+      // Writers commit in any order; a reader tailing by id must still see every event exactly once.
+      let done = false;
+      const writers = Promise.all(
+        Array.from({ length: 4 }, async () => {
+          for (let i = 0; i < 25; i++) await store.taskInsertMany([newTask()], noLimits);
+        }),
+      ).then(() => {
+        done = true;
+      });
+      const seen: string[] = [];
+      let after = 0;
+      const read = async () => {
+        for (const e of await store.taskEventList({ afterId: after, limit: 1000 })) {
+          expect(e.id).toBeGreaterThan(after);
+          after = e.id;
+          seen.push(e.taskId);
+        }
+      };
+      while (!done) await read();
+      await writers;
+      await read();
+      expect(seen.length).toBe(100);
+      expect(new Set(seen).size).toBe(100);
+    });
+
     it("prunes old task events", async () => {
       await store.taskInsertMany([newTask({ id: "p1" }), newTask({ id: "p2" })], noLimits);
       expect(await store.taskEventPrune({ before: Date.now() - 60_000, batchSize: 1 })).toBe(0);

@@ -89,6 +89,84 @@ CREATE INDEX events_task ON {schema}.events (task_id, id);
 `,
   },
   {
+    version: 2,
+    name: "users, api tokens and the task event log",
+    sql: `
+CREATE TABLE {schema}.users (
+  name       text PRIMARY KEY,
+  role       text NOT NULL CHECK (role IN ('admin','user')),
+  created_at timestamptz(3) NOT NULL DEFAULT now()
+);
+-- A token is "tl_<id>_<secret>"; only the SHA-256 of the secret is stored, looked up by id.
+CREATE TABLE {schema}.api_tokens (
+  id         text PRIMARY KEY,
+  user_name  text NOT NULL,
+  hash       text NOT NULL,
+  label      text,
+  created_at timestamptz(3) NOT NULL DEFAULT now(),
+  revoked_at timestamptz(3)
+);
+CREATE INDEX api_tokens_user ON {schema}.api_tokens (user_name);
+
+-- The durable log of task state changes, written by triggers in the transaction of the change.
+-- Concurrent transactions commit out of order, so the order of writing (seq) is not the order
+-- readers see rows appear. The public position (id) is assigned after commit by a sequencer
+-- that runs under an advisory lock: positions follow visibility and never go backwards.
+CREATE TABLE {schema}.task_events (
+  seq      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  id       bigint UNIQUE,
+  at       timestamptz(3) NOT NULL,
+  task_id  text NOT NULL,
+  type     text NOT NULL,
+  owner    text,
+  kind     text NOT NULL,
+  status   text NOT NULL,
+  attempt  integer NOT NULL,
+  run_no   integer NOT NULL
+);
+CREATE INDEX task_events_unsequenced ON {schema}.task_events (seq) WHERE id IS NULL;
+CREATE INDEX task_events_owner ON {schema}.task_events (owner, id) WHERE owner IS NOT NULL;
+CREATE INDEX task_events_at ON {schema}.task_events (at);
+
+CREATE FUNCTION {schema}.tasklane_log_task_event() RETURNS trigger LANGUAGE plpgsql AS $fn$
+DECLARE
+  kind text;
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    INSERT INTO {schema}.task_events (at, task_id, type, owner, kind, status, attempt, run_no)
+    VALUES (NEW.created_at, NEW.id, NEW.type, NEW.owner, 'added',
+      CASE WHEN NEW.run_at > NEW.created_at THEN 'scheduled' ELSE 'queued' END, NEW.attempt, NEW.run_count);
+  ELSIF TG_OP = 'DELETE' THEN
+    INSERT INTO {schema}.task_events (at, task_id, type, owner, kind, status, attempt, run_no)
+    VALUES (now(), OLD.id, OLD.type, OLD.owner, 'deleted', OLD.status, OLD.attempt, OLD.run_count);
+  ELSIF NEW.status IS DISTINCT FROM OLD.status THEN
+    kind := CASE
+      WHEN NEW.status = 'running' THEN 'started'
+      WHEN NEW.status = 'queued' AND OLD.status = 'running' THEN
+        CASE WHEN NEW.attempt < OLD.attempt THEN 'released'
+             WHEN NEW.error ->> 'name' = 'NodeLostError' THEN 'rescued'
+             ELSE 'retrying' END
+      WHEN NEW.status = 'queued' THEN 'retried'
+      ELSE NEW.status
+    END;
+    INSERT INTO {schema}.task_events (at, task_id, type, owner, kind, status, attempt, run_no)
+    VALUES (NEW.updated_at, NEW.id, NEW.type, NEW.owner, kind,
+      CASE WHEN NEW.status = 'queued' AND NEW.run_at > NEW.updated_at THEN 'scheduled' ELSE NEW.status END,
+      NEW.attempt, NEW.run_count);
+  ELSIF NEW.cancel_requested AND NOT OLD.cancel_requested AND NEW.status = 'running' THEN
+    INSERT INTO {schema}.task_events (at, task_id, type, owner, kind, status, attempt, run_no)
+    VALUES (NEW.updated_at, NEW.id, NEW.type, NEW.owner, 'cancel-requested', 'running', NEW.attempt, NEW.run_count);
+  END IF;
+  RETURN NULL;
+END
+$fn$;
+CREATE TRIGGER task_events_insert AFTER INSERT ON {schema}.tasks FOR EACH ROW EXECUTE FUNCTION {schema}.tasklane_log_task_event();
+CREATE TRIGGER task_events_update AFTER UPDATE OF status, cancel_requested ON {schema}.tasks
+  FOR EACH ROW EXECUTE FUNCTION {schema}.tasklane_log_task_event();
+CREATE TRIGGER task_events_delete AFTER DELETE ON {schema}.tasks FOR EACH ROW EXECUTE FUNCTION {schema}.tasklane_log_task_event();
+`,
+  },
+  {
     version: 3,
     name: "nodes",
     sql: `

@@ -2,6 +2,7 @@ import type { LogLevel, RunOutcome, TaskStatus } from "../../model/status.js";
 import type { EventRow, RunRow, TaskErrorInfo, TaskRow } from "../../model/task-row.js";
 import { runIdOf } from "../../model/task-row.js";
 import type { NodeRow } from "../../model/node-row.js";
+import type { ApiTokenRow, UserRow } from "../store.js";
 
 export type PgRow = Record<string, any>;
 
@@ -104,4 +105,12 @@ export function pgRowToNode(r: PgRow): NodeRow {
     loadPerCore: r.load_per_core,
     memoryBytes: Number(r.memory_bytes),
   };
+}
+
+export function pgRowToUser(r: PgRow): UserRow {
+  return { name: r.name, role: r.role, createdAt: r.created_at };
+}
+
+export function pgRowToToken(r: PgRow): ApiTokenRow {
+  return { id: r.id, userName: r.user_name, hash: r.hash, label: r.label, createdAt: r.created_at, revokedAt: r.revoked_at };
 }

@@ -24,9 +24,18 @@ import type {
   StoreThreadConfig,
   TaskListFilter,
   TaskPage,
+  ApiTokenRow,
+  NewApiToken,
+  NewUser,
+  TaskEventFilter,
+  TaskEventRow,
+  TaskQuery,
+  TaskStats,
+  TaskStatsQuery,
+  UserRow,
 } from "../store.js";
 import { POSTGRES_MIGRATIONS } from "./migrations.js";
-import { pgRowToEvent, pgRowToNode, pgRowToRun, pgRowToTask, type PgRow } from "./postgres-rows.js";
+import { pgRowToEvent, pgRowToNode, pgRowToRun, pgRowToTask, pgRowToToken, pgRowToUser, type PgRow } from "./postgres-rows.js";
 import type { NodeHeartbeat, NodeRow } from "../../model/node-row.js";
 
 export interface PostgresStoreOptions {
@@ -421,14 +430,18 @@ export class PostgresStore implements Store {
   }
 
   async taskList(filter: TaskListFilter): Promise<TaskPage> {
+    return this.taskQuery(filter);
+  }
+
+  async taskQuery(query: TaskQuery): Promise<TaskPage> {
     const where: string[] = [];
     const args: unknown[] = [];
     const arg = (value: unknown) => {
       args.push(value);
       return `$${args.length}`;
     };
-    if (filter.status?.length) {
-      const parts = filter.status.map((s) =>
+    if (query.status?.length) {
+      const parts = query.status.map((s) =>
         s === "scheduled"
           ? "(status = 'queued' AND run_at > now()::timestamptz(3))"
           : s === "queued"
@@ -437,24 +450,32 @@ export class PostgresStore implements Store {
       );
       where.push(`(${parts.join(" OR ")})`);
     }
-    if (filter.type?.length) where.push(`type = ANY(${arg(filter.type)}::text[])`);
-    if (filter.owner !== undefined) where.push(`owner = ${arg(filter.owner)}`);
-    if (filter.key !== undefined) where.push(`key = ${arg(filter.key)}`);
-    const desc = (filter.order ?? "desc") === "desc";
-    if (filter.cursor) {
-      const [createdAt, id] = decodeCursor(filter.cursor);
+    if (query.type?.length) where.push(`type = ANY(${arg(query.type)}::text[])`);
+    if (query.owner !== undefined) where.push(`owner = ${arg(query.owner)}`);
+    if (query.key !== undefined) where.push(`key = ${arg(query.key)}`);
+    if (query.createdFrom !== undefined) where.push(`created_at >= ${arg(new Date(query.createdFrom).toISOString())}::timestamptz`);
+    if (query.createdTo !== undefined) where.push(`created_at < ${arg(new Date(query.createdTo).toISOString())}::timestamptz`);
+    if (query.search !== undefined && query.search !== "") {
+      // strpos, not LIKE: the text is matched literally (no wildcards to escape).
+      const q = arg(query.search.toLowerCase());
+      where.push(`(strpos(lower(id), ${q}) > 0 OR strpos(lower(coalesce(key, '')), ${q}) > 0 OR strpos(lower(coalesce(name, '')), ${q}) > 0)`);
+    }
+    const desc = (query.order ?? "desc") === "desc";
+    if (query.cursor) {
+      const [createdAt, id] = decodeCursor(query.cursor);
       where.push(`(created_at, id) ${desc ? "<" : ">"} (${arg(new Date(createdAt).toISOString())}::timestamptz, ${arg(id)})`);
     }
     const dir = desc ? "DESC" : "ASC";
     const rows = await this.query(
-      `SELECT *, (status = 'queued' AND run_at > now()::timestamptz(3)) AS scheduled_now FROM ${this.S}.tasks ${where.length ? "WHERE " + where.join(" AND ") : ""}
-       ORDER BY created_at ${dir}, id ${dir} LIMIT ${arg(filter.limit + 1)}`,
+      `SELECT *, (status = 'queued' AND run_at > now()::timestamptz(3)) AS scheduled_now FROM ${this.S}.tasks
+       ${where.length ? "WHERE " + where.join(" AND ") : ""}
+       ORDER BY created_at ${dir}, id ${dir} LIMIT ${arg(query.limit + 1)}`,
       args,
     );
     const now = this.nowSync();
-    const tasks = rows.slice(0, filter.limit).map((r) => pgRowToTask(r, now));
+    const tasks = rows.slice(0, query.limit).map((r) => pgRowToTask(r, now));
     const last = tasks[tasks.length - 1];
-    return { tasks, nextCursor: rows.length > filter.limit && last ? encodeCursor(last.createdAt.getTime(), last.id) : null };
+    return { tasks, nextCursor: rows.length > query.limit && last ? encodeCursor(last.createdAt.getTime(), last.id) : null };
   }
 
   async taskCount(): Promise<Array<{ status: TaskStatus; type: string; count: number }>> {
@@ -721,6 +742,176 @@ export class PostgresStore implements Store {
       if (row!.n < options.batchSize) break;
     }
     return report;
+  }
+
+
+  // ---- users, tokens, task event log, queries and stats (HTTP API) ----
+
+  async userInsert(user: NewUser): Promise<UserRow | null> {
+    const [row] = await this.query(`INSERT INTO ${this.S}.users (name, role) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING RETURNING *`, [
+      user.name,
+      user.role,
+    ]);
+    return row ? pgRowToUser(row) : null;
+  }
+
+  async userGet(name: string): Promise<UserRow | null> {
+    const [row] = await this.query(`SELECT * FROM ${this.S}.users WHERE name = $1`, [name]);
+    return row ? pgRowToUser(row) : null;
+  }
+
+  async userList(): Promise<UserRow[]> {
+    return (await this.query(`SELECT * FROM ${this.S}.users ORDER BY name`)).map(pgRowToUser);
+  }
+
+  async userCount(): Promise<number> {
+    const [row] = await this.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${this.S}.users`);
+    return row!.n;
+  }
+
+  async userDelete(name: string): Promise<boolean> {
+    const [row] = await this.query<{ n: number }>(
+      `WITH t AS (DELETE FROM ${this.S}.api_tokens WHERE user_name = $1), u AS (DELETE FROM ${this.S}.users WHERE name = $1 RETURNING 1)
+       SELECT count(*)::int AS n FROM u`,
+      [name],
+    );
+    return row!.n === 1;
+  }
+
+  async tokenInsert(token: NewApiToken): Promise<ApiTokenRow | null> {
+    const [row] = await this.query(
+      `INSERT INTO ${this.S}.api_tokens (id, user_name, hash, label)
+       SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM ${this.S}.users WHERE name = $2)
+       RETURNING *`,
+      [token.id, token.userName, token.hash, token.label],
+    );
+    return row ? pgRowToToken(row) : null;
+  }
+
+  async tokenGet(id: string): Promise<{ token: ApiTokenRow; user: UserRow } | null> {
+    const [row] = await this.query(
+      `SELECT t.*, u.role AS user_role, u.created_at AS user_created_at
+       FROM ${this.S}.api_tokens t JOIN ${this.S}.users u ON u.name = t.user_name WHERE t.id = $1`,
+      [id],
+    );
+    if (!row) return null;
+    return { token: pgRowToToken(row), user: { name: row.user_name, role: row.user_role, createdAt: row.user_created_at } };
+  }
+
+  async tokenList(userName: string): Promise<ApiTokenRow[]> {
+    return (await this.query(`SELECT * FROM ${this.S}.api_tokens WHERE user_name = $1 ORDER BY created_at, id`, [userName])).map(pgRowToToken);
+  }
+
+  async tokenRevoke(match: { id: string } | { userName: string }): Promise<number> {
+    const result = await this.pool.query(
+      `UPDATE ${this.S}.api_tokens SET revoked_at = now() WHERE ${"id" in match ? "id" : "user_name"} = $1 AND revoked_at IS NULL`,
+      ["id" in match ? match.id : match.userName],
+    );
+    return result.rowCount ?? 0;
+  }
+
+  /**
+   * Gives committed, unsequenced events their public position, in write order, after every
+   * position handed out before. One sequencer at a time (advisory lock; a busy lock means another
+   * is doing it now). The UPDATE is a statement of its own so its snapshot sees the previous
+   * sequencer's commit, which taking the lock waited for.
+   */
+  private async sequenceEvents(): Promise<void> {
+    const client = await this.pool.connect();
+    try {
+      await client.query("BEGIN");
+      const { rows } = await client.query<{ ok: boolean }>("SELECT pg_try_advisory_xact_lock(hashtext($1)) AS ok", [
+        `tasklane:${this.schema}:task-events`,
+      ]);
+      if (rows[0]!.ok) {
+        await client.query(
+          `WITH base AS (SELECT COALESCE(MAX(id), 0) AS b FROM ${this.S}.task_events),
+                todo AS (SELECT seq, row_number() OVER (ORDER BY seq) AS rn FROM ${this.S}.task_events WHERE id IS NULL ORDER BY seq LIMIT 50000)
+           UPDATE ${this.S}.task_events e SET id = base.b + todo.rn FROM todo, base WHERE e.seq = todo.seq`,
+        );
+      }
+      await client.query("COMMIT");
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  async taskEventList(filter: TaskEventFilter): Promise<TaskEventRow[]> {
+    await this.sequenceEvents();
+    const rows =
+      filter.owner === undefined
+        ? await this.query(`SELECT * FROM ${this.S}.task_events WHERE id > $1 ORDER BY id LIMIT $2`, [filter.afterId, filter.limit])
+        : await this.query(`SELECT * FROM ${this.S}.task_events WHERE owner = $1 AND id > $2 ORDER BY id LIMIT $3`, [
+            filter.owner,
+            filter.afterId,
+            filter.limit,
+          ]);
+    return rows.map((r) => ({
+      id: Number(r.id),
+      at: r.at,
+      taskId: r.task_id,
+      type: r.type,
+      owner: r.owner,
+      kind: r.kind,
+      status: r.status,
+      attempt: r.attempt,
+      runNo: r.run_no,
+    }));
+  }
+
+  async taskEventLastId(): Promise<number> {
+    await this.sequenceEvents();
+    const [row] = await this.query<{ id: number }>(`SELECT COALESCE(MAX(id), 0)::bigint AS id FROM ${this.S}.task_events`);
+    return Number(row!.id);
+  }
+
+  async taskEventPrune(options: { before: number; batchSize: number }): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const result = await this.pool.query(
+        `DELETE FROM ${this.S}.task_events WHERE seq IN (
+           SELECT seq FROM ${this.S}.task_events WHERE at < $1::timestamptz ORDER BY at LIMIT $2)`,
+        [new Date(options.before).toISOString(), options.batchSize],
+      );
+      const n = result.rowCount ?? 0;
+      total += n;
+      if (n < options.batchSize) return total;
+    }
+  }
+
+  async taskStats(query: TaskStatsQuery): Promise<TaskStats> {
+    const owner = query.owner === undefined ? "" : "AND owner = $2";
+    const ownerArgs = query.owner === undefined ? [] : [query.owner];
+    const counts = (await this.query(
+      `SELECT CASE WHEN status = 'queued' AND run_at > now()::timestamptz(3) THEN 'scheduled' ELSE status END AS status,
+         type, count(*)::int AS count
+       FROM ${this.S}.tasks WHERE true ${owner.replace("$2", "$1")} GROUP BY 1, 2`,
+      ownerArgs,
+    )) as TaskStats["counts"];
+    const since = new Date(query.since).toISOString();
+    const buckets = await this.query<{ k: number; succeeded: number; failed: number; retrying: number }>(
+      `SELECT floor(extract(epoch FROM (at - $1::timestamptz)) * 1000 / ${Math.max(1, Math.floor(query.bucketMs))})::int AS k,
+         count(*) FILTER (WHERE kind = 'succeeded')::int AS succeeded,
+         count(*) FILTER (WHERE kind = 'failed')::int AS failed,
+         count(*) FILTER (WHERE kind = 'retrying')::int AS retrying
+       FROM ${this.S}.task_events
+       WHERE at >= $1::timestamptz AND kind IN ('succeeded', 'failed', 'retrying') ${owner}
+       GROUP BY 1 ORDER BY 1`,
+      [since, ...ownerArgs],
+    );
+    const [oldest] = await this.query<{ t: Date | null }>(
+      `SELECT MIN(run_at) AS t FROM ${this.S}.tasks WHERE status = 'queued' AND run_at <= now() ${owner.replace("$2", "$1")}`,
+      ownerArgs,
+    );
+    return {
+      counts,
+      buckets: buckets.map((b) => ({ start: query.since + b.k * query.bucketMs, succeeded: b.succeeded, failed: b.failed, retrying: b.retrying })),
+      oldestQueuedAt: oldest?.t ? oldest.t.getTime() : null,
+      now: this.nowSync(),
+    };
   }
 
   // ---- nodes (cluster membership) ----
