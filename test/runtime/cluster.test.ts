@@ -63,6 +63,26 @@ for (const backend of BACKENDS) {
       expect((await a.get(toB.id))!.status).toBe("queued");
     });
 
+    it("lets node A follow the events of a task that node B runs", async () => {
+      const file = useLane().file();
+      const a = await useLane().open({ file, node: "node-a", tasks: [job] });
+      const b = await useLane().open({ file, node: "node-b", tasks: [job] });
+      const stop = new AbortController();
+      const seen: string[] = [];
+      const after = await a.store.taskEventLastId();
+      const following = (async () => {
+        for await (const e of a.followTaskEvents({ after, signal: stop.signal, pollMs: 50 })) {
+          seen.push(e.kind);
+          if (e.kind === "succeeded") stop.abort();
+        }
+      })();
+      await b.start();
+      const task = await b.add("job");
+      await following;
+      expect(seen).toEqual(["added", "started", "succeeded"]);
+      expect((await a.get(task.id))!.result).toBe("node-b");
+    });
+
     it("adds inside the application's own transaction: the task exists only if it commits", async () => {
       const lane = await useLane().open({ tasks: [job] });
       if (!lane.store.capabilities.transactionalAdd) {
