@@ -10,6 +10,7 @@ import { EventBus, type TasklaneEventName, type TasklaneEvents } from "./events.
 import { readLogs, type LogsOptions } from "./log-stream.js";
 import { buildNewTask, validateDefinition } from "./task-options.js";
 import { waitReason } from "./placement.js";
+import { AddBatcher } from "./add-batcher.js";
 // ---- users, tokens, task event log, queries, stats and nodes (HTTP API) ----
 import { httpStore } from "./http-store.js";
 import { followTaskEvents, listTaskEvents, type FollowTaskEventsOptions, type TaskEventRow, type TaskEventsOptions } from "./task-events.js";
@@ -65,12 +66,14 @@ export class Tasklane {
   private readonly bus = new EventBus();
   private readonly workerOptions: WorkerOptions;
   private worker: Worker | null = null;
+  private readonly addBatcher: AddBatcher;
   private readonly ownsStore: boolean;
   private closed = false;
 
   private constructor(store: Store, ownsStore: boolean, options: TasklaneOptions) {
     this.store = store;
     this.ownsStore = ownsStore;
+    this.addBatcher = new AddBatcher(store);
     this.node = options.node ?? `${os.hostname()}-${process.pid}`;
     this.workerOptions = options.worker ?? {};
     for (const def of options.tasks ?? []) this.register(def);
@@ -149,7 +152,10 @@ export class Tasklane {
       }
       if (def.maxQueued !== undefined) maxQueued.set(def.name, def.maxQueued);
     }
-    const outcomes = await this.store.taskInsertMany(records, { maxQueued }, { tx: options.tx });
+    const outcomes =
+      options.tx === undefined
+        ? await this.addBatcher.insert(records, { maxQueued })
+        : await this.store.taskInsertMany(records, { maxQueued }, { tx: options.tx });
     for (const { task, existing } of outcomes) {
       if (existing) continue;
       this.bus.emit("task:added", { task });
