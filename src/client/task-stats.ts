@@ -5,14 +5,8 @@ import type { TaskPage } from "../store/store.js";
 import { httpStore } from "./http-store.js";
 import type { ListOptions, Tasklane } from "./tasklane.js";
 
-export interface QueryOptions extends ListOptions {
-  /** Created at or after this time (Date, ISO string or epoch ms). */
-  createdFrom?: Date | string | number;
-  /** Created before this time. */
-  createdTo?: Date | string | number;
-  /** Case-insensitive text matched literally against the id, key and name. */
-  search?: string;
-}
+/** Kept for compatibility: `list` takes these filters itself now. */
+export type QueryOptions = ListOptions;
 
 export interface StatsOptions {
   /** Only this owner's tasks. */
@@ -67,36 +61,6 @@ export interface NodeInfo {
   [field: string]: unknown;
 }
 
-function instant(value: Date | string | number, field: string): number {
-  const t = value instanceof Date ? value.getTime() : typeof value === "number" ? value : Date.parse(value);
-  if (!Number.isFinite(t)) throw new ValidationError(`${field}: expected a date-time (ISO string or epoch ms)`);
-  return t;
-}
-
-/** `list` plus a created-time range and a text search. */
-export async function queryTasks(lane: Tasklane, options: QueryOptions = {}): Promise<TaskPage> {
-  const status = options.status === undefined ? undefined : ([] as TaskStatus[]).concat(options.status);
-  for (const s of status ?? []) {
-    if (!TASK_STATUSES.includes(s)) throw new ValidationError(`status: "${s}" is not one of ${TASK_STATUSES.join(", ")}`);
-  }
-  const limit = options.limit ?? 50;
-  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new ValidationError(`limit: must be an integer from 1 to 1000, got ${limit}`);
-  if (options.search !== undefined && (typeof options.search !== "string" || options.search.length > 200)) {
-    throw new ValidationError("search: at most 200 characters");
-  }
-  return httpStore(lane.store).taskQuery({
-    status,
-    type: options.type === undefined ? undefined : ([] as string[]).concat(options.type),
-    owner: options.owner,
-    key: options.key,
-    cursor: options.cursor,
-    limit,
-    order: options.order,
-    createdFrom: options.createdFrom === undefined ? undefined : instant(options.createdFrom, "createdFrom"),
-    createdTo: options.createdTo === undefined ? undefined : instant(options.createdTo, "createdTo"),
-    search: options.search,
-  });
-}
 
 /** Counts by status and type, finished tasks per bucket over the window, and the oldest queued age. */
 export async function taskStats(lane: Tasklane, options: StatsOptions = {}): Promise<TaskStatsReport> {

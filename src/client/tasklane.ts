@@ -14,7 +14,7 @@ import { AddBatcher } from "./add-batcher.js";
 // ---- users, tokens, task event log, queries, stats and nodes (HTTP API) ----
 import { httpStore } from "./http-store.js";
 import { followTaskEvents, listTaskEvents, type FollowTaskEventsOptions, type TaskEventRow, type TaskEventsOptions } from "./task-events.js";
-import { listNodes, queryTasks, taskStats, type NodeInfo, type QueryOptions, type StatsOptions, type TaskStatsReport } from "./task-stats.js";
+import { listNodes, taskStats, type NodeInfo, type QueryOptions, type StatsOptions, type TaskStatsReport } from "./task-stats.js";
 import { UserDirectory } from "./users.js";
 
 export interface TasklaneOptions {
@@ -47,6 +47,12 @@ export interface ListOptions {
   limit?: number;
   /** `desc` = newest first (default). */
   order?: "asc" | "desc";
+  /** Created at or after this time (Date, ISO string or epoch ms). */
+  createdFrom?: Date | string | number;
+  /** Created before this time. */
+  createdTo?: Date | string | number;
+  /** Case-insensitive text matched literally against the id, key and name (at most 200 characters). */
+  search?: string;
 }
 
 export interface AddManyItem {
@@ -195,7 +201,10 @@ export class Tasklane {
     if (options.order !== undefined && options.order !== "asc" && options.order !== "desc") {
       throw new ValidationError(`order: must be "asc" or "desc"`);
     }
-    const page = await this.store.taskList({
+    if (options.search !== undefined && (typeof options.search !== "string" || options.search.length > 200)) {
+      throw new ValidationError("search: at most 200 characters");
+    }
+    const page = await this.store.taskQuery({
       status,
       type: options.type === undefined ? undefined : ([] as string[]).concat(options.type),
       owner: options.owner,
@@ -203,6 +212,9 @@ export class Tasklane {
       cursor: options.cursor,
       limit,
       order: options.order,
+      createdFrom: options.createdFrom === undefined ? undefined : instantOf(options.createdFrom, "createdFrom"),
+      createdTo: options.createdTo === undefined ? undefined : instantOf(options.createdTo, "createdTo"),
+      search: options.search,
     });
     if (page.tasks.some((t) => t.status === "queued" || t.status === "scheduled")) {
       const nodes = await this.store.nodeList();
@@ -332,9 +344,9 @@ export class Tasklane {
     return this.userDirectory;
   }
 
-  /** `list` plus a created-time range and a text search over id, key and name. */
+  /** The same as `list` (which takes the created-time range and text search too). */
   async query(options: QueryOptions = {}): Promise<{ tasks: TaskRow[]; nextCursor: string | null }> {
-    return queryTasks(this, options);
+    return this.list(options);
   }
 
   /** Counts by status and type, throughput and failures per minute over the last hour, oldest queued age. */
@@ -371,6 +383,12 @@ export class Tasklane {
     if (!task) throw new TaskNotFoundError(id);
     return task;
   }
+}
+
+function instantOf(value: Date | string | number, field: string): number {
+  const t = value instanceof Date ? value.getTime() : typeof value === "number" ? value : Date.parse(value);
+  if (!Number.isFinite(t)) throw new ValidationError(`${field}: expected a date-time (ISO string or epoch ms)`);
+  return t;
 }
 
 function checkId(id: unknown): asserts id is string {
