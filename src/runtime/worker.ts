@@ -165,7 +165,12 @@ export class Worker {
     this.maintenance.start();
     this.pollTimer = setInterval(() => this.notify(), this.options.pollIntervalMs);
     this.leaseRenewer.start();
-    this.unwatchChanges = this.store.watchChanges?.(() => this.notify()) ?? null;
+    this.unwatchChanges =
+      this.store.watchChanges?.((hint) => {
+        if (hint !== "cancel") this.notify();
+        // A cancel somewhere in the cluster: if it is one of ours, the lease check reports it now.
+        else if (this.running.size > 0) this.leaseRenewer.checkSoon();
+      }) ?? null;
     this.notify();
   }
 

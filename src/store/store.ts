@@ -30,7 +30,7 @@ export interface Store {
    * claims instead of waiting for its poll). Returns the unsubscribe function. Optional: a
    * store without it is polled.
    */
-  watchChanges?(onChange: () => void): () => void;
+  watchChanges?(onChange: (hint: ChangeHint) => void): () => void;
 
   /**
    * Inserts tasks in one transaction, all or nothing. A task whose `key` is held by a live task
@@ -134,7 +134,12 @@ export interface StoreCapabilities {
   transactionalAdd: boolean;
   /** Cross-process wake-up (LISTEN/NOTIFY or a cheap change counter). */
   changeNotification: boolean;
+  /** `watchChanges` reports cancel requests as such (hint `cancel`): a running task is stopped at once, not at the next heartbeat. */
+  cancelNotification: boolean;
 }
+
+/** What a change notification is about: new or re-queued work, a cancel request, or unknown (any commit). */
+export type ChangeHint = "work" | "cancel" | "any";
 
 /** Serialisable description of a store, opened again inside a worker thread. */
 export type StoreThreadConfig =

@@ -83,6 +83,28 @@ for (const backend of BACKENDS) {
       expect((await a.get(task.id))!.result).toBe("node-b");
     });
 
+    it("delivers a cancel to the node running the task at once where the store notifies cancels", async () => {
+      const file = useLane().file();
+      let aborted = false;
+      const long = defineTask({
+        name: "long",
+        run: async (ctx) => {
+          await new Promise((resolve) => ctx.signal.addEventListener("abort", resolve));
+          aborted = true;
+        },
+      });
+      // A 10 s heartbeat: only the notification can deliver the cancel within the wait below.
+      const runner = await useLane().open({ file, node: "runner", tasks: [long], worker: { heartbeatMs: 10_000, leaseMs: 60_000 } });
+      const client = await useLane().open({ file, node: "client", tasks: [long] });
+      if (!runner.store.capabilities.cancelNotification) return; // covered by the heartbeat path elsewhere
+      await runner.start();
+      const task = await client.add("long");
+      await waitForStatus(client, task.id, ["running"]);
+      await client.cancel(task.id);
+      await waitForStatus(client, task.id, ["cancelled"], 3000);
+      expect(aborted).toBe(true);
+    });
+
     it("adds inside the application's own transaction: the task exists only if it commits", async () => {
       const lane = await useLane().open({ tasks: [job] });
       if (!lane.store.capabilities.transactionalAdd) {

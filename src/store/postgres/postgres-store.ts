@@ -20,6 +20,7 @@ import type {
   RunFinish,
   RunRef,
   Store,
+  ChangeHint,
   StoreCapabilities,
   StoreThreadConfig,
   TaskListFilter,
@@ -75,14 +76,14 @@ function quoteIdent(name: string): string {
  */
 export class PostgresStore implements Store {
   readonly dialect = "postgres" as const;
-  readonly capabilities: StoreCapabilities = { multiProcess: true, transactionalAdd: true, changeNotification: true };
+  readonly capabilities: StoreCapabilities = { multiProcess: true, transactionalAdd: true, changeNotification: true, cancelNotification: true };
   readonly schema: string;
   private readonly S: string;
   private readonly pool: pg.Pool;
   private clockOffsetMs = 0;
   private clockMeasuredAt = 0;
   private listener: pg.Client | null = null;
-  private readonly watchers = new Set<() => void>();
+  private readonly watchers = new Set<(hint: ChangeHint) => void>();
   private listenRetry: NodeJS.Timeout | null = null;
   private closed = false;
   private readonly sql: ReturnType<PostgresStore["statements"]>;
@@ -325,7 +326,7 @@ export class PostgresStore implements Store {
 
   // ---------------------------------------------------------------- wake-ups
 
-  watchChanges(onChange: () => void): () => void {
+  watchChanges(onChange: (hint: ChangeHint) => void): () => void {
     this.watchers.add(onChange);
     if (!this.listener && !this.listenRetry) void this.listen();
     return () => {
@@ -348,16 +349,18 @@ export class PostgresStore implements Store {
     };
     client.on("error", retry);
     client.on("end", retry);
+    const cancelPayload = `${this.schema}:cancel`;
     client.on("notification", (n) => {
-      if (n.payload !== this.schema) return;
-      for (const watcher of this.watchers) watcher();
+      const hint: ChangeHint | null = n.payload === this.schema ? "work" : n.payload === cancelPayload ? "cancel" : null;
+      if (!hint) return;
+      for (const watcher of this.watchers) watcher(hint);
     });
     try {
       await client.connect();
       await client.query(`LISTEN ${WAKE_CHANNEL}`);
       this.listener = client;
       // Anything committed while not listening: let the watchers look once.
-      for (const watcher of this.watchers) watcher();
+      for (const watcher of this.watchers) watcher("any");
     } catch {
       retry();
     }
@@ -623,8 +626,9 @@ export class PostgresStore implements Store {
          delete_at = CASE WHEN status = 'queued' THEN now() + delete_after_ms * interval '1 millisecond' ELSE delete_at END,
          updated_at = now()
        WHERE id = $1 AND status IN ('queued', 'running')
-       RETURNING *, (status = 'queued' AND run_at > now()::timestamptz(3)) AS scheduled_now`,
-      [id],
+       RETURNING *, (status = 'queued' AND run_at > now()::timestamptz(3)) AS scheduled_now,
+         CASE WHEN status = 'running' THEN pg_notify($2, $3) END AS woke`,
+      [id, WAKE_CHANNEL, `${this.schema}:cancel`],
     );
     const now = this.nowSync();
     if (changed) return { task: pgRowToTask(changed, now), applied: true };

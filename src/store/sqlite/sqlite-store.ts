@@ -20,6 +20,7 @@ import type {
   RunFinish,
   RunRef,
   Store,
+  ChangeHint,
   StoreCapabilities,
   StoreThreadConfig,
   TaskListFilter,
@@ -86,7 +87,7 @@ export class SqliteStore implements Store {
     this.db.pragma("foreign_keys = OFF");
     this.db.pragma("cache_size = -32000");
     this.durableSync = options.synchronous === "normal" ? "NORMAL" : "FULL";
-    this.capabilities = { multiProcess: !memory, transactionalAdd: false, changeNotification: !memory };
+    this.capabilities = { multiProcess: !memory, transactionalAdd: false, changeNotification: !memory, cancelNotification: false };
     if (options.migrate !== false) this.migrateSync();
   }
 
@@ -178,7 +179,7 @@ export class SqliteStore implements Store {
    * shared memory, so checking it every 25 ms costs nothing, and the worker runs its claim query
    * only when something changed.
    */
-  watchChanges(onChange: () => void): () => void {
+  watchChanges(onChange: (hint: ChangeHint) => void): () => void {
     if (this.options.path === ":memory:") return () => {};
     let last = -1;
     const timer = setInterval(() => {
@@ -186,7 +187,7 @@ export class SqliteStore implements Store {
       const version = this.db.pragma("data_version", { simple: true }) as number;
       if (version !== last) {
         last = version;
-        onChange();
+        onChange("any");
       }
     }, 25);
     return () => clearInterval(timer);
