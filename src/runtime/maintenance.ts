@@ -12,6 +12,7 @@ export class Maintenance {
   private tickTimer: NodeJS.Timeout | null = null;
   private pruneTimer: NodeJS.Timeout | null = null;
   private busy = false;
+  private ticks = 0;
 
   constructor(
     private readonly store: Store,
@@ -23,6 +24,7 @@ export class Maintenance {
   ) {}
 
   start(): void {
+    void this.analyze();
     this.tickTimer = setInterval(() => void this.tick(), this.options.maintenanceMs);
     if (this.options.pruneIntervalMs > 0) {
       this.pruneTimer = setInterval(() => void this.prune().catch(() => undefined), this.options.pruneIntervalMs);
@@ -56,10 +58,23 @@ export class Maintenance {
         }
       }
       for (const task of await this.store.taskExpireOverdue()) this.bus.emit("task:expired", { task });
+      if (++this.ticks * this.options.maintenanceMs >= 5000) {
+        this.ticks = 0;
+        await this.analyze();
+      }
     } catch (error) {
       this.bus.emit("error", { error: error as Error, where: "maintenance" });
     } finally {
       this.busy = false;
+    }
+  }
+
+  /** Keeps the planner's statistics fresh where the engine needs it (PostgreSQL). */
+  private async analyze(): Promise<void> {
+    try {
+      await this.store.analyzeIfStale?.();
+    } catch (error) {
+      this.bus.emit("error", { error: error as Error, where: "analyzing statistics" });
     }
   }
 

@@ -31,6 +31,8 @@ export interface Store {
    * store without it is polled.
    */
   watchChanges?(onChange: (hint: ChangeHint) => void): () => void;
+  /** Refreshes the query planner's statistics when much has changed; optional (engines that need it). */
+  analyzeIfStale?(): Promise<boolean>;
 
   /**
    * Inserts tasks in one transaction, all or nothing. A task whose `key` is held by a live task
