@@ -103,6 +103,8 @@ export async function validateParams(def: TaskDefinition, params: unknown): Prom
     throw new ValidationError(`params of "${def.name}" are not JSON-serialisable: ${(err as Error).message}`);
   }
   if (json === undefined) throw new ValidationError(`params of "${def.name}" are not JSON-serialisable`);
+  // PostgreSQL cannot store it, and a task must be storable on every backend alike.
+  if (json.includes("\\u0000")) throw new ValidationError(`params of "${def.name}" contain the NUL character (\\u0000), which cannot be stored`);
   const bytes = Buffer.byteLength(json);
   if (bytes > MAX_PARAMS_BYTES) throw new ValidationError(`params of "${def.name}" are ${bytes} bytes, over the ${MAX_PARAMS_BYTES}-byte limit`);
   return JSON.parse(json);

@@ -6,7 +6,12 @@ import type { RunState } from "./run-state.js";
 interface PendingFinish {
   run: RunState;
   finish: RunFinish;
+  /** Failed writes of this finish so far. */
+  tries?: number;
 }
+
+/** A finish whose write keeps failing is given up after this many tries (its lease then lapses and the task is re-run). */
+const MAX_TRIES = 6;
 
 /**
  * Ends runs in batches: every finish that arrives within one turn of the event loop is written
@@ -70,20 +75,29 @@ export class Completer {
       let request: ClaimRequest | null = null;
       try {
         await this.flusher.flushEvents(batch.map((b) => b.run));
+      } catch (error) {
+        // Log lines are lost, the outcome must not be: carry on with the finish.
+        this.onError(error as Error);
+      }
+      try {
         request = this.claimAfter(batch.map((b) => b.run));
-        if (request) ({ applied: rows, claimed } = await this.store.taskFinishAndClaim(batch.map((b) => b.finish), request));
-        else rows = await this.store.taskFinishMany(batch.map((b) => b.finish));
+        if (request) {
+          const result = await this.store.taskFinishAndClaim(batch.map((b) => b.finish), request);
+          rows = result.applied;
+          claimed = result.claimed;
+          if (result.claimError) this.onError(result.claimError);
+        } else {
+          rows = await this.store.taskFinishMany(batch.map((b) => b.finish));
+        }
       } catch (error) {
         this.onError(error as Error);
-        // The runs stay leased in the database; the rescuer re-queues them after lease expiry.
+        if (request) this.onClaimed([], request);
+        // One bad finish (or a passing fault) must not cost the others their outcome: retry each
+        // on its own. The runs stay registered meanwhile, so their leases keep being renewed.
+        for (const item of batch) this.retryAlone(item);
+        return;
       }
-      const byRun = new Map(rows.map((r) => [`${r.taskId}#${r.runNo}`, r]));
-      this.onDone(
-        batch.map((b) => {
-          const applied = byRun.get(b.run.runId);
-          return { ...b, row: applied ? taskAfterFinish(b.run.task, b.finish, applied) : null };
-        }),
-      );
+      this.deliver(batch, rows);
       if (request) this.onClaimed(claimed, request);
     })();
     try {
@@ -91,6 +105,36 @@ export class Completer {
     } finally {
       this.flushing = null;
     }
+  }
+
+  private deliver(batch: PendingFinish[], rows: FinishApplied[]): void {
+    const byRun = new Map(rows.map((r) => [`${r.taskId}#${r.runNo}`, r]));
+    this.onDone(
+      batch.map((b) => {
+        const applied = byRun.get(b.run.runId);
+        return { run: b.run, finish: b.finish, row: applied ? taskAfterFinish(b.run.task, b.finish, applied) : null };
+      }),
+    );
+  }
+
+  /** Writes one finish by itself, with backoff (0.2 s, 0.4 s, … 6.4 s); gives up after MAX_TRIES. */
+  private retryAlone(item: PendingFinish): void {
+    item.tries = (item.tries ?? 0) + 1;
+    if (item.tries > MAX_TRIES) {
+      this.deliver([item], []);
+      return;
+    }
+    setTimeout(async () => {
+      let rows: FinishApplied[];
+      try {
+        rows = await this.store.taskFinishMany([item.finish]);
+      } catch (error) {
+        this.onError(error as Error);
+        this.retryAlone(item);
+        return;
+      }
+      this.deliver([item], rows);
+    }, 100 * 2 ** item.tries);
   }
 }
 

@@ -5,9 +5,12 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { Worker as Thread } from "node:worker_threads";
 import type { LeaseState, RunRef, Store } from "../store/store.js";
 
+/** A run to renew, and until when at most (epoch ms; null = as long as it is handed over). */
+export type RenewableRun = RunRef & { renewUntil: number | null };
+
 export interface LeaseRenewerHooks {
   /** The runs in flight right now (not yet finished). */
-  current(): RunRef[];
+  current(): RenewableRun[];
   /** Renewal result for the runs asked about. */
   onRenewed(asked: RunRef[], held: LeaseState[]): void;
   onError(error: Error): void;
@@ -66,7 +69,10 @@ export class LeaseRenewer {
 
   /** Tells the renewer about a change in the set of runs now rather than at the next tick. */
   handOver(): void {
-    this.thread?.postMessage({ type: "set", refs: this.hooks.current().map(({ taskId, runNo }) => ({ taskId, runNo })) });
+    this.thread?.postMessage({
+      type: "set",
+      refs: this.hooks.current().map(({ taskId, runNo, renewUntil }) => ({ taskId, runNo, renewUntil })),
+    });
   }
 
   async stop(): Promise<void> {
@@ -122,7 +128,8 @@ export class LeaseRenewer {
 
   private async renewHere(): Promise<void> {
     if (this.busy) return;
-    const asked = this.hooks.current();
+    const now = Date.now();
+    const asked = this.hooks.current().filter((r) => r.renewUntil === null || r.renewUntil > now);
     if (asked.length === 0) return;
     this.busy = true;
     try {

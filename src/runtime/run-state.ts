@@ -39,6 +39,8 @@ export class RunState implements RunRef {
   constructor(
     public task: TaskRow,
     private readonly maxEventsPerRun: number,
+    /** The lease renewer stops renewing after this time (epoch ms); null = while the run lasts. */
+    readonly renewUntil: number | null = null,
   ) {
     this.taskId = task.id;
     this.runNo = task.runCount;

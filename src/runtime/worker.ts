@@ -122,7 +122,8 @@ export class Worker {
     this.maintenance = new Maintenance(store, registry, bus, options, () => this.notify());
     this.loadGuard = options.overload ? new LoadGuard(options.overload) : null;
     this.leaseRenewer = new LeaseRenewer(store, options.leaseMs, options.heartbeatMs, {
-      current: () => [...this.running.values()].filter((r) => !r.finished),
+      // Every registered run, including finished ones whose outcome is still being written.
+      current: () => [...this.running.values()],
       onRenewed: (asked, held) => this.onLeasesRenewed(asked, held),
       onError: (error) => bus.emit("error", { error, where: "renewing leases" }),
     });
@@ -154,12 +155,19 @@ export class Worker {
 
   async start(): Promise<void> {
     if (this.started) return;
-    this.started = true;
-    this.accepting = true;
+    // The steps that can fail come first, before any timer: a failed start leaves nothing
+    // half-running, and a later start() tries again from scratch.
     // Runs this node left behind when it last stopped (crash or kill) are re-queued at once.
     const rescued = await this.store.taskRescueNode(this.node);
     for (const task of rescued) this.bus.emit("task:rescued", { task });
-    await this.nodeReporter.start();
+    this.accepting = true;
+    try {
+      await this.nodeReporter.start();
+    } catch (error) {
+      this.accepting = false;
+      throw error;
+    }
+    this.started = true;
     this.loadGuard?.start();
     this.flusher.start();
     this.maintenance.start();
@@ -315,8 +323,11 @@ export class Worker {
 
   /** Starts what a claim returned and decides whether more may be waiting. */
   private takeClaimed(claimed: TaskRow[], request: ClaimRequest): void {
-    for (const task of claimed) this.startRun(task);
-    if (claimed.length) this.leaseRenewer.handOver();
+    // Every run is registered and handed to the lease renewer before any handler starts: a
+    // handler that blocks from its first line must not keep the others (or itself) unrenewed.
+    const runs = claimed.map((task) => this.registerRun(task));
+    if (runs.length) this.leaseRenewer.handOver();
+    for (const run of runs) this.launchRun(run);
     const typeLimited = request.types.some((t) => Number.isFinite(t.slots)) || request.types.length < this.registry.size;
     if (claimed.length < request.limit && !typeLimited) this.maybeMore = false;
     else if (claimed.length === request.limit) this.pumpAgain = true;
@@ -360,12 +371,27 @@ export class Worker {
     }
   }
 
-  private startRun(task: TaskRow): void {
-    const def = this.registry.get(task.type);
-    const run = new RunState(task, this.options.maxEventsPerRun);
+  private registerRun(task: TaskRow): RunState {
+    const run = new RunState(task, this.options.maxEventsPerRun, this.renewalDeadline(task));
     this.running.set(run.runId, run);
     this.runningByType.set(task.type, (this.runningByType.get(task.type) ?? 0) + 1);
     this.cpuUsed += Math.min(task.cpu, this.options.cpuCapacity);
+    return run;
+  }
+
+  /**
+   * Past this time the lease renewer stops renewing the run even if this thread is blocked: a
+   * handler stuck in a loop past its timeout (which cannot fire then) must not hold its task
+   * forever. Without a timeout there is no such bound.
+   */
+  private renewalDeadline(task: TaskRow): number | null {
+    if (task.timeoutMs === null) return null;
+    return Date.now() + task.timeoutMs + this.options.abortGraceMs + this.options.leaseMs;
+  }
+
+  private launchRun(run: RunState): void {
+    const task = run.task;
+    const def = this.registry.get(task.type);
     this.bus.emit("task:started", { task });
     if (!this.accepting) run.abort("shutdown", "node is shutting down");
     if (!def) {

@@ -59,10 +59,15 @@ export interface Store {
    */
   taskFinishMany(finishes: RunFinish[]): Promise<FinishApplied[]>;
   /**
-   * `taskFinishMany` then `taskClaim` in one transaction: a worker refills the slots a batch of
-   * finishes frees with one commit instead of two.
+   * `taskFinishMany`, then `taskClaim` to refill the slots those finishes free, in as few round
+   * trips as the engine allows (SQLite: one transaction). Never claims unless the finishes were
+   * written. A failed claim after written finishes is returned as `claimError`, not thrown, so
+   * the finishes are not mistaken for unwritten.
    */
-  taskFinishAndClaim(finishes: RunFinish[], claim: ClaimRequest): Promise<{ applied: FinishApplied[]; claimed: TaskRow[] }>;
+  taskFinishAndClaim(
+    finishes: RunFinish[],
+    claim: ClaimRequest,
+  ): Promise<{ applied: FinishApplied[]; claimed: TaskRow[]; claimError?: Error }>;
 
   /** Queued → cancelled at once; running → cancel requested (the running node aborts it). */
   taskCancel(id: string): Promise<{ task: TaskRow; applied: boolean } | null>;

@@ -144,6 +144,16 @@ export function runUsersConformance(target: ConformanceTarget): void {
       expect(new Set(seen).size).toBe(100);
     });
 
+    it("never reuses an event position, even after pruning empties the log", async () => {
+      await store.taskInsertMany([newTask({ id: "e1" }), newTask({ id: "e2" })], noLimits);
+      const before = await store.taskEventList({ afterId: 0, limit: 10 });
+      const seen = before[before.length - 1]!.id;
+      await store.taskEventPrune({ before: Date.now() + 60_000, batchSize: 100 });
+      await store.taskInsertMany([newTask({ id: "e3" })], noLimits);
+      const after = await store.taskEventList({ afterId: seen, limit: 10 });
+      expect(after.map((e) => e.taskId)).toEqual(["e3"]);
+    });
+
     it("prunes old task events", async () => {
       await store.taskInsertMany([newTask({ id: "p1" }), newTask({ id: "p2" })], noLimits);
       expect(await store.taskEventPrune({ before: Date.now() - 60_000, batchSize: 1 })).toBe(0);

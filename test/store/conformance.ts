@@ -261,6 +261,16 @@ export function runStoreConformance(target: ConformanceTarget): void {
         expect(again).toMatchObject({ attempt: 1, runCount: 2 });
       });
 
+      it("fails a re-queue that has no run left instead of leaving it queued forever", async () => {
+        await insert(newTask({ id: "last", maxRuns: 1, maxAttempts: 3 }));
+        await claim();
+        const [applied] = await store.taskFinishMany([{ taskId: "last", runNo: 1, outcome: "offline", next: "queued", refundAttempt: true }]);
+        expect(applied!.status).toBe("failed");
+        const task = await store.taskGet("last");
+        expect(task).toMatchObject({ status: "failed" });
+        expect(task!.finishedAt).toBeInstanceOf(Date);
+      });
+
       it("ends a retry as cancelled when a cancel was requested", async () => {
         await insert(newTask({ id: "cr" }));
         await claim();
@@ -283,6 +293,15 @@ export function runStoreConformance(target: ConformanceTarget): void {
     });
 
     describe("events", () => {
+      it("refuses log lines of a run that no longer holds its task", async () => {
+        await insert(newTask({ id: "fz" }));
+        await claim({ leaseMs: 1 });
+        await sleep(5);
+        await store.taskRescueExpired();
+        await store.eventInsertMany([{ taskId: "fz", runNo: 1, seq: 1, at: Date.now(), level: "info", message: "late", data: null }], []);
+        expect(await store.eventList("fz", {})).toEqual([]);
+      });
+
       it("appends and pages log lines by id", async () => {
         await insert(newTask({ id: "e" }));
         await claim();

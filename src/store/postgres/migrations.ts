@@ -125,6 +125,8 @@ CREATE TABLE {schema}.task_events (
   run_no   integer NOT NULL
 );
 CREATE INDEX task_events_unsequenced ON {schema}.task_events (seq) WHERE id IS NULL;
+-- Positions handed out so far: a sequence, so they never repeat, even after pruning empties the log.
+CREATE SEQUENCE {schema}.task_event_position;
 CREATE INDEX task_events_owner ON {schema}.task_events (owner, id) WHERE owner IS NOT NULL;
 CREATE INDEX task_events_at ON {schema}.task_events (at);
 

@@ -64,6 +64,15 @@ const types = {
     oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as "text")) as typeof pg.types.getTypeParser,
 };
 
+/**
+ * JSON for what handlers produce (results, errors, log lines, progress messages): PostgreSQL's
+ * jsonb and text cannot hold the NUL character, and one such string must not make a whole batch
+ * of outcomes unwritable, so NUL becomes U+FFFD. (Params with NUL are refused at `add`.)
+ */
+function pgJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => (typeof v === "string" && v.includes("\u0000") ? v.replaceAll("\u0000", "\uFFFD") : v));
+}
+
 function quoteIdent(name: string): string {
   if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(name)) throw new ValidationError(`schema: "${name}" is not a plain SQL identifier`);
   return `"${name}"`;
@@ -85,6 +94,8 @@ export class PostgresStore implements Store {
   private listener: pg.Client | null = null;
   private readonly watchers = new Set<(hint: ChangeHint) => void>();
   private listenRetry: NodeJS.Timeout | null = null;
+  /** A LISTEN connection exists, is being opened, or will be retried. */
+  private listening = false;
   private closed = false;
   private readonly sql: ReturnType<PostgresStore["statements"]>;
 
@@ -119,6 +130,10 @@ export class PostgresStore implements Store {
 
   private statements() {
     const S = this.S;
+    // A re-queue becomes final when a cancel was requested, or when no run is left (maxRuns):
+    // nothing would ever claim, rescue or retry it otherwise.
+    const NEXT = `(CASE WHEN f.next = 'queued' AND t.cancel_requested THEN 'cancelled'
+      WHEN f.next = 'queued' AND t.run_count >= t.max_runs THEN 'failed' ELSE f.next END)`;
     const claimWhere = `status = 'queued' AND run_at <= now()::timestamptz(3) AND type = ANY($1::text[])
         AND (executor IS NULL OR executor = $3) AND (deadline IS NULL OR deadline > now()) AND run_count < max_runs`;
     return {
@@ -157,14 +172,13 @@ export class PostgresStore implements Store {
         ),
         upd AS (
           UPDATE ${S}.tasks t SET
-            status = CASE WHEN f.next = 'queued' AND t.cancel_requested THEN 'cancelled' ELSE f.next END,
+            status = ${NEXT},
             run_at = CASE WHEN f.next = 'queued' THEN now() + f.delay_ms * interval '1 millisecond' ELSE t.run_at END,
             attempt = t.attempt - f.refund,
             result = f.result,
             error = f.error,
-            finished_at = CASE WHEN f.next = 'queued' AND NOT t.cancel_requested THEN NULL ELSE now() END,
-            delete_at = CASE WHEN f.next = 'queued' AND NOT t.cancel_requested THEN NULL
-                        ELSE now() + t.delete_after_ms * interval '1 millisecond' END,
+            finished_at = CASE WHEN ${NEXT} = 'queued' THEN NULL ELSE now() END,
+            delete_at = CASE WHEN ${NEXT} = 'queued' THEN NULL ELSE now() + t.delete_after_ms * interval '1 millisecond' END,
             lease_expires_at = NULL,
             updated_at = now(),
             progress_current = CASE WHEN f.p_at IS NOT NULL THEN f.p_current ELSE t.progress_current END,
@@ -197,6 +211,9 @@ export class PostgresStore implements Store {
         SELECT e.v ->> 'task_id', (e.v ->> 'run_no')::int, (e.v ->> 'seq')::int, (e.v ->> 'at')::timestamptz, e.v ->> 'level',
           e.v ->> 'message', NULLIF(e.v -> 'data', 'null'::jsonb)
         FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e(v, ord)
+        -- Fenced like every write of a run: a run that lost its task writes no more lines.
+        WHERE EXISTS (SELECT 1 FROM ${S}.tasks t
+          WHERE t.id = e.v ->> 'task_id' AND t.run_count = (e.v ->> 'run_no')::int AND t.status = 'running')
         ORDER BY e.ord
         ON CONFLICT DO NOTHING`,
       runs: `SELECT task_id, run_no, attempt, node, started_at, ended_at, outcome, result, error FROM ${S}.runs WHERE task_id = $1
@@ -328,7 +345,11 @@ export class PostgresStore implements Store {
 
   watchChanges(onChange: (hint: ChangeHint) => void): () => void {
     this.watchers.add(onChange);
-    if (!this.listener && !this.listenRetry) void this.listen();
+    // Set before the first await in listen(): two watchers added in one turn share one connection.
+    if (!this.listening) {
+      this.listening = true;
+      void this.listen();
+    }
     return () => {
       this.watchers.delete(onChange);
     };
@@ -341,7 +362,10 @@ export class PostgresStore implements Store {
     const retry = () => {
       if (this.listener === client) this.listener = null;
       client.end().catch(() => undefined);
-      if (this.closed || this.listenRetry || this.watchers.size === 0) return;
+      if (this.closed || this.listenRetry || this.watchers.size === 0) {
+        if (!this.listenRetry) this.listening = false;
+        return;
+      }
       this.listenRetry = setTimeout(() => {
         this.listenRetry = null;
         void this.listen();
@@ -355,10 +379,15 @@ export class PostgresStore implements Store {
       if (!hint) return;
       for (const watcher of this.watchers) watcher(hint);
     });
+    // Known from the start, so close() ends it even while it is still connecting.
+    this.listener = client;
     try {
       await client.connect();
       await client.query(`LISTEN ${WAKE_CHANNEL}`);
-      this.listener = client;
+      if (this.closed) {
+        await client.end().catch(() => undefined);
+        return;
+      }
       // Anything committed while not listening: let the watchers look once.
       for (const watcher of this.watchers) watcher("any");
     } catch {
@@ -508,10 +537,18 @@ export class PostgresStore implements Store {
     return rows.map((r) => pgRowToTask(r, now)).sort(claimOrder);
   }
 
-  async taskFinishAndClaim(finishes: RunFinish[], claim: ClaimRequest): Promise<{ applied: FinishApplied[]; claimed: TaskRow[] }> {
-    // Different rows, no ordering between them: two statements on two connections at once.
-    const [applied, claimed] = await Promise.all([this.taskFinishMany(finishes), this.taskClaim(claim)]);
-    return { applied, claimed };
+  async taskFinishAndClaim(
+    finishes: RunFinish[],
+    claim: ClaimRequest,
+  ): Promise<{ applied: FinishApplied[]; claimed: TaskRow[]; claimError?: Error }> {
+    // One after the other, never the claim alone: claimed rows must reach a caller that will run
+    // them, which a failed finish (thrown) would not.
+    const applied = await this.taskFinishMany(finishes);
+    try {
+      return { applied, claimed: await this.taskClaim(claim) };
+    } catch (error) {
+      return { applied, claimed: [], claimError: error as Error };
+    }
   }
 
   async leaseRenewMany(leases: RunRef[], leaseMs: number): Promise<LeaseState[]> {
@@ -531,7 +568,7 @@ export class PostgresStore implements Store {
       rate: u.ratePerSec,
       at: new Date(u.at).toISOString(),
     }));
-    await this.query(this.sql.progress, [JSON.stringify(payload)]);
+    await this.query(this.sql.progress, [pgJson(payload)]);
   }
 
   async eventInsertMany(events: NewEvent[], trims: EventTrim[]): Promise<void> {
@@ -546,7 +583,7 @@ export class PostgresStore implements Store {
       data: e.data === undefined ? null : e.data,
     });
     if (trims.length === 0) {
-      await this.query(this.sql.eventInsert, [JSON.stringify(events.map(toRow))]);
+      await this.query(this.sql.eventInsert, [pgJson(events.map(toRow))]);
       return;
     }
     await this.transaction(async (client) => {
@@ -576,7 +613,7 @@ export class PostgresStore implements Store {
         }
       }
       const kept = events.filter((e) => e.seq >= (cut.get(`${e.taskId}#${e.runNo}`) ?? 0));
-      if (kept.length) await client.query(this.sql.eventInsert, [JSON.stringify(kept.map(toRow))]);
+      if (kept.length) await client.query(this.sql.eventInsert, [pgJson(kept.map(toRow))]);
     });
   }
 
@@ -601,7 +638,7 @@ export class PostgresStore implements Store {
       };
     });
     // A retry re-queues: wake the workers. (Sent only if a row was updated.)
-    const rows = await this.query(this.sql.finish, [JSON.stringify(payload), ...this.notifyArgs()]);
+    const rows = await this.query(this.sql.finish, [pgJson(payload), ...this.notifyArgs()]);
     const now = this.nowSync();
     return rows.map((row) => ({
       taskId: row.id,
@@ -857,11 +894,24 @@ export class PostgresStore implements Store {
         `tasklane:${this.schema}:task-events`,
       ]);
       if (rows[0]!.ok) {
-        await client.query(
-          `WITH base AS (SELECT COALESCE(MAX(id), 0) AS b FROM ${this.S}.task_events),
-                todo AS (SELECT seq, row_number() OVER (ORDER BY seq) AS rn FROM ${this.S}.task_events WHERE id IS NULL ORDER BY seq LIMIT 50000)
-           UPDATE ${this.S}.task_events e SET id = base.b + todo.rn FROM todo, base WHERE e.seq = todo.seq`,
+        const todo = await client.query<{ seq: number }>(
+          `SELECT seq FROM ${this.S}.task_events WHERE id IS NULL ORDER BY seq LIMIT 50000`,
         );
+        const n = todo.rows.length;
+        if (n > 0) {
+          // Reserve n positions in one step: the first is nextval, the sequence ends at first + n - 1.
+          const [first] = (
+            await client.query<{ first: number }>("SELECT setval($1::regclass, nextval($1::regclass) + $2 - 1) - $2 + 1 AS first", [
+              `${this.S}.task_event_position`,
+              n,
+            ])
+          ).rows;
+          await client.query(
+            `UPDATE ${this.S}.task_events e SET id = $1 + t.rn - 1
+             FROM unnest($2::bigint[]) WITH ORDINALITY AS t(seq, rn) WHERE e.seq = t.seq`,
+            [first!.first, todo.rows.map((r) => r.seq)],
+          );
+        }
       }
       await client.query("COMMIT");
     } catch (error) {

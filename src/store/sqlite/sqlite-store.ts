@@ -61,6 +61,8 @@ export interface SqliteStoreOptions {
 }
 
 const FINAL_SQL = "('succeeded','failed','cancelled','expired')";
+const SQLITE_NEXT_STATUS = `(CASE WHEN f.next = 'queued' AND tasks.cancel_requested = 1 THEN 'cancelled'
+  WHEN f.next = 'queued' AND tasks.run_count >= tasks.max_runs THEN 'failed' ELSE f.next END)`;
 
 /**
  * SQLite store on better-sqlite3: WAL, one writer at a time, `BEGIN IMMEDIATE` for every write
@@ -233,8 +235,10 @@ export class SqliteStore implements Store {
       progress: db.prepare(`UPDATE tasks SET progress_current = @current, progress_total = @total, progress_message = @message,
           progress_rate = @ratePerSec, progress_at = @at
         WHERE id = @taskId AND run_count = @runNo AND status = 'running'`),
+      // Fenced like every write of a run: a run that lost its task writes no more lines.
       eventInsert: db.prepare(`INSERT OR IGNORE INTO events (task_id, run_no, seq, at, level, message, data)
-        VALUES (@taskId, @runNo, @seq, @at, @level, @message, @data)`),
+        SELECT @taskId, @runNo, @seq, @at, @level, @message, @data
+        WHERE EXISTS (SELECT 1 FROM tasks WHERE id = @taskId AND run_count = @runNo AND status = 'running')`),
       eventTrim: db.prepare("DELETE FROM events WHERE task_id = ? AND run_no = ? AND seq > 0 AND seq < ?"),
       markerUpdate: db.prepare("UPDATE events SET message = ? WHERE task_id = ? AND run_no = ? AND seq = 0"),
       // The newest dropped line becomes the marker, so the marker reads where the gap is.
@@ -242,14 +246,16 @@ export class SqliteStore implements Store {
         WHERE task_id = ? AND run_no = ? AND seq = ?`),
       markerInsert: db.prepare("INSERT INTO events (task_id, run_no, seq, at, level, message, data) VALUES (?, ?, 0, ?, 'warn', ?, NULL)"),
       // One statement ends a whole batch of runs; each element of @batch is one RunFinish.
+      // A re-queue becomes final when a cancel was requested, or when no run is left (maxRuns):
+      // nothing would ever claim, rescue or retry it otherwise.
       finish: db.prepare(`UPDATE tasks SET
-          status = CASE WHEN f.next = 'queued' AND tasks.cancel_requested = 1 THEN 'cancelled' ELSE f.next END,
+          status = ${SQLITE_NEXT_STATUS},
           run_at = CASE WHEN f.next = 'queued' THEN f.run_at ELSE tasks.run_at END,
           attempt = tasks.attempt - f.refund,
           result = f.result,
           error = f.error,
-          finished_at = CASE WHEN f.next = 'queued' AND tasks.cancel_requested = 0 THEN NULL ELSE @now END,
-          delete_at = CASE WHEN f.next = 'queued' AND tasks.cancel_requested = 0 THEN NULL ELSE @now + tasks.delete_after_ms END,
+          finished_at = CASE WHEN ${SQLITE_NEXT_STATUS} = 'queued' THEN NULL ELSE @now END,
+          delete_at = CASE WHEN ${SQLITE_NEXT_STATUS} = 'queued' THEN NULL ELSE @now + tasks.delete_after_ms END,
           lease_expires_at = NULL,
           updated_at = @now,
           progress_current = CASE WHEN f.p_at IS NOT NULL THEN f.p_current ELSE tasks.progress_current END,
@@ -393,7 +399,10 @@ export class SqliteStore implements Store {
     return this.write(false, () => this.claimSync(req));
   }
 
-  async taskFinishAndClaim(finishes: RunFinish[], claim: ClaimRequest): Promise<{ applied: FinishApplied[]; claimed: TaskRow[] }> {
+  async taskFinishAndClaim(
+    finishes: RunFinish[],
+    claim: ClaimRequest,
+  ): Promise<{ applied: FinishApplied[]; claimed: TaskRow[]; claimError?: Error }> {
     return this.write(false, () => {
       const applied = finishes.length ? this.finishSync(finishes) : [];
       const claimed = claim.limit > 0 && claim.types.length > 0 ? this.claimSync(claim) : [];
