@@ -89,6 +89,14 @@ export class PostgresStore implements Store {
   readonly schema: string;
   private readonly S: string;
   private readonly pool: pg.Pool;
+  /**
+   * Connections for worker bookkeeping (claims, run ends, leases, progress, logs, rescues), which
+   * commit with synchronous_commit off: no WAL flush wait per commit. Losing one of those to a
+   * server crash only makes a task run again (at-least-once), never loses a task; a later durable
+   * commit flushes the WAL before it, in order. Adds, cancels, retries and deletes use \`pool\`
+   * and are durable when they return.
+   */
+  private readonly bookkeeping: pg.Pool;
   private clockOffsetMs = 0;
   private clockMeasuredAt = 0;
   private listener: pg.Client | null = null;
@@ -111,6 +119,15 @@ export class PostgresStore implements Store {
       idleTimeoutMillis: 30_000,
     });
     this.pool.on("error", () => undefined);
+    this.bookkeeping = new pg.Pool({
+      connectionString: options.url,
+      max: Math.max(2, Math.ceil((options.poolSize ?? 10) / 2)),
+      types,
+      application_name: "tasklane-worker",
+      idleTimeoutMillis: 30_000,
+      options: "-c synchronous_commit=off",
+    });
+    this.bookkeeping.on("error", () => undefined);
     this.sql = this.statements();
   }
 
@@ -136,16 +153,23 @@ export class PostgresStore implements Store {
       WHEN f.next = 'queued' AND t.run_count >= t.max_runs THEN 'failed' ELSE f.next END)`;
     const claimWhere = `status = 'queued' AND run_at <= now()::timestamptz(3) AND type = ANY($1::text[])
         AND (executor IS NULL OR executor = $3) AND (deadline IS NULL OR deadline > now()) AND run_count < max_runs`;
-    return {
-      insert: `INSERT INTO ${S}.tasks (id, type, name, description, params, status, priority, run_at, created_at, updated_at,
+    const insertSql = `INSERT INTO ${S}.tasks (id, type, name, description, params, status, priority, run_at, created_at, updated_at,
           max_attempts, max_runs, backoff, timeout_ms, cpu, executor, deadline, delete_after_ms, key, owner)
         SELECT x.id, x.type, x.name, x.description, x.params, 'queued', x.priority, COALESCE(x.run_at::timestamptz, now()), now(), now(),
           x.max_attempts, x.max_runs, x.backoff, x.timeout_ms, x.cpu, x.executor, x.deadline::timestamptz, x.delete_after_ms, x.key, x.owner
         FROM jsonb_to_recordset($1::jsonb) AS x(id text, type text, name text, description text, params jsonb,
           priority int, run_at text, max_attempts int, max_runs int, backoff jsonb, timeout_ms int, cpu int, executor text,
           deadline text, delete_after_ms bigint, key text, owner text)
-        ON CONFLICT DO NOTHING
-        RETURNING *, (status = 'queued' AND run_at > now()::timestamptz(3)) AS scheduled_now`,
+        -- Only a held business key is skipped (its holder is returned); a duplicate id fails the
+        -- whole statement, so a batch stays all or nothing even outside a transaction.
+        ON CONFLICT (key) WHERE key IS NOT NULL AND status IN ('queued', 'running') DO NOTHING
+        RETURNING *, (status = 'queued' AND run_at > now()::timestamptz(3)) AS scheduled_now`;
+    return {
+      insert: insertSql,
+      // The referenced scalar subquery makes the notify run (an unreferenced SELECT CTE would not).
+      insertAndNotify: `WITH ins AS (${insertSql}),
+          woke AS (SELECT pg_notify($2, $3) FROM (SELECT 1 FROM ins LIMIT 1) AS any_row)
+        SELECT ins.*, (SELECT count(*) FROM woke) AS woke FROM ins`,
       // Candidates locked with SKIP LOCKED (other nodes' claims pass them by), chosen by per-type
       // slots and CPU fit, taken: one statement, one round trip.
       claim: `WITH cand AS (
@@ -245,6 +269,11 @@ export class PostgresStore implements Store {
     return result.rows;
   }
 
+  /** A statement of worker bookkeeping: committed without waiting for the WAL flush (see `bookkeeping`). */
+  private async book<R extends PgRow = PgRow>(text: string, values: unknown[] = []): Promise<R[]> {
+    return (await this.bookkeeping.query<R>(text, values)).rows;
+  }
+
   /** Runs `fn` in a transaction on one pooled connection. */
   private async transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
@@ -295,6 +324,7 @@ export class PostgresStore implements Store {
     this.listener = null;
     await listener?.end().catch(() => undefined);
     await this.pool.end().catch(() => undefined);
+    await this.bookkeeping.end().catch(() => undefined);
   }
 
   // ---------------------------------------------------------------- migrations
@@ -403,40 +433,34 @@ export class PostgresStore implements Store {
 
   async taskInsertMany(tasks: NewTask[], limits: InsertLimits, options: InsertOptions = {}): Promise<InsertOutcome[]> {
     if (tasks.length === 0) return [];
+    const limited = [...new Set(tasks.map((t) => t.type))].filter((type) => limits.maxQueued.has(type)).sort();
+    try {
+      if (!options.tx && limited.length === 0) {
+        // The common case in one round trip: insert and wake the workers in one autocommit
+        // statement (a transaction would cost BEGIN, NOTIFY and COMMIT on top).
+        const rows = await this.query(this.sql.insertAndNotify, [this.insertPayload(tasks), ...this.notifyArgs()]);
+        return await this.insertOutcomes(tasks, new Map(rows.map((r) => [r.id as string, r])), this.pool);
+      }
+      return await this.insertInTransaction(tasks, limits, limited, options);
+    } catch (error) {
+      const e = error as { code?: string; constraint?: string; detail?: string };
+      if (e.code === "23505" && e.constraint === "tasks_pkey") {
+        throw new ValidationError(`id: a task with this id already exists (${e.detail ?? "duplicate id"})`);
+      }
+      throw error;
+    }
+  }
+
+  private async insertInTransaction(tasks: NewTask[], limits: InsertLimits, limited: string[], options: InsertOptions): Promise<InsertOutcome[]> {
     const run = async (client: pg.ClientBase): Promise<InsertOutcome[]> => {
-      const limited = [...new Set(tasks.map((t) => t.type))].filter((type) => limits.maxQueued.has(type)).sort();
       if (limited.length) {
         // maxQueued is a count, not a uniqueness: serialise adds of a limited type so two
         // concurrent adds cannot both see room for one.
         await client.query("SELECT pg_advisory_xact_lock(hashtext($1 || x)) FROM unnest($2::text[]) AS x", [`tasklane:${this.schema}:queued:`, limited]);
       }
-      const payload = tasks.map((t) => ({
-        ...t,
-        params: t.params ?? null,
-        run_at: this.iso(t.runAt),
-        max_attempts: t.maxAttempts,
-        max_runs: t.maxRuns,
-        timeout_ms: t.timeoutMs,
-        deadline: this.iso(t.deadline),
-        delete_after_ms: t.deleteAfterMs,
-      }));
-      const now = this.nowSync();
-      const inserted = new Map((await this.query(this.sql.insert, [JSON.stringify(payload)], client)).map((r) => [r.id as string, r]));
-      const keys = tasks.filter((t) => !inserted.has(t.id) && t.key !== null).map((t) => t.key!);
-      const holders = new Map(
-        keys.length
-          ? (await this.query(`SELECT *, (status = 'queued' AND run_at > now()::timestamptz(3)) AS scheduled_now FROM ${this.S}.tasks WHERE key = ANY($1::text[]) AND status IN ('queued', 'running')`, [keys], client)).map(
-              (r) => [r.key as string, r],
-            )
-          : [],
-      );
-      const outcomes = tasks.map((t): InsertOutcome => {
-        const row = inserted.get(t.id);
-        if (row) return { task: pgRowToTask(row, now), existing: false };
-        const holder = t.key === null ? undefined : holders.get(t.key);
-        if (!holder) throw new ValidationError(`id: a task with id "${t.id}" already exists`);
-        return { task: pgRowToTask(holder, now), existing: true };
-      });
+      const rows = await this.query(this.sql.insert, [this.insertPayload(tasks)], client);
+      const inserted = new Map(rows.map((r) => [r.id as string, r]));
+      const outcomes = await this.insertOutcomes(tasks, inserted, client);
       if (limited.length) {
         const counts = await this.query<{ type: string; n: number }>(
           `SELECT type, count(*)::int AS n FROM ${this.S}.tasks WHERE status = 'queued' AND type = ANY($1::text[]) GROUP BY type`,
@@ -454,6 +478,51 @@ export class PostgresStore implements Store {
     };
     if (options.tx) return run(options.tx as pg.ClientBase);
     return this.transaction(run);
+  }
+
+  private insertPayload(tasks: NewTask[]): string {
+    return JSON.stringify(
+      tasks.map((t) => ({
+        ...t,
+        params: t.params ?? null,
+        run_at: this.iso(t.runAt),
+        max_attempts: t.maxAttempts,
+        max_runs: t.maxRuns,
+        timeout_ms: t.timeoutMs,
+        deadline: this.iso(t.deadline),
+        delete_after_ms: t.deleteAfterMs,
+      })),
+    );
+  }
+
+  /**
+   * Outcomes in input order. A task that was not inserted because its key is held by a live task
+   * returns that task. If the holder finished in between (read committed), the task is inserted
+   * again; a task with no key that was not inserted had a duplicate id.
+   */
+  private async insertOutcomes(tasks: NewTask[], inserted: Map<string, PgRow>, db: pg.ClientBase | pg.Pool): Promise<InsertOutcome[]> {
+    const holders = new Map<string, PgRow>();
+    for (let round = 0; round < 3; round++) {
+      const keys = tasks.filter((t) => !inserted.has(t.id) && t.key !== null && !holders.has(t.key)).map((t) => t.key!);
+      if (keys.length === 0) break;
+      const found = (await db.query(
+        `SELECT *, (status = 'queued' AND run_at > now()::timestamptz(3)) AS scheduled_now FROM ${this.S}.tasks
+         WHERE key = ANY($1::text[]) AND status IN ('queued', 'running')`,
+        [keys],
+      )).rows as PgRow[];
+      for (const r of found) holders.set(r.key as string, r);
+      const orphans = tasks.filter((t) => !inserted.has(t.id) && t.key !== null && !holders.has(t.key));
+      if (orphans.length === 0) break;
+      for (const r of (await db.query(this.sql.insert, [this.insertPayload(orphans)])).rows as PgRow[]) inserted.set(r.id as string, r);
+    }
+    const now = this.nowSync();
+    return tasks.map((t): InsertOutcome => {
+      const row = inserted.get(t.id);
+      if (row) return { task: pgRowToTask(row, now), existing: false };
+      const holder = t.key === null ? undefined : holders.get(t.key);
+      if (!holder) throw new ValidationError(`id: a task with id "${t.id}" already exists`);
+      return { task: pgRowToTask(holder, now), existing: true };
+    });
   }
 
   async taskGet(id: string): Promise<TaskRow | null> {
@@ -523,7 +592,7 @@ export class PostgresStore implements Store {
     if (req.limit <= 0 || req.types.length === 0) return [];
     const limited = req.types.some((t) => Number.isFinite(t.slots));
     const scan = limited ? Math.min(req.limit * 4, 2000) : req.limit;
-    const rows = await this.query(this.sql.claim, [
+    const rows = await this.book(this.sql.claim, [
       req.types.map((t) => t.type),
       req.types.map((t) => (Number.isFinite(t.slots) ? t.slots : 1_000_000_000)),
       req.node,
@@ -553,7 +622,7 @@ export class PostgresStore implements Store {
 
   async leaseRenewMany(leases: RunRef[], leaseMs: number): Promise<LeaseState[]> {
     if (leases.length === 0) return [];
-    const rows = await this.query(this.sql.renew, [leases.map((l) => l.taskId), leases.map((l) => l.runNo), leaseMs]);
+    const rows = await this.book(this.sql.renew, [leases.map((l) => l.taskId), leases.map((l) => l.runNo), leaseMs]);
     return rows.map((r) => ({ taskId: r.id, runNo: r.run_count, cancelRequested: r.cancel_requested === true }));
   }
 
@@ -568,7 +637,7 @@ export class PostgresStore implements Store {
       rate: u.ratePerSec,
       at: new Date(u.at).toISOString(),
     }));
-    await this.query(this.sql.progress, [pgJson(payload)]);
+    await this.book(this.sql.progress, [pgJson(payload)]);
   }
 
   async eventInsertMany(events: NewEvent[], trims: EventTrim[]): Promise<void> {
@@ -583,7 +652,7 @@ export class PostgresStore implements Store {
       data: e.data === undefined ? null : e.data,
     });
     if (trims.length === 0) {
-      await this.query(this.sql.eventInsert, [pgJson(events.map(toRow))]);
+      await this.book(this.sql.eventInsert, [pgJson(events.map(toRow))]);
       return;
     }
     await this.transaction(async (client) => {
@@ -638,7 +707,7 @@ export class PostgresStore implements Store {
       };
     });
     // A retry re-queues: wake the workers. (Sent only if a row was updated.)
-    const rows = await this.query(this.sql.finish, [pgJson(payload), ...this.notifyArgs()]);
+    const rows = await this.book(this.sql.finish, [pgJson(payload), ...this.notifyArgs()]);
     const now = this.nowSync();
     return rows.map((row) => ({
       taskId: row.id,
@@ -734,8 +803,8 @@ export class PostgresStore implements Store {
   }
 
   private async rescue(condition: string, args: unknown[]): Promise<TaskRow[]> {
-    const rows = await this.query(this.sql.rescue(condition), args);
-    if (rows.some((r) => r.status === "queued")) await this.query("SELECT pg_notify($1, $2)", this.notifyArgs());
+    const rows = await this.book(this.sql.rescue(condition), args);
+    if (rows.some((r) => r.status === "queued")) await this.book("SELECT pg_notify($1, $2)", this.notifyArgs());
     const now = this.nowSync();
     return rows.map((r) => pgRowToTask(r, now));
   }
