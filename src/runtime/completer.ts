@@ -124,7 +124,7 @@ export class Completer {
       this.deliver([item], []);
       return;
     }
-    setTimeout(async () => {
+    const timer = setTimeout(async () => {
       let rows: FinishApplied[];
       try {
         rows = await this.store.taskFinishMany([item.finish]);
@@ -135,6 +135,8 @@ export class Completer {
       }
       this.deliver([item], rows);
     }, 100 * 2 ** item.tries);
+    // A retry must not keep a stopping process alive; the run's lease lapses if it never lands.
+    timer.unref();
   }
 }
 
