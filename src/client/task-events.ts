@@ -1,6 +1,5 @@
 import type { Store, TaskEventRow } from "../store/store.js";
 import type { TasklaneEventName } from "./events.js";
-import { httpStore } from "./http-store.js";
 import type { Tasklane } from "./tasklane.js";
 
 export type { TaskEventKind, TaskEventRow } from "../store/store.js";
@@ -76,7 +75,7 @@ function watchStore(store: Store, fn: () => void): () => void {
 /** One page of the task event log, oldest first. */
 export async function listTaskEvents(lane: Tasklane, options: TaskEventsOptions = {}): Promise<TaskEventRow[]> {
   const limit = options.limit ?? 500;
-  return httpStore(lane.store).taskEventList({ afterId: options.after ?? 0, owner: options.owner, limit });
+  return lane.store.taskEventList({ afterId: options.after ?? 0, owner: options.owner, limit });
 }
 
 /**
@@ -85,7 +84,7 @@ export async function listTaskEvents(lane: Tasklane, options: TaskEventsOptions 
  * restarts and processes: the log is durable and its ids grow in commit order.
  */
 export async function* followTaskEvents(lane: Tasklane, options: FollowTaskEventsOptions = {}): AsyncGenerator<TaskEventRow> {
-  const store = httpStore(lane.store);
+  const store = lane.store;
   const signal = options.signal;
   let after = options.after ?? (await store.taskEventLastId());
   const batch = 500;

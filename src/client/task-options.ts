@@ -123,7 +123,19 @@ function backoffSpec(option: BackoffOption | undefined, field: string): BackoffS
   };
 }
 
+/** Earliest and latest instants accepted (1970 to 9999): every backend can store them. */
+const MIN_INSTANT = 0;
+const MAX_INSTANT = Date.UTC(9999, 11, 31);
+
 function instant(value: Date | string | number, field: string, now: number): number {
+  const t = parseInstant(value, field, now);
+  if (!Number.isSafeInteger(Math.round(t)) || t < MIN_INSTANT || t > MAX_INSTANT) {
+    throw new ValidationError(`${field}: must be between 1970 and 9999`);
+  }
+  return Math.round(t);
+}
+
+function parseInstant(value: Date | string | number, field: string, now: number): number {
   if (value instanceof Date) {
     if (Number.isNaN(value.getTime())) throw new ValidationError(`${field}: invalid date`);
     return value.getTime();

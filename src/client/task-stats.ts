@@ -2,7 +2,6 @@ import os from "node:os";
 import { ValidationError } from "../model/errors.js";
 import { TASK_STATUSES, type TaskStatus } from "../model/status.js";
 import type { TaskPage } from "../store/store.js";
-import { httpStore } from "./http-store.js";
 import type { ListOptions, Tasklane } from "./tasklane.js";
 
 /** Kept for compatibility: `list` takes these filters itself now. */
@@ -70,7 +69,7 @@ export async function taskStats(lane: Tasklane, options: StatsOptions = {}): Pro
   if (!Number.isInteger(windowMs) || windowMs < bucketMs || windowMs / bucketMs > 10_000) {
     throw new ValidationError("windowMs: an integer multiple of bucketMs, at most 10000 buckets");
   }
-  const store = httpStore(lane.store);
+  const store = lane.store;
   const now = await store.now();
   // Buckets are aligned to the bucket width, so consecutive calls agree on their edges.
   const since = Math.floor(now / bucketMs) * bucketMs - windowMs + bucketMs;

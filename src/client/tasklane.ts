@@ -1,10 +1,10 @@
 import os from "node:os";
 import { InvalidStateError, TaskNotFoundError, UnknownTaskTypeError, ValidationError } from "../model/errors.js";
 import type { AddOptions, TaskDefinition } from "../model/options.js";
-import { TASK_STATUSES, type TaskStatus } from "../model/status.js";
+import { RETRYABLE_STATUSES, TASK_STATUSES, type TaskStatus } from "../model/status.js";
 import type { EventRow, RunRow, TaskRow } from "../model/task-row.js";
 import { openStore } from "../store/open-store.js";
-import type { PruneReport, Store } from "../store/store.js";
+import type { InsertOutcome, PruneReport, Store } from "../store/store.js";
 import { resolveWorkerOptions, Worker, type WorkerOptions } from "../runtime/worker.js";
 import { EventBus, type TasklaneEventName, type TasklaneEvents } from "./events.js";
 import { readLogs, type LogsOptions } from "./log-stream.js";
@@ -12,7 +12,6 @@ import { buildNewTask, validateDefinition } from "./task-options.js";
 import { waitReason } from "./placement.js";
 import { AddBatcher } from "./add-batcher.js";
 // ---- users, tokens, task event log, queries, stats and nodes (HTTP API) ----
-import { httpStore } from "./http-store.js";
 import { followTaskEvents, listTaskEvents, type FollowTaskEventsOptions, type TaskEventRow, type TaskEventsOptions } from "./task-events.js";
 import { listNodes, taskStats, type NodeInfo, type QueryOptions, type StatsOptions, type TaskStatsReport } from "./task-stats.js";
 import { UserDirectory } from "./users.js";
@@ -127,9 +126,14 @@ export class Tasklane {
    * task instead (check `created` on the result of `addMany` style calls via `task.id`).
    */
   async add(type: string, params?: unknown, options?: AddOptions): Promise<TaskRow> {
+    return (await this.addWithOutcome(type, params, options)).task;
+  }
+
+  /** `add`, also telling whether the task was created or a live task holding the key was returned. */
+  async addWithOutcome(type: string, params?: unknown, options?: AddOptions): Promise<{ task: TaskRow; created: boolean }> {
     const { tx, ...rest } = options ?? {};
-    const [task] = await this.addMany([{ type, params, options: rest }], { tx });
-    return task!;
+    const [outcome] = await this.insert([{ type, params, options: rest }], { tx });
+    return { task: outcome!.task, created: !outcome!.existing };
   }
 
   /**
@@ -137,6 +141,10 @@ export class Tasklane {
    * application's own transaction instead.
    */
   async addMany(items: AddManyItem[], options: { tx?: unknown } = {}): Promise<TaskRow[]> {
+    return (await this.insert(items, options)).map((o) => o.task);
+  }
+
+  private async insert(items: AddManyItem[], options: { tx?: unknown }): Promise<InsertOutcome[]> {
     if (!Array.isArray(items)) throw new ValidationError("addMany: expected an array of { type, params, options }");
     if (options.tx !== undefined && !this.store.capabilities.transactionalAdd) {
       throw new ValidationError(`tx: transactional add needs a backend that supports it (PostgreSQL); this is ${this.store.dialect}`);
@@ -176,7 +184,7 @@ export class Tasklane {
       this.worker.notify();
       for (const { task } of outcomes) if (task.status === "scheduled") this.worker.wakeAt(task.runAt.getTime());
     }
-    return outcomes.map((o) => o.task);
+    return outcomes;
   }
 
   // ---------------------------------------------------------------- reading
@@ -271,7 +279,7 @@ export class Tasklane {
     if (!outcome) throw new TaskNotFoundError(id);
     const { task, applied } = outcome;
     if (!applied) {
-      if (task.runCount >= task.maxRuns && ["failed", "cancelled", "expired"].includes(task.status)) {
+      if (task.runCount >= task.maxRuns && RETRYABLE_STATUSES.includes(task.status)) {
         throw new InvalidStateError(`task ${id} has used all ${task.maxRuns} runs (maxRuns); it cannot be retried`);
       }
       throw new InvalidStateError(`task ${id} is ${task.status}; only failed, cancelled or expired tasks can be retried`);
@@ -366,7 +374,7 @@ export class Tasklane {
 
   /** Deletes task event log rows older than `olderThanMs`; returns how many. */
   async pruneTaskEvents(olderThanMs: number): Promise<number> {
-    const store = httpStore(this.store);
+    const store = this.store;
     return store.taskEventPrune({ before: (await store.now()) - olderThanMs, batchSize: 5000 });
   }
 

@@ -1,7 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { TasklaneError, ValidationError } from "../model/errors.js";
 import type { Store, UserRole, UserRow } from "../store/store.js";
-import { httpStore, type HttpStore } from "./http-store.js";
 
 /** A user name is taken. */
 export class UserExistsError extends TasklaneError {
@@ -55,10 +54,10 @@ export function checkUserName(name: unknown, field = "name"): asserts name is st
  * A fast hash is right here: the secret is random, not a password, so there is nothing to brute-force.
  */
 export class UserDirectory {
-  private readonly store: HttpStore;
+  private readonly store: Store;
 
   constructor(store: Store) {
-    this.store = httpStore(store);
+    this.store = store;
   }
 
   /** Creates a user with a first token; throws `UserExistsError` when the name is taken. */

@@ -3,6 +3,9 @@ import { ValidationError } from "./errors.js";
 /** A duration: milliseconds as a number, or a string such as `"500ms"`, `"10s"`, `"2m"`, `"1h"`, `"7d"`. */
 export type Duration = number | string;
 
+/** Longest duration accepted: anything longer is a mistake, and would overflow dates. */
+const MAX_DURATION_MS = 100 * 365.25 * 86_400_000;
+
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 const PATTERN = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$/;
 
@@ -10,12 +13,15 @@ const PATTERN = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$/;
 export function parseDuration(value: Duration, field: string): number {
   if (typeof value === "number") {
     if (!Number.isFinite(value) || value < 0) throw new ValidationError(`${field}: must be a non-negative number of milliseconds, got ${value}`);
+    if (value > MAX_DURATION_MS) throw new ValidationError(`${field}: ${value} ms is longer than 100 years`);
     return Math.round(value);
   }
   if (typeof value !== "string") throw new ValidationError(`${field}: must be a duration like "10s" or a number of milliseconds`);
   const match = PATTERN.exec(value);
   if (!match) throw new ValidationError(`${field}: "${value}" is not a duration (use e.g. "500ms", "10s", "2m", "1h", "7d")`);
-  return Math.round(Number(match[1]) * UNIT_MS[match[2] ?? "ms"]!);
+  const ms = Math.round(Number(match[1]) * UNIT_MS[match[2] ?? "ms"]!);
+  if (ms > MAX_DURATION_MS) throw new ValidationError(`${field}: "${value}" is longer than 100 years`);
+  return ms;
 }
 
 /** Formats milliseconds for people: `1.5s`, `2m 03s`, `3h 04m`. */

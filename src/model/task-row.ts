@@ -110,6 +110,12 @@ export interface EventRow {
   data: unknown;
 }
 
+/** Milliseconds until `current` reaches `total` at `ratePerSec`; null when either is unknown. */
+export function etaMs(current: number, total: number | null, ratePerSec: number | null): number | null {
+  if (total === null || ratePerSec === null || ratePerSec <= 0) return null;
+  return Math.max(0, ((total - current) / ratePerSec) * 1000);
+}
+
 export function runIdOf(taskId: string, runNo: number): string {
   return `${taskId}#${runNo}`;
 }

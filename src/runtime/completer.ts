@@ -48,10 +48,6 @@ export class Completer {
     }
   }
 
-  get size(): number {
-    return this.pending.length;
-  }
-
   /** Resolves when everything pushed so far is written. */
   async drain(): Promise<void> {
     while (this.pending.length > 0 || this.flushing) {

@@ -16,7 +16,6 @@ export class LoadGuard {
   private readonly histogram: IntervalHistogram;
   private readonly cores = Math.max(1, os.availableParallelism());
   private lastCheck = 0;
-  private lastLagMs = 0;
   private overloaded = false;
 
   constructor(private readonly options: Required<OverloadOptions>) {
@@ -37,14 +36,11 @@ export class LoadGuard {
     if (now - this.lastCheck < 1000) return this.overloaded;
     this.lastCheck = now;
     // The histogram's floor is its resolution; subtract it so an idle loop reads ~0.
-    this.lastLagMs = Math.max(0, this.histogram.mean / 1e6 - 20);
+    const lagMs = Math.max(0, this.histogram.mean / 1e6 - 20);
     this.histogram.reset();
     const loadPerCore = os.loadavg()[0]! / this.cores;
-    this.overloaded = this.lastLagMs > this.options.maxEventLoopLagMs || loadPerCore > this.options.maxLoadPerCore;
+    this.overloaded = lagMs > this.options.maxEventLoopLagMs || loadPerCore > this.options.maxLoadPerCore;
     return this.overloaded;
   }
 
-  snapshot(): { eventLoopLagMs: number; loadPerCore: number; overloaded: boolean } {
-    return { eventLoopLagMs: this.lastLagMs, loadPerCore: os.loadavg()[0]! / this.cores, overloaded: this.overloaded };
-  }
 }

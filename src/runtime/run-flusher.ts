@@ -1,6 +1,6 @@
 import type { EventBus } from "../client/events.js";
 import type { TaskDefinition } from "../model/options.js";
-import type { TaskRow } from "../model/task-row.js";
+import { etaMs, type TaskRow } from "../model/task-row.js";
 import type { EventTrim, NewEvent, ProgressWrite, Store } from "../store/store.js";
 import type { RunState } from "./run-state.js";
 
@@ -78,8 +78,7 @@ export class RunFlusher {
       total: write.total,
       message: write.message,
       ratePerSec: write.ratePerSec,
-      etaMs:
-        write.total !== null && write.ratePerSec ? Math.max(0, ((write.total - write.current) / write.ratePerSec) * 1000) : null,
+      etaMs: etaMs(write.current, write.total, write.ratePerSec),
       updatedAt: new Date(write.at),
     };
     task.progress = progress;

@@ -261,10 +261,6 @@ export class Worker {
     });
   }
 
-  runPrune() {
-    return this.maintenance.prune();
-  }
-
   // ---------------------------------------------------------------- claiming
 
   private schedulePump(): void {

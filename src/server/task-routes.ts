@@ -39,21 +39,12 @@ export function taskRoutes(lane: Tasklane): Hono<HttpEnv> {
     const { type, params, ...rest } = body;
     const owner = body.owner ?? user.name;
     const options: AddOptions = { ...(rest as AddOptions), owner };
-    // `add` returns the live task holding the key instead of a new one; tell the two apart by
-    // the task:added event, emitted synchronously for new tasks before `add` returns.
-    const added = new Set<string>();
-    const off = lane.on("task:added", ({ task }) => added.add(task.id));
-    let task: TaskRow;
-    try {
-      task = await lane.add(type, params, options);
-    } finally {
-      off();
-    }
+    // A live task holding the key is returned instead of a new one (created: false).
+    const { task, created } = await lane.addWithOutcome(type, params, options);
     if (task.owner !== owner) {
       // Never reveal another owner's task: only that the key is taken.
       throw new HttpError(409, "KEY_CONFLICT", `key: another live task already holds key "${body.key}"`, { field: "key" });
     }
-    const created = added.has(task.id);
     c.header("Location", `/api/tasks/${encodeURIComponent(task.id)}`);
     return c.json({ ...task, created }, created ? 201 : 200);
   });

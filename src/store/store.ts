@@ -390,20 +390,3 @@ export interface TaskStats {
   now: number;
 }
 
-/** The optional Store methods the HTTP API needs (users, tokens, task event log, queries, stats). */
-export const HTTP_STORE_METHODS = [
-  "userInsert",
-  "userGet",
-  "userList",
-  "userCount",
-  "userDelete",
-  "tokenInsert",
-  "tokenGet",
-  "tokenList",
-  "tokenRevoke",
-  "taskEventList",
-  "taskEventLastId",
-  "taskEventPrune",
-  "taskQuery",
-  "taskStats",
-] as const;

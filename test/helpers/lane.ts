@@ -27,6 +27,13 @@ export async function waitForStatus(lane: Tasklane, id: string, statuses: TaskRo
   }, `task ${id} to be ${statuses.join("|")}`, timeoutMs);
 }
 
+/** The URL with `schema` set, whatever query string it already has. */
+function withSchema(url: string, schema: string): string {
+  const u = new URL(url);
+  u.searchParams.set("schema", schema);
+  return u.toString();
+}
+
 /**
  * Lanes on real databases, closed and removed by `cleanup`: SQLite files in a temp folder, or
  * PostgreSQL schemas. `file()` names a fresh database (a `db` URL); lanes opened with the same
@@ -38,7 +45,7 @@ export function laneFactory(backend: Backend = "sqlite") {
   const open: Tasklane[] = [];
   let n = 0;
   const file = (name = `db${++n}`) =>
-    backend === "sqlite" ? `sqlite:${path.join(tmp.dir, `${name}.db`)}` : `${TEST_PG_URL}?schema=${schemas.next()}`;
+    backend === "sqlite" ? `sqlite:${path.join(tmp.dir, `${name}.db`)}` : withSchema(TEST_PG_URL, schemas.next());
   return {
     backend,
     dir: tmp.dir,

@@ -45,6 +45,11 @@ describe(`on ${backend}`, () => {
       await expect(lane.add("report", p, { delay: "1s", runAt: Date.now() })).rejects.toThrow(/delay and runAt/);
       await expect(lane.add("report", p, { colour: "red" } as never)).rejects.toThrow(/colour|Unrecognized/);
       await expect(lane.add("report", p, { key: "" })).rejects.toThrow(/key/);
+      await expect(lane.add("report", p, { delay: "9999999999d" })).rejects.toThrow(/delay: .*longer than 100 years/);
+      await expect(lane.add("report", p, { runAt: "-100000-01-01T00:00:00Z" })).rejects.toThrow(/runAt: must be between 1970 and 9999/);
+      await expect(lane.add("report", p, { deadline: 1e20 })).rejects.toThrow(/deadline/);
+      const crafted = Buffer.from(JSON.stringify([1e20, "a"])).toString("base64url");
+      await expect(lane.list({ cursor: crafted })).rejects.toThrow(/cursor/);
       expect((await lane.list()).tasks).toEqual([]);
     });
 

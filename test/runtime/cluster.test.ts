@@ -2,6 +2,7 @@ import pg from "pg";
 import { describe, expect, it } from "vitest";
 import { defineTask } from "../../src/index.js";
 import { BACKENDS, sleep, useLanes, waitFor, waitForStatus } from "../helpers/lane.js";
+import { TEST_PG_URL } from "../helpers/postgres.js";
 
 for (const backend of BACKENDS) {
   describe(`on ${backend}`, () => {
@@ -83,7 +84,7 @@ for (const backend of BACKENDS) {
       expect((await a.get(task.id))!.result).toBe("node-b");
     });
 
-    it("delivers a cancel to the node running the task at once where the store notifies cancels", async () => {
+    it("delivers a cancel to the node running the task at once where the store notifies cancels", async (ctx) => {
       const file = useLane().file();
       let aborted = false;
       const long = defineTask({
@@ -96,7 +97,8 @@ for (const backend of BACKENDS) {
       // A 10 s heartbeat: only the notification can deliver the cancel within the wait below.
       const runner = await useLane().open({ file, node: "runner", tasks: [long], worker: { heartbeatMs: 10_000, leaseMs: 60_000 } });
       const client = await useLane().open({ file, node: "client", tasks: [long] });
-      if (!runner.store.capabilities.cancelNotification) return; // covered by the heartbeat path elsewhere
+      // Stores without it deliver cancels on the lease heartbeat (tested in lifecycle.test.ts).
+      if (!runner.store.capabilities.cancelNotification) ctx.skip();
       await runner.start();
       const task = await client.add("long");
       await waitForStatus(client, task.id, ["running"]);
@@ -105,13 +107,17 @@ for (const backend of BACKENDS) {
       expect(aborted).toBe(true);
     });
 
-    it("adds inside the application's own transaction: the task exists only if it commits", async () => {
+    it("refuses a transactional add where the store cannot do one, storing nothing", async (ctx) => {
       const lane = await useLane().open({ tasks: [job] });
-      if (!lane.store.capabilities.transactionalAdd) {
-        await expect(lane.add("job", {}, { tx: {} })).rejects.toThrow(/tx: transactional add needs/);
-        return;
-      }
-      const client = new pg.Client({ connectionString: process.env.TASKLANE_TEST_PG ?? "postgres://postgres@127.0.0.1:5432/postgres" });
+      if (lane.store.capabilities.transactionalAdd) ctx.skip();
+      await expect(lane.add("job", {}, { tx: {} })).rejects.toThrow(/tx: transactional add needs/);
+      expect((await lane.list()).tasks).toEqual([]);
+    });
+
+    it("adds inside the application's own transaction: the task exists only if it commits", async (ctx) => {
+      const lane = await useLane().open({ tasks: [job] });
+      if (!lane.store.capabilities.transactionalAdd) ctx.skip();
+      const client = new pg.Client({ connectionString: TEST_PG_URL });
       await client.connect();
       try {
         await client.query("BEGIN");

@@ -62,7 +62,13 @@ describe(`on ${backend}`, () => {
       const file = useLane().file();
       const job = defineTask({ name: "job", run: (ctx) => ctx.node });
       const frozen = defineTask({ name: "job", run: () => new Promise(() => {}) });
-      const a = await useLane().open({ file, node: "a", tasks: [frozen], worker: { leaseMs: 200, heartbeatMs: 60_000, concurrency: 1 } });
+      // A never rescues (so only B's own rescue can free the task) and never renews.
+      const a = await useLane().open({
+        file,
+        node: "a",
+        tasks: [frozen],
+        worker: { leaseMs: 200, heartbeatMs: 60_000, concurrency: 1, maintenanceMs: 60_000 },
+      });
       await a.start();
       const task = await a.add("job");
       await waitForStatus(a, task.id, ["running"]);

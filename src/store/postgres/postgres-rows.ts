@@ -1,6 +1,6 @@
 import type { LogLevel, RunOutcome, TaskStatus } from "../../model/status.js";
 import type { EventRow, RunRow, TaskErrorInfo, TaskRow } from "../../model/task-row.js";
-import { runIdOf } from "../../model/task-row.js";
+import { etaMs, runIdOf } from "../../model/task-row.js";
 import type { NodeRow } from "../../model/node-row.js";
 import type { ApiTokenRow, UserRow } from "../store.js";
 
@@ -52,7 +52,7 @@ export function pgRowToTask(r: PgRow, now: number): TaskRow {
           total,
           message: r.progress_message,
           ratePerSec: rate,
-          etaMs: r.status === "running" && total !== null && rate ? Math.max(0, ((total - current) / rate) * 1000) : null,
+          etaMs: r.status === "running" ? etaMs(current, total, rate) : null,
           updatedAt: r.progress_at,
         }
       : null,

@@ -1,6 +1,6 @@
 import type { LogLevel, RunOutcome, TaskStatus } from "../../model/status.js";
 import type { BackoffSpec, EventRow, RunRow, TaskErrorInfo, TaskRow } from "../../model/task-row.js";
-import { runIdOf } from "../../model/task-row.js";
+import { etaMs, runIdOf } from "../../model/task-row.js";
 import type { NodeRow } from "../../model/node-row.js";
 
 export type SqlRow = Record<string, any>;
@@ -68,7 +68,7 @@ export function valuesToTask(v: any[], c: TaskColumns, now: number): TaskRow {
             total,
             message: v[c.progress_message!],
             ratePerSec: rate,
-            etaMs: stored === "running" ? etaOf(current, total, rate) : null,
+            etaMs: stored === "running" ? etaMs(current, total, rate) : null,
             updatedAt: new Date(progressAt),
           }
         : null,
@@ -87,11 +87,6 @@ function backoffOf(text: string): BackoffSpec {
     backoffCache.set(text, spec);
   }
   return spec;
-}
-
-function etaOf(current: number, total: number | null, rate: number | null): number | null {
-  if (total === null || rate === null || rate <= 0) return null;
-  return Math.max(0, ((total - current) / rate) * 1000);
 }
 
 export function rowToRun(r: SqlRow): RunRow {

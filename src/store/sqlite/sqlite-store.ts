@@ -73,6 +73,7 @@ export class SqliteStore implements Store {
   readonly dialect = "sqlite" as const;
   readonly capabilities: StoreCapabilities;
   private readonly db: Database.Database;
+  private readonly inTransaction: Database.Transaction<(fn: () => unknown) => unknown>;
   private readonly durableSync: "FULL" | "NORMAL";
   private currentSync: string | null = null;
   private prepared: ReturnType<SqliteStore["prepareStatements"]> | null = null;
@@ -84,6 +85,8 @@ export class SqliteStore implements Store {
     this.options = options;
     const memory = options.path === ":memory:";
     this.db = new Database(options.path, { fileMustExist: options.mustExist ?? false });
+    // One wrapper for every write (better-sqlite3 builds a new one per transaction() call).
+    this.inTransaction = this.db.transaction((fn: () => unknown) => fn());
     this.db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 15_000}`);
     if (!memory) this.db.pragma("journal_mode = WAL");
     this.db.pragma("foreign_keys = OFF");
@@ -121,7 +124,7 @@ export class SqliteStore implements Store {
       this.db.pragma(`synchronous = ${sync}`);
       this.currentSync = sync;
     }
-    return this.db.transaction(fn).immediate();
+    return this.inTransaction.immediate(fn) as T;
   }
 
   private migrateSync(): number[] {
@@ -352,41 +355,9 @@ export class SqliteStore implements Store {
   }
 
   async taskList(filter: TaskListFilter): Promise<TaskPage> {
-    const now = Date.now();
-    const where: string[] = [];
-    const args: unknown[] = [];
-    if (filter.status?.length) {
-      const parts = filter.status.map((s) => statusCondition(s, args, now));
-      where.push(`(${parts.join(" OR ")})`);
-    }
-    if (filter.type?.length) {
-      where.push(`type IN (${filter.type.map(() => "?").join(",")})`);
-      args.push(...filter.type);
-    }
-    if (filter.owner !== undefined) {
-      where.push("owner = ?");
-      args.push(filter.owner);
-    }
-    if (filter.key !== undefined) {
-      where.push("key = ?");
-      args.push(filter.key);
-    }
-    const desc = (filter.order ?? "desc") === "desc";
-    if (filter.cursor) {
-      const [createdAt, id] = decodeCursor(filter.cursor);
-      where.push(desc ? "(created_at, id) < (?, ?)" : "(created_at, id) > (?, ?)");
-      args.push(createdAt, id);
-    }
-    const dir = desc ? "DESC" : "ASC";
-    const sql = `SELECT * FROM tasks ${where.length ? "WHERE " + where.join(" AND ") : ""}
-      ORDER BY created_at ${dir}, id ${dir} LIMIT ?`;
-    args.push(filter.limit + 1);
-    const rows = this.db.prepare(sql).all(...args) as SqlRow[];
-    const more = rows.length > filter.limit;
-    const tasks = rows.slice(0, filter.limit).map((r) => this.rowToTask(r, now));
-    const last = tasks[tasks.length - 1];
-    return { tasks, nextCursor: more && last ? encodeCursor(last.createdAt.getTime(), last.id) : null };
+    return this.taskQuery(filter);
   }
+
 
   async taskCount(): Promise<Array<{ status: TaskStatus; type: string; count: number }>> {
     return this.stmt.count.all({ now: Date.now() }) as Array<{ status: TaskStatus; type: string; count: number }>;
