@@ -1,4 +1,3 @@
-import fs from "node:fs";
 import { Command } from "commander";
 import { addCommand } from "./commands/add.js";
 import { cancelCommand, deleteCommand, pruneCommand, retryCommand } from "./commands/control.js";
@@ -10,16 +9,8 @@ import { showCommand } from "./commands/show.js";
 import { startCommand, workerCommand } from "./commands/start.js";
 // ---- users and the HTTP API
 import { userCommand } from "./commands/user.js";
+import { PACKAGE_VERSION } from "../model/version.js";
 import { configureStartCommand } from "./start-extensions.js";
-
-function packageVersion(): string {
-  try {
-    const pkg = JSON.parse(fs.readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version?: string };
-    return pkg.version ?? "0.0.0";
-  } catch {
-    return "0.0.0";
-  }
-}
 
 /** Every command throws instead of exiting, and prints nothing itself on error: main() reports it in one line. */
 function harden(command: Command): void {
@@ -38,7 +29,7 @@ function harden(command: Command): void {
 export function buildProgram(): Command {
   const program = new Command("tasklane")
     .description("Durable background tasks on SQLite: run workers, add and inspect tasks.")
-    .version(packageVersion(), "-V, --version")
+    .version(PACKAGE_VERSION, "-V, --version")
     .option("--db <url>", "database: sqlite:PATH (env TASKLANE_DB or DATABASE_URL) [sqlite:./tasklane.db]")
     .option("--tasks <dir>", "folder of task modules (env TASKLANE_TASKS) [./tasks if present, else the bundled examples]")
     .option("--config <file>", "config file [tasklane.config.js, .mjs or .json in the current folder]")

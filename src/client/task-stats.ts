@@ -1,6 +1,6 @@
-import os from "node:os";
 import { ValidationError } from "../model/errors.js";
 import { TASK_STATUSES, type TaskStatus } from "../model/status.js";
+import type { NodeRow } from "../model/node-row.js";
 import type { TaskPage } from "../store/store.js";
 import type { ListOptions, Tasklane } from "./tasklane.js";
 
@@ -49,16 +49,8 @@ export interface TaskStatsReport {
 }
 
 /** A node of the cluster as the HTTP API reports it. */
-export interface NodeInfo {
-  name: string;
-  host: string | null;
-  pid: number | null;
-  /** This process. */
-  self: boolean;
-  running: number | null;
-  concurrency: number | null;
-  [field: string]: unknown;
-}
+/** A node of the cluster, and whether it is this process. */
+export type NodeInfo = NodeRow & { self: boolean };
 
 
 /** Counts by status and type, finished tasks per bucket over the window, and the oldest queued age. */
@@ -120,30 +112,6 @@ export async function taskStats(lane: Tasklane, options: StatsOptions = {}): Pro
  * (`nodeList`), else this process only, when its worker is running.
  */
 export async function listNodes(lane: Tasklane): Promise<NodeInfo[]> {
-  const registry = (lane.store as unknown as { nodeList?: () => Promise<Array<Record<string, unknown>>> }).nodeList;
-  const state = lane.workerState();
-  if (typeof registry === "function") {
-    const rows = await registry.call(lane.store);
-    const nodes: NodeInfo[] = rows.map((row) => {
-      const name = String(row.name ?? "");
-      const self = name === lane.node;
-      return {
-        ...row,
-        name,
-        host: (row.host as string | undefined) ?? null,
-        pid: (row.pid as number | undefined) ?? null,
-        self,
-        running: (row.running as number | undefined) ?? (self ? (state?.running ?? null) : null),
-        concurrency: (row.concurrency as number | undefined) ?? (self ? (state?.concurrency ?? null) : null),
-      };
-    });
-    // This node's worker runs but has not heartbeated (yet): list it anyway.
-    if (state && !nodes.some((n) => n.self)) nodes.unshift(localNode(lane, state));
-    return nodes;
-  }
-  return state ? [localNode(lane, state)] : [];
-}
-
-function localNode(lane: Tasklane, state: { running: number; concurrency: number }): NodeInfo {
-  return { name: lane.node, host: os.hostname(), pid: process.pid, self: true, running: state.running, concurrency: state.concurrency };
+  // A running worker heartbeats before start() resolves, so this process is listed too.
+  return (await lane.store.nodeList()).map((node) => ({ ...node, self: node.name === lane.node }));
 }

@@ -1,17 +1,8 @@
-import fs from "node:fs";
+import { PACKAGE_VERSION } from "../model/version.js";
 import os from "node:os";
 import type { EventBus } from "../client/events.js";
 import type { NodeHeartbeat, NodeStatus } from "../model/node-row.js";
 import type { Store } from "../store/store.js";
-
-/** This package's version, for the nodes table (read once; "unknown" if the file is not found). */
-export const PACKAGE_VERSION: string = (() => {
-  try {
-    return (JSON.parse(fs.readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
-  } catch {
-    return "unknown";
-  }
-})();
 
 export interface NodeState {
   types: string[];

@@ -1,4 +1,4 @@
-import fs from "node:fs";
+import { PACKAGE_VERSION } from "../model/version.js";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
@@ -37,14 +37,6 @@ export type TasklaneHttpApp = Hono<HttpEnv> & { dispose(): void };
 
 const MIB = 1024 * 1024;
 
-function packageVersion(): string {
-  try {
-    return (JSON.parse(fs.readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
-  } catch {
-    return "0.0.0";
-  }
-}
-
 /**
  * The Tasklane HTTP API as a Fetch handler: `app.fetch(request)` works in any server that
  * speaks the Fetch API (`serveHttp` runs it on Node's http module). It calls the client API
@@ -54,7 +46,7 @@ export function createHttpApp(lane: Tasklane, options: HttpAppOptions = {}): Tas
   const limit = options.bodyLimit ?? MIB;
   const log = options.logger;
   const metrics = new HttpMetrics(lane, { defaultMetrics: options.defaultMetrics });
-  const openapi = buildOpenApi({ bodyLimit: limit, version: packageVersion() });
+  const openapi = buildOpenApi({ bodyLimit: limit, version: PACKAGE_VERSION });
   const app = new Hono<HttpEnv>();
 
   app.use("*", async (c, next) => {

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { Tasklane } from "../client/tasklane.js";
+import type { NodeInfo, TaskStatsReport } from "../client/task-stats.js";
 import type { TaskRow } from "../model/task-row.js";
 
 /**
@@ -11,8 +12,12 @@ import type { TaskRow } from "../model/task-row.js";
 export class HttpMetrics {
   readonly registry = new Registry();
   private readonly offs: Array<() => void> = [];
+  private snapshot: { stats: TaskStatsReport; nodes: NodeInfo[] } | null = null;
 
-  constructor(lane: Tasklane, options: { defaultMetrics?: boolean } = {}) {
+  constructor(
+    private readonly lane: Tasklane,
+    options: { defaultMetrics?: boolean } = {},
+  ) {
     const registers = [this.registry];
     const started = new Counter({ name: "tasklane_runs_started_total", help: "Runs started by this node.", labelNames: ["type"], registers });
     const succeeded = new Counter({ name: "tasklane_runs_succeeded_total", help: "Runs that succeeded on this node.", labelNames: ["type"], registers });
@@ -51,23 +56,26 @@ export class HttpMetrics {
       }),
     );
 
+    // The database is read once per scrape (see text()); the gauges only copy from that snapshot.
+    const scrape = () => this.snapshot!;
     new Gauge({
       name: "tasklane_tasks",
       help: "Tasks in the database by status and type.",
       labelNames: ["status", "type"],
       registers,
-      async collect() {
+      collect() {
         this.reset();
-        for (const { status, type, count } of await lane.counts()) this.set({ status, type }, count);
+        for (const [type, { byStatus }] of Object.entries(scrape().stats.byType)) {
+          for (const [status, count] of Object.entries(byStatus)) this.set({ status, type }, count ?? 0);
+        }
       },
     });
     new Gauge({
       name: "tasklane_queue_oldest_age_seconds",
       help: "How long the oldest due queued task has waited (0 when none waits).",
       registers,
-      async collect() {
-        const stats = await lane.stats({ windowMs: 60_000, bucketMs: 60_000 });
-        this.set((stats.oldestQueuedAgeMs ?? 0) / 1000);
+      collect() {
+        this.set((scrape().stats.oldestQueuedAgeMs ?? 0) / 1000);
       },
     });
     new Gauge({
@@ -75,9 +83,9 @@ export class HttpMetrics {
       help: "Most tasks a node runs at once (its concurrency).",
       labelNames: ["node"],
       registers,
-      async collect() {
+      collect() {
         this.reset();
-        for (const n of await lane.nodes()) if (typeof n.concurrency === "number") this.set({ node: n.name }, n.concurrency);
+        for (const n of scrape().nodes) this.set({ node: n.name }, n.concurrency);
       },
     });
     new Gauge({
@@ -85,15 +93,17 @@ export class HttpMetrics {
       help: "Tasks running on a node now (its load).",
       labelNames: ["node"],
       registers,
-      async collect() {
+      collect() {
         this.reset();
-        for (const n of await lane.nodes()) if (typeof n.running === "number") this.set({ node: n.name }, n.running);
+        for (const n of scrape().nodes) this.set({ node: n.name }, n.running);
       },
     });
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
   }
 
   async text(): Promise<string> {
+    const [stats, nodes] = await Promise.all([this.lane.stats({ windowMs: 60_000, bucketMs: 60_000 }), this.lane.nodes()]);
+    this.snapshot = { stats, nodes };
     return this.registry.metrics();
   }
 
