@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { ClusterScenario, FAST_FAILOVER, waitFor } from "../fixtures/cluster.js";
+import { ClusterScenario, FAST_FAILOVER } from "../fixtures/cluster.js";
 
 let scenario: ClusterScenario | null = null;
 
@@ -61,7 +61,7 @@ describe("cancel across nodes", () => {
     await scenario.waitForTask(task.id, "running", (t) => t.node === "node-b");
     const asked = Date.now();
     const cancelling = await lane.cancel(task.id);
-    expect(cancelling?.status ?? "running").not.toBe("succeeded");
+    expect(cancelling).toMatchObject({ status: "running", cancelRequested: true });
 
     const ended = await scenario.waitForTask(task.id, "cancelled", () => true, 15_000);
     const tookMs = Date.now() - asked;
@@ -76,7 +76,7 @@ describe("cancel across nodes", () => {
     // node B is fine and keeps working.
     const next = await lane.add("pgrecord", {});
     await scenario.waitForTask(next.id, "succeeded", (t) => t.node === "node-b");
-    await waitFor("node B to stay up", () => b.isAlive() || undefined, 1000);
+    expect(b.isAlive()).toBe(true);
     expect(scenario.allStderr()).toEqual([]);
   });
 });

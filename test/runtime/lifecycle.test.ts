@@ -285,8 +285,10 @@ describe(`on ${backend}`, () => {
     it("lets short tasks finish and releases long ones to the queue without using an attempt", async () => {
       const lane: Tasklane = await useLane().open({ worker: { abortGraceMs: 100 } });
       let shortDone = false;
+      let releaseShort!: () => void;
+      const shortGate = new Promise<void>((resolve) => (releaseShort = resolve));
       lane.register(
-        defineTask({ name: "short", run: async () => { await sleep(50); shortDone = true; } }),
+        defineTask({ name: "short", run: async () => { await shortGate; shortDone = true; } }),
         defineTask({
           name: "long",
           run: async (ctx) => {
@@ -299,6 +301,9 @@ describe(`on ${backend}`, () => {
       const l = await lane.add("long");
       await lane.start();
       await waitForStatus(lane, l.id, ["running"]);
+      await waitForStatus(lane, s.id, ["running"]);
+      // The short task is still running when the stop begins, and ends inside the grace period.
+      setTimeout(releaseShort, 50);
       await lane.stop({ graceMs: 300 });
       expect(shortDone).toBe(true);
       expect((await lane.get(s.id))!.status).toBe("succeeded");

@@ -177,9 +177,20 @@ export function runStoreConformance(target: ConformanceTarget): void {
         expect((await claim({ cpuFree: 200, cpuCapacity: 200 })).map((t) => t.id)).toEqual(["huge"]);
       });
 
-      it("does not claim tasks past their deadline or out of runs", async () => {
+      it("does not claim tasks past their deadline", async () => {
         await insert(newTask({ id: "late", deadline: Date.now() - 1 }), newTask({ id: "ok", deadline: Date.now() + 60_000 }));
         expect((await claim()).map((t) => t.id)).toEqual(["ok"]);
+      });
+
+      it("fails a lost run that was the last one allowed (maxRuns), attempts left or not", async () => {
+        await insert(newTask({ id: "spent", maxRuns: 2, maxAttempts: 5 }));
+        const [first] = await claim();
+        await store.taskFinishMany([{ taskId: "spent", runNo: first!.runCount, outcome: "failed", next: "queued", retryDelayMs: 0 }]);
+        const [second] = await claim();
+        expect(second!.runCount).toBe(2);
+        const [rescued] = await store.taskRescueNode("n1");
+        expect(rescued).toMatchObject({ id: "spent", status: "failed" });
+        expect(await claim()).toEqual([]);
       });
     });
 
@@ -453,11 +464,11 @@ export function runStoreConformance(target: ConformanceTarget): void {
 
       it("marks silent nodes offline once, and prunes long-offline ones", async () => {
         await store.nodeHeartbeat(beat("quiet"));
-        await sleep(30);
+        await sleep(300);
         await store.nodeHeartbeat(beat("fresh"));
-        const marked = await store.nodeMarkStale(20);
+        const marked = await store.nodeMarkStale(200);
         expect(marked.map((n) => [n.name, n.status])).toEqual([["quiet", "offline"]]);
-        expect(await store.nodeMarkStale(20)).toEqual([]);
+        expect(await store.nodeMarkStale(200)).toEqual([]);
         await sleep(5);
         expect(await store.nodePrune(1)).toBe(1);
         expect((await store.nodeList()).map((n) => n.name)).toEqual(["fresh"]);
