@@ -19,7 +19,10 @@ import type { NodeRow } from "../model/node-row.js";
  * | `task:expired` | its deadline passed before it started |
  * | `task:rescued` | a lost run was recovered (outcome `offline`): re-queued or failed |
  * | `task:released` | graceful stop gave a running task back to the queue |
- * | `node:offline` | a node stopped heartbeating and was marked offline (seen by every node) |
+ * | `task:cancel-requested` | a running task was asked to stop (it ends `cancelled` when its run does) |
+ * | `task:retried` | a failed, cancelled or expired task was queued again by hand |
+ * | `task:deleted` | a task was deleted |
+ * | `node:offline` | a node stopped heartbeating and was marked offline (on the node that noticed) |
  */
 export interface TasklaneEvents {
   "task:added": { task: TaskRow };
@@ -33,6 +36,9 @@ export interface TasklaneEvents {
   "task:expired": { task: TaskRow };
   "task:rescued": { task: TaskRow };
   "task:released": { task: TaskRow };
+  "task:cancel-requested": { task: TaskRow };
+  "task:retried": { task: TaskRow };
+  "task:deleted": { id: string };
   "node:offline": { node: NodeRow };
   /** An error inside Tasklane's background loops (a hook that threw, a store error while polling). */
   error: { error: Error; where: string };

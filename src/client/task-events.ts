@@ -37,15 +37,10 @@ const LOCAL_EVENTS: TasklaneEventName[] = [
   "task:expired",
   "task:rescued",
   "task:released",
+  "task:cancel-requested",
+  "task:retried",
+  "task:deleted",
 ];
-
-/** Wake-ups of followers, per instance: changes the bus does not announce (retry, delete, cancel of a running task). */
-const pokes = new WeakMap<object, Set<() => void>>();
-
-/** Tells this instance's event followers that the log may have grown. */
-export function pokeTaskEventFollowers(lane: Tasklane): void {
-  for (const fn of pokes.get(lane) ?? []) fn();
-}
 
 /** One `watchChanges` subscription per store, shared by all its followers. */
 const watchers = new WeakMap<Store, { subs: Set<() => void>; off: () => void }>();
@@ -95,9 +90,6 @@ export async function* followTaskEvents(lane: Tasklane, options: FollowTaskEvent
     wake?.();
   };
   const offs = LOCAL_EVENTS.map((e) => lane.on(e, poke));
-  let set = pokes.get(lane);
-  if (!set) pokes.set(lane, (set = new Set()));
-  set.add(poke);
   const unwatch = watchStore(lane.store, poke);
   signal?.addEventListener("abort", poke);
   try {
@@ -122,7 +114,6 @@ export async function* followTaskEvents(lane: Tasklane, options: FollowTaskEvent
     }
   } finally {
     for (const off of offs) off();
-    set.delete(poke);
     unwatch();
     signal?.removeEventListener("abort", poke);
   }

@@ -268,7 +268,10 @@ export class Tasklane {
       throw new InvalidStateError(`task ${id} is ${task.status}; only queued, scheduled or running tasks can be cancelled`);
     }
     if (task.status === "cancelled") this.bus.emit("task:cancelled", { task });
-    else this.worker?.abortLocal(id, "cancelled");
+    else {
+      this.bus.emit("task:cancel-requested", { task });
+      this.worker?.abortLocal(id, "cancelled");
+    }
     return task;
   }
 
@@ -284,6 +287,7 @@ export class Tasklane {
       }
       throw new InvalidStateError(`task ${id} is ${task.status}; only failed, cancelled or expired tasks can be retried`);
     }
+    this.bus.emit("task:retried", { task });
     this.worker?.notify();
     return task;
   }
@@ -294,6 +298,7 @@ export class Tasklane {
     const outcome = await this.store.taskDelete(id);
     if (outcome === "not-found") throw new TaskNotFoundError(id);
     if (outcome === "running") throw new InvalidStateError(`task ${id} is running; cancel it first`);
+    this.bus.emit("task:deleted", { id });
   }
 
   /** Deletes finished tasks past `deleteAfter` and runs beyond the per-task cap now. */

@@ -1,6 +1,5 @@
 import { Hono, type Context } from "hono";
 import { streamSSE } from "hono/streaming";
-import { pokeTaskEventFollowers } from "../client/task-events.js";
 import type { Tasklane } from "../client/tasklane.js";
 import type { AddOptions } from "../model/options.js";
 import type { TaskRow } from "../model/task-row.js";
@@ -73,21 +72,18 @@ export function taskRoutes(lane: Tasklane): Hono<HttpEnv> {
   app.post("/:id/cancel", async (c) => {
     const task = await visibleTask(c);
     const after = await lane.cancel(task.id);
-    pokeTaskEventFollowers(lane);
     return c.json(after);
   });
 
   app.post("/:id/retry", async (c) => {
     const task = await visibleTask(c);
     const after = await lane.retry(task.id);
-    pokeTaskEventFollowers(lane);
     return c.json(after);
   });
 
   app.delete("/:id", async (c) => {
     const task = await visibleTask(c);
     await lane.delete(task.id);
-    pokeTaskEventFollowers(lane);
     return c.json({ id: task.id, deleted: true });
   });
 
