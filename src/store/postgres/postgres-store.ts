@@ -194,6 +194,10 @@ export class PostgresStore implements Store {
           SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(id text, run_no int, next text, delay_ms float8, refund int,
             result jsonb, error jsonb, p_current float8, p_total float8, p_message text, p_rate float8, p_at text, outcome text)
         ),
+        locked AS (
+          SELECT t.id FROM ${S}.tasks t JOIN f ON t.id = f.id AND t.run_count = f.run_no
+          WHERE t.status = 'running' ORDER BY t.id FOR UPDATE OF t
+        ),
         upd AS (
           UPDATE ${S}.tasks t SET
             status = ${NEXT},
@@ -210,7 +214,7 @@ export class PostgresStore implements Store {
             progress_message = CASE WHEN f.p_at IS NOT NULL THEN f.p_message ELSE t.progress_message END,
             progress_rate = CASE WHEN f.p_at IS NOT NULL THEN f.p_rate ELSE t.progress_rate END,
             progress_at = CASE WHEN f.p_at IS NOT NULL THEN f.p_at::timestamptz ELSE t.progress_at END
-          FROM f WHERE t.id = f.id AND t.run_count = f.run_no AND t.status = 'running'
+          FROM f JOIN locked ON locked.id = f.id WHERE t.id = f.id AND t.run_count = f.run_no AND t.status = 'running'
           RETURNING t.id, t.run_count, t.status, t.run_at, t.attempt, t.updated_at, t.finished_at, t.delete_at,
             t.node, t.started_at, f.refund, f.outcome, f.result, f.error
         ),
@@ -222,13 +226,26 @@ export class PostgresStore implements Store {
         SELECT id, run_count, status, run_at, attempt, updated_at, finished_at, delete_at, (status = 'queued' AND run_at > now()::timestamptz(3)) AS scheduled_now,
           CASE WHEN status = 'queued' AND run_at <= now()::timestamptz(3) THEN pg_notify($2, $3) END AS woke
         FROM upd`,
-      renew: `UPDATE ${S}.tasks t SET lease_expires_at = now() + $3 * interval '1 millisecond'
-        FROM unnest($1::text[], $2::int[]) AS r(id, run_no)
-        WHERE t.id = r.id AND t.run_count = r.run_no AND t.status = 'running'
+      // Every multi-row update of running tasks (renew, progress, finish) first locks its rows in
+      // id order: two of them over the same rows (a renewal and the finish of the same runs, from
+      // two connections) would otherwise deadlock.
+      renew: `WITH locked AS (
+          SELECT t.id FROM ${S}.tasks t JOIN unnest($1::text[], $2::int[]) AS r(id, run_no) ON t.id = r.id AND t.run_count = r.run_no
+          WHERE t.status = 'running' ORDER BY t.id FOR UPDATE OF t
+        )
+        UPDATE ${S}.tasks t SET lease_expires_at = now() + $3 * interval '1 millisecond'
+        FROM locked WHERE t.id = locked.id AND t.status = 'running'
         RETURNING t.id, t.run_count, t.cancel_requested`,
-      progress: `UPDATE ${S}.tasks t SET progress_current = x.current, progress_total = x.total, progress_message = x.message,
+      progress: `WITH x AS (
+          SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(id text, run_no int, current float8, total float8, message text, rate float8, at text)
+        ),
+        locked AS (
+          SELECT t.id FROM ${S}.tasks t JOIN x ON t.id = x.id AND t.run_count = x.run_no
+          WHERE t.status = 'running' ORDER BY t.id FOR UPDATE OF t
+        )
+        UPDATE ${S}.tasks t SET progress_current = x.current, progress_total = x.total, progress_message = x.message,
           progress_rate = x.rate, progress_at = x.at::timestamptz
-        FROM jsonb_to_recordset($1::jsonb) AS x(id text, run_no int, current float8, total float8, message text, rate float8, at text)
+        FROM x JOIN locked ON locked.id = x.id
         WHERE t.id = x.id AND t.run_count = x.run_no AND t.status = 'running'`,
       // In array order, so event ids follow the order the lines were written.
       eventInsert: `INSERT INTO ${S}.events (task_id, run_no, seq, at, level, message, data)
@@ -253,7 +270,9 @@ export class PostgresStore implements Store {
             error = jsonb_build_object('name', 'NodeLostError', 'message', 'node ' || node || ' ' || $1::text),
             finished_at = CASE WHEN cancel_requested OR ${OUT_OF_TRIES} THEN now() ELSE NULL END,
             delete_at = CASE WHEN cancel_requested OR ${OUT_OF_TRIES} THEN now() + delete_after_ms * interval '1 millisecond' ELSE NULL END
-          WHERE ${condition}
+          -- SKIP LOCKED: a run being finished or renewed right now is not lost; a later tick sees it.
+          WHERE id IN (SELECT id FROM ${S}.tasks WHERE ${condition} ORDER BY id FOR UPDATE SKIP LOCKED)
+            AND ${condition}
           RETURNING *
         ),
         ins AS (
