@@ -12,6 +12,7 @@ import { HttpMetrics } from "./metrics.js";
 import { buildOpenApi } from "./openapi.js";
 import { parseQuery, isAdmin, type HttpEnv } from "./request.js";
 import { emptyQuerySchema, eventsQuerySchema } from "./schemas.js";
+import { dashboardMiddleware } from "./static-dashboard.js";
 import { taskRoutes } from "./task-routes.js";
 
 export interface HttpAppOptions {
@@ -30,6 +31,8 @@ export interface HttpAppOptions {
   keepAliveMs?: number;
   /** Collect Node.js process metrics on /metrics [true]. */
   defaultMetrics?: boolean;
+  /** Folder of the built dashboard served at `/`, or `false` for none [the package's `dist/dashboard/`]. */
+  dashboard?: string | false;
 }
 
 /** The Hono app, plus `dispose()` to detach its listeners from the Tasklane instance. */
@@ -79,6 +82,8 @@ export function createHttpApp(lane: Tasklane, options: HttpAppOptions = {}): Tas
       },
     }),
   );
+
+  if (options.dashboard !== false) app.use("*", dashboardMiddleware(options.dashboard));
 
   app.onError((error, c) => {
     const { status, body, unexpected } = toErrorResponse(error);

@@ -1,0 +1,317 @@
+import { useState, type ReactNode } from "react";
+import { Api, ApiError } from "../api/client";
+import { FINAL_STATUSES, type Run, type Task } from "../api/types";
+import { JsonView } from "../components/JsonView";
+import { LogPanel } from "../components/LogPanel";
+import { ProgressBar } from "../components/ProgressBar";
+import { Empty, ErrorBox, Loading } from "../components/States";
+import { StatusBadge } from "../components/StatusBadge";
+import { formatAge, formatDuration, formatTime } from "../lib/format";
+import { Link, navigate } from "../lib/router";
+import { canCancel, canDelete, canRetry } from "../lib/task-actions";
+import { useAsync, useInterval, useNow } from "../lib/use-async";
+import { useTaskEvents, useThrottled } from "../live/event-stream";
+
+/** One task: state, live progress, params/result, the log per run, the runs, the chain, and actions. */
+export function TaskDetailPage({ id }: { id: string }) {
+  const task = useAsync((signal) => Api.task(id, signal), `task-${id}`);
+  const runs = useAsync((signal) => Api.runs(id, signal), `runs-${id}`);
+  const now = useNow(1000);
+  const [action, setAction] = useState<{ busy: boolean; error: string | null }>({ busy: false, error: null });
+
+  const refresh = useThrottled(() => {
+    task.reload();
+    runs.reload();
+  }, 300);
+  useTaskEvents((e) => {
+    if (e.taskId === id) refresh();
+  });
+  const t = task.data;
+  // Progress is not an event: poll while it runs.
+  useInterval(task.reload, 1000, t?.status === "running");
+
+  if (task.error && !t) {
+    if (task.error instanceof ApiError && task.error.status === 404) {
+      return (
+        <section>
+          <h1>Task not found</h1>
+          <p className="muted">
+            No task <code>{id}</code>, or it is not yours, or it was deleted. <Link href="/tasks">Back to the tasks</Link>.
+          </p>
+        </section>
+      );
+    }
+    return <ErrorBox error={task.error} retry={task.reload} />;
+  }
+  if (!t) return <Loading what="Loading the task" />;
+
+  const final = FINAL_STATUSES.includes(t.status);
+  async function act(kind: "cancel" | "retry" | "delete") {
+    if (kind === "delete" && !window.confirm(`Delete task ${t!.id} with its runs and log? This cannot be undone.`)) return;
+    setAction({ busy: true, error: null });
+    try {
+      if (kind === "cancel") await Api.cancel(id);
+      else if (kind === "retry") await Api.retry(id);
+      else {
+        await Api.remove(id);
+        navigate("/tasks");
+        return;
+      }
+      setAction({ busy: false, error: null });
+      task.reload();
+      runs.reload();
+    } catch (error) {
+      setAction({ busy: false, error: (error as Error).message });
+    }
+  }
+
+  return (
+    <section aria-labelledby="task-title" className="detail">
+      <p className="crumbs">
+        <Link href="/tasks">Tasks</Link> / <span className="mono">{t.id}</span>
+      </p>
+      <div className="detail-head">
+        <h1 id="task-title">{t.name ?? t.type}</h1>
+        <StatusBadge status={t.status} cancelRequested={t.cancelRequested} />
+        <div className="actions">
+          {canCancel(t) ? (
+            <button type="button" className="btn danger" disabled={action.busy} onClick={() => void act("cancel")}>
+              Cancel
+            </button>
+          ) : null}
+          {canRetry(t) ? (
+            <button type="button" className="btn" disabled={action.busy} onClick={() => void act("retry")}>
+              Retry
+            </button>
+          ) : null}
+          {canDelete(t) ? (
+            <button type="button" className="btn ghost" disabled={action.busy} onClick={() => void act("delete")}>
+              Delete
+            </button>
+          ) : null}
+        </div>
+      </div>
+      {action.error ? (
+        <p className="form-error" role="alert">
+          {action.error}
+        </p>
+      ) : null}
+      {t.description ? <p className="muted">{t.description}</p> : null}
+
+      <div className="card" data-testid="progress-card">
+        <h2>Progress</h2>
+        <ProgressBar progress={t.progress} active={t.status === "running"} />
+        {t.waitReason ? <p className="warn-text">{t.waitReason}</p> : null}
+      </div>
+
+      <div className="grid-2">
+        <div className="card">
+          <h2>Details</h2>
+          <dl className="facts">
+            <Fact label="Type">{t.type}</Fact>
+            <Fact label="Id">
+              <span className="mono">{t.id}</span>
+            </Fact>
+            {t.key ? <Fact label="Key">{t.key}</Fact> : null}
+            <Fact label="Owner">{t.owner ?? "–"}</Fact>
+            <Fact label="Priority">{t.priority}</Fact>
+            <Fact label="Attempt">
+              {t.attempt} of {t.maxAttempts} <span className="muted">({t.runCount} runs, at most {t.maxRuns})</span>
+            </Fact>
+            <Fact label="Node">{t.node ?? "–"}</Fact>
+            {t.executor ? <Fact label="Pinned to">{t.executor}</Fact> : null}
+            <Fact label="Timeout">{t.timeoutMs !== null ? formatDuration(t.timeoutMs) : "none"}</Fact>
+            <ChainFacts task={t} />
+          </dl>
+        </div>
+        <div className="card">
+          <h2>Times</h2>
+          <dl className="facts">
+            <Fact label="Created">
+              <When iso={t.createdAt} now={now} />
+            </Fact>
+            <Fact label="Due">
+              <When iso={t.runAt} now={now} />
+            </Fact>
+            <Fact label="Started">
+              <When iso={t.startedAt} now={now} />
+            </Fact>
+            <Fact label="Finished">
+              <When iso={t.finishedAt} now={now} />
+            </Fact>
+            {t.startedAt ? (
+              <Fact label="Duration">{formatDuration((t.finishedAt ? Date.parse(t.finishedAt) : final ? Date.parse(t.updatedAt) : now) - Date.parse(t.startedAt))}</Fact>
+            ) : null}
+            {t.deadline ? (
+              <Fact label="Deadline">
+                <When iso={t.deadline} now={now} />
+              </Fact>
+            ) : null}
+            {t.deleteAt ? (
+              <Fact label="Deleted after">
+                <When iso={t.deleteAt} now={now} />
+              </Fact>
+            ) : null}
+          </dl>
+        </div>
+      </div>
+
+      {t.error ? (
+        <div className="card error-card">
+          <h2>Error</h2>
+          <ErrorView error={t.error} />
+        </div>
+      ) : null}
+
+      <div className="grid-2">
+        <div className="card">
+          <h2>Params</h2>
+          <JsonView value={t.params} label="Params" />
+        </div>
+        <div className="card">
+          <h2>Result</h2>
+          <JsonView value={t.result} label="Result" />
+        </div>
+      </div>
+
+      <div className="card">
+        <h2>Log</h2>
+        <LogPanel taskId={t.id} final={final} />
+      </div>
+
+      <div className="card">
+        <h2>Runs</h2>
+        {runs.error && !runs.data ? <ErrorBox error={runs.error} retry={runs.reload} /> : null}
+        {!runs.data && !runs.error ? <Loading /> : null}
+        {runs.data && runs.data.runs.length === 0 ? <Empty>Not run yet.</Empty> : null}
+        {runs.data && runs.data.runs.length > 0 ? <RunsTable runs={runs.data.runs} now={now} /> : null}
+      </div>
+    </section>
+  );
+}
+
+function Fact({ label, children }: { label: string; children: ReactNode }) {
+  return (
+    <>
+      <dt>{label}</dt>
+      <dd>{children}</dd>
+    </>
+  );
+}
+
+function When({ iso, now }: { iso: string | null; now: number }) {
+  if (!iso) return <span className="muted">–</span>;
+  return (
+    <time dateTime={iso}>
+      {formatTime(iso)} <span className="muted">({formatAge(iso, now)})</span>
+    </time>
+  );
+}
+
+function ErrorView({ error }: { error: NonNullable<Task["error"]> }) {
+  return (
+    <div className="error-view">
+      <p className="error-text">
+        <strong>{error.name}</strong>
+        {error.code ? ` [${error.code}]` : ""}: {error.message}
+      </p>
+      {error.stack ? (
+        <details>
+          <summary>Stack</summary>
+          <pre className="stack">{error.stack}</pre>
+        </details>
+      ) : null}
+    </div>
+  );
+}
+
+/** Parent and follow-ups, when the server's task record has them (the `then` chain). */
+function ChainFacts({ task }: { task: Task }) {
+  const parent = task.parentId;
+  const follow = followUps(task.then);
+  return (
+    <>
+      {parent ? (
+        <Fact label="Parent">
+          <Link href={`/tasks/${encodeURIComponent(parent)}`} className="mono">
+            {parent}
+          </Link>
+        </Fact>
+      ) : null}
+      {follow.ids.length > 0 ? (
+        <Fact label="Follow-ups">
+          <ul className="plain">
+            {follow.ids.map((fid) => (
+              <li key={fid}>
+                <Link href={`/tasks/${encodeURIComponent(fid)}`} className="mono">
+                  {fid}
+                </Link>
+              </li>
+            ))}
+          </ul>
+        </Fact>
+      ) : null}
+      {follow.steps !== null ? (
+        <Fact label="Then">
+          <pre className="json inline-json">{JSON.stringify(follow.steps, null, 2)}</pre>
+        </Fact>
+      ) : null}
+    </>
+  );
+}
+
+/**
+ * `then` may list the follow-up tasks already enqueued (ids, or objects with an `id`) or the
+ * steps still to enqueue (type + params): the former become links, the latter are shown as JSON.
+ */
+function followUps(then: unknown): { ids: string[]; steps: unknown } {
+  if (then === undefined || then === null) return { ids: [], steps: null };
+  const list = Array.isArray(then) ? then : [then];
+  const ids: string[] = [];
+  const steps: unknown[] = [];
+  for (const item of list) {
+    if (typeof item === "string") ids.push(item);
+    else if (item && typeof item === "object" && typeof (item as { id?: unknown }).id === "string") ids.push((item as { id: string }).id);
+    else steps.push(item);
+  }
+  return { ids, steps: steps.length ? steps : null };
+}
+
+function RunsTable({ runs, now }: { runs: Run[]; now: number }) {
+  const sorted = [...runs].sort((a, b) => b.runNo - a.runNo);
+  return (
+    <div className="table-wrap">
+      <table className="runs">
+        <thead>
+          <tr>
+            <th scope="col">Run</th>
+            <th scope="col">Attempt</th>
+            <th scope="col">Node</th>
+            <th scope="col">Started</th>
+            <th scope="col">Duration</th>
+            <th scope="col">Outcome</th>
+          </tr>
+        </thead>
+        <tbody>
+          {sorted.map((r) => (
+            <tr key={r.runId} data-run={r.runNo}>
+              <td>#{r.runNo}</td>
+              <td>{r.attempt}</td>
+              <td>{r.node}</td>
+              <td>
+                <time dateTime={r.startedAt} title={formatTime(r.startedAt)}>
+                  {formatAge(r.startedAt, now)}
+                </time>
+              </td>
+              <td>{formatDuration((r.endedAt ? Date.parse(r.endedAt) : now) - Date.parse(r.startedAt))}</td>
+              <td>
+                <StatusBadge status={r.outcome ?? "running"} />
+                {r.error ? <ErrorView error={r.error} /> : null}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
