@@ -18,7 +18,7 @@ const t0 = performance.now();
 for (let start = 0; start < count; start += BATCH) {
   const items = [];
   for (let i = start; i < Math.min(count, start + BATCH); i++) {
-    items.push({ type: "bulk", params: { n: i }, options: { owner: OWNERS[i % OWNERS.length], key: `order-${i}`, name: `import order ${i}` } });
+    items.push({ type: "bulk", params: { n: i }, options: { owner: OWNERS[i % OWNERS.length], name: `import order ${i}` } });
   }
   await lane.addMany(items);
 }

@@ -87,20 +87,21 @@ export async function startServer(options: { dir?: string; prefix?: string } = {
       const worker = spawn(process.execPath, [BIN, "worker", "--db", db, "--node", node, "--tasks", TASKS_DIR, "--quiet"], {
         cwd: dir,
         env: childEnv(),
-        stdio: ["ignore", "ignore", "pipe"],
+        stdio: ["ignore", "pipe", "ignore"],
       });
       children.push(worker);
-      let err = "";
+      let out = "";
       await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`tasklane worker did not start:\n${err}`)), 30_000);
-        worker.stderr!.setEncoding("utf8").on("data", (d: string) => {
-          err += d;
-          if (err.includes("worker running")) {
+        const timer = setTimeout(() => reject(new Error(`tasklane worker did not start:\n${out}`)), 30_000);
+        // Its JSON log on stdout says when it claims.
+        worker.stdout!.setEncoding("utf8").on("data", (d: string) => {
+          out += d;
+          if (out.includes('"msg":"worker started"')) {
             clearTimeout(timer);
             resolve();
           }
         });
-        worker.once("exit", (code) => reject(new Error(`tasklane worker exited with ${code}:\n${err}`)));
+        worker.once("exit", (code) => reject(new Error(`tasklane worker exited with ${code}:\n${out}`)));
       });
     },
     async stop() {

@@ -60,9 +60,31 @@ export interface Task {
   result: unknown;
   error: TaskErrorInfo | null;
   waitReason?: string | null;
-  /** Follow-up chain fields; present only on servers that have them. */
-  parentId?: string | null;
-  then?: unknown;
+  /** Flow-control group (servers with flow control). */
+  group?: string | null;
+  /** The task whose end added this one, with its outcome (servers with follow-ups). */
+  parent?: ParentOutcome | null;
+  /** Follow-ups added when this task ends (servers with follow-ups). */
+  followUps?: FollowUp[];
+}
+
+export interface ParentOutcome {
+  id: string;
+  type: string;
+  status: "succeeded" | "failed";
+  result: unknown;
+  error: TaskErrorInfo | null;
+}
+
+/** A follow-up as stored on its parent; its id is fixed (`<parent id>.<n>`), the task exists once the parent ended. */
+export interface FollowUp {
+  id: string;
+  on: "success" | "failure";
+  type: string;
+  name: string | null;
+  params: unknown;
+  delayMs: number;
+  followUps?: FollowUp[];
 }
 
 export interface TaskPage {
@@ -144,7 +166,7 @@ export interface NodeInfo {
   self?: boolean;
 }
 
-export type MissedPolicy = { policy: "skip" } | { policy: "catchUp"; window: string | number };
+export type MissedPolicy = { policy: "skip" } | { policy: "catchUp"; window?: string | number; windowMs?: number };
 
 export interface Schedule {
   name: string;

@@ -5,13 +5,24 @@ import { formatDuration, formatNumber, formatRate } from "../lib/format";
  * Progress as the handler reported it (`ctx.progress(current, total, message)`) with the rate
  * and ETA the server derived. Without a total the bar is indeterminate and shows the count.
  */
-export function ProgressBar({ progress, compact = false, active = true }: { progress: TaskProgress | null; compact?: boolean; active?: boolean }) {
+export function ProgressBar({
+  progress,
+  compact = false,
+  active = true,
+  status,
+}: {
+  progress: TaskProgress | null;
+  compact?: boolean;
+  active?: boolean;
+  /** The task's status, to colour the bar of a finished task by its outcome. */
+  status?: string;
+}) {
   if (!progress) return compact ? <span className="muted">–</span> : <p className="muted">No progress reported yet.</p>;
   const { current, total } = progress;
   const pct = total && total > 0 ? Math.max(0, Math.min(100, (current / total) * 100)) : null;
   const label = total !== null ? `${formatNumber(current)} / ${formatNumber(total)}` : formatNumber(current);
   return (
-    <div className={compact ? "progress compact" : "progress"}>
+    <div className={`progress${compact ? " compact" : ""}${status ? ` progress-${status}` : ""}`}>
       <div
         className={`bar${pct === null ? " indeterminate" : ""}`}
         role="progressbar"

@@ -4,7 +4,7 @@ import type { Schedule } from "../api/types";
 import { Empty, ErrorBox, Loading } from "../components/States";
 import { StatusBadge } from "../components/StatusBadge";
 import { describeCron } from "../lib/cron-words";
-import { formatAge, formatTime } from "../lib/format";
+import { formatAge, formatDuration, formatTime } from "../lib/format";
 import { Link, navigate } from "../lib/router";
 import { useAsync, useInterval, useNow } from "../lib/use-async";
 import { useTaskEvents, useThrottled } from "../live/event-stream";
@@ -85,7 +85,7 @@ export function SchedulesPage() {
                         {s.params !== null && s.params !== undefined ? ` ${JSON.stringify(s.params)}` : ""}
                       </span>
                       <span className="muted small block">
-                        missed ticks: {s.missed.policy === "skip" ? "skipped" : `caught up within ${s.missed.window} ms`}
+                        missed ticks: {s.missed.policy === "skip" ? "skipped" : `caught up within ${formatDuration(Number(s.missed.window ?? s.missed.windowMs))}`}
                       </span>
                     </td>
                     <td>

@@ -100,7 +100,7 @@ export function TaskDetailPage({ id }: { id: string }) {
 
       <div className="card" data-testid="progress-card">
         <h2>Progress</h2>
-        <ProgressBar progress={t.progress} active={t.status === "running"} />
+        <ProgressBar progress={t.progress} active={t.status === "running"} status={t.status} />
         {t.waitReason ? <p className="warn-text">{t.waitReason}</p> : null}
       </div>
 
@@ -225,56 +225,49 @@ function ErrorView({ error }: { error: NonNullable<Task["error"]> }) {
   );
 }
 
-/** Parent and follow-ups, when the server's task record has them (the `then` chain). */
+/** Parent and follow-ups (the `then` / `onFailure` chain), on servers whose task record has them. */
 function ChainFacts({ task }: { task: Task }) {
-  const parent = task.parentId;
-  const follow = followUps(task.then);
+  const parent = task.parent;
+  const followUps = task.followUps ?? [];
   return (
     <>
+      {task.group ? <Fact label="Group">{task.group}</Fact> : null}
       {parent ? (
         <Fact label="Parent">
-          <Link href={`/tasks/${encodeURIComponent(parent)}`} className="mono">
-            {parent}
-          </Link>
+          <Link href={`/tasks/${encodeURIComponent(parent.id)}`} className="mono">
+            {parent.id}
+          </Link>{" "}
+          <span className="muted">
+            ({parent.type}, {parent.status})
+          </span>
         </Fact>
       ) : null}
-      {follow.ids.length > 0 ? (
+      {followUps.length > 0 ? (
         <Fact label="Follow-ups">
-          <ul className="plain">
-            {follow.ids.map((fid) => (
-              <li key={fid}>
-                <Link href={`/tasks/${encodeURIComponent(fid)}`} className="mono">
-                  {fid}
-                </Link>
-              </li>
-            ))}
-          </ul>
-        </Fact>
-      ) : null}
-      {follow.steps !== null ? (
-        <Fact label="Then">
-          <pre className="json inline-json">{JSON.stringify(follow.steps, null, 2)}</pre>
+          <FollowUpList items={followUps} />
         </Fact>
       ) : null}
     </>
   );
 }
 
-/**
- * `then` may list the follow-up tasks already enqueued (ids, or objects with an `id`) or the
- * steps still to enqueue (type + params): the former become links, the latter are shown as JSON.
- */
-function followUps(then: unknown): { ids: string[]; steps: unknown } {
-  if (then === undefined || then === null) return { ids: [], steps: null };
-  const list = Array.isArray(then) ? then : [then];
-  const ids: string[] = [];
-  const steps: unknown[] = [];
-  for (const item of list) {
-    if (typeof item === "string") ids.push(item);
-    else if (item && typeof item === "object" && typeof (item as { id?: unknown }).id === "string") ids.push((item as { id: string }).id);
-    else steps.push(item);
-  }
-  return { ids, steps: steps.length ? steps : null };
+/** The chain as a nested list; an id becomes a task once its parent ended the way it waits for. */
+function FollowUpList({ items }: { items: NonNullable<Task["followUps"]> }) {
+  return (
+    <ul className="plain chain">
+      {items.map((f) => (
+        <li key={f.id}>
+          <span className="muted small">{f.on === "success" ? "then" : "on failure"}</span>{" "}
+          <Link href={`/tasks/${encodeURIComponent(f.id)}`} className="mono">
+            {f.name ?? f.type}
+          </Link>{" "}
+          <span className="muted small mono">{f.id}</span>
+          {f.delayMs > 0 ? <span className="muted small"> after {formatDuration(f.delayMs)}</span> : null}
+          {f.followUps && f.followUps.length > 0 ? <FollowUpList items={f.followUps} /> : null}
+        </li>
+      ))}
+    </ul>
+  );
 }
 
 function RunsTable({ runs, now }: { runs: Run[]; now: number }) {

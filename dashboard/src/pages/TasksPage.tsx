@@ -205,7 +205,7 @@ function TaskRowView({ task: t, admin, now, checked, onToggle }: { task: Task; a
         {t.waitReason ? <span className="muted small block">{t.waitReason}</span> : null}
       </td>
       <td className="col-progress">
-        {t.status === "running" || t.progress ? <ProgressBar progress={t.progress} compact /> : <span className="muted">–</span>}
+        {t.status === "running" || t.progress ? <ProgressBar progress={t.progress} compact status={t.status} /> : <span className="muted">–</span>}
       </td>
       {admin ? <td className="col-owner">{t.owner ?? "–"}</td> : null}
       <td className="col-attempt">

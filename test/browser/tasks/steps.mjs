@@ -6,7 +6,13 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { defineTask } from "tasklane";
 
-const LEVELS = ["info", "debug", "info", "warn"];
+/** One line per step, cycling through the levels, so a log shows each of them. */
+const LINES = [
+  ["info", (i, n) => `step ${i} of ${n} done`],
+  ["debug", (i) => `checkpoint ${i} written`],
+  ["info", (i, n) => `step ${i} of ${n} done`],
+  ["warn", (i) => `step ${i} was slow, continuing`],
+];
 
 export default defineTask({
   name: "steps",
@@ -19,8 +25,8 @@ export default defineTask({
     for (let i = 1; i <= steps; i++) {
       await sleep(stepMs, undefined, { signal: ctx.signal });
       if (i === failAt) throw new Error(`step ${i} failed: the upstream API answered 503`);
-      const level = LEVELS[i % LEVELS.length];
-      ctx.log[level](`step ${i} of ${steps} done`, { step: i });
+      const [level, text] = LINES[i % LINES.length];
+      ctx.log[level](text(i, steps), { step: i });
       ctx.progress(i, steps, `step ${i}`);
     }
     ctx.log.info("all steps done");

@@ -1,0 +1,77 @@
+/**
+ * Screenshots of every page for the README and docs/dashboard.md, taken from a real server with
+ * real tasks (two nodes, tasks running, finished, failed, waiting, cancelled). Each shot waits
+ * for the content it is meant to show, so the pictures are never of a loading state.
+ */
+import fs from "node:fs";
+import { fileURLToPath } from "node:url";
+import { expect, test, type Page } from "@playwright/test";
+import { logIn } from "./fixtures.js";
+import { addSteps, api, startServer, type AddedTask, type TasklaneServer } from "./server.js";
+
+const SHOTS = fileURLToPath(new URL("../../docs/screenshots/", import.meta.url));
+let server: TasklaneServer;
+let exportTask: AddedTask;
+
+test.beforeAll(async () => {
+  test.setTimeout(60_000);
+  fs.mkdirSync(SHOTS, { recursive: true });
+  server = await startServer({ prefix: "tasklane-browser-shots-" });
+  await server.startWorker("worker-b");
+  const s = server;
+  const t = s.adminToken;
+  // Oldest first: the list shows the newest on top, so the running ones are added last.
+  for (const n of [1041, 1042, 1043, 1044, 1045, 1046]) await addSteps(s, t, { steps: 3, stepMs: 40 }, { name: `Send invoice #${n}` });
+  await addSteps(s, t, { steps: 5, stepMs: 40, failAt: 2 }, { name: "Import supplier feed" });
+  await addSteps(s, t, { steps: 5, stepMs: 40, failAt: 4 }, { name: "Charge card for order 7731" });
+  await addSteps(s, t, { steps: 10, stepMs: 100 }, { name: "Nightly cleanup", delay: "2h" });
+  await addSteps(s, t, { steps: 10, stepMs: 100 }, { name: "Rebuild search index", delay: "45m" });
+  const cancelled = await addSteps(s, t, { steps: 10, stepMs: 100 }, { name: "Resize product images", delay: "1h" });
+  await addSteps(s, t, { steps: 500, stepMs: 200 }, { name: "Sync inventory from warehouse" });
+  exportTask = await addSteps(s, t, { steps: 600, stepMs: 120 }, { name: "Export orders 2026-10", key: "export-2026-10" });
+  await api(s, t, "POST", `/api/tasks/${cancelled.id}/cancel`);
+});
+test.afterAll(async () => {
+  await server?.stop();
+});
+
+async function shot(page: Page, name: string, fullPage = false): Promise<void> {
+  // Ages and spinners change every second; the picture is taken once the content is settled.
+  await page.evaluate(() => document.fonts.ready);
+  await page.screenshot({ path: `${SHOTS}${name}.png`, fullPage, animations: "disabled" });
+}
+
+test("screenshots: overview, tasks, task detail, nodes", async ({ page }) => {
+  await logIn(page, server.loginUrl);
+  await expect(page.getByTestId("count-succeeded")).toContainText("6");
+  await expect(page.getByTestId("count-failed")).toContainText("2");
+  await expect(page.getByTestId("count-running")).toContainText("2");
+  await expect(page.getByTestId("nodes-online")).toContainText("2 / 2");
+  await shot(page, "overview");
+
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Tasks" }).click();
+  await expect(page.locator("tr[data-task-id]")).toHaveCount(13);
+  await expect(page.locator(`tr[data-task-id="${exportTask.id}"] [role=progressbar]`)).not.toHaveAttribute("aria-valuenow", "0");
+  await shot(page, "tasks");
+
+  await page.goto(`${server.url}/tasks/${exportTask.id}`);
+  await expect.poll(() => page.getByTestId("log-line").count(), { timeout: 20_000 }).toBeGreaterThan(40);
+  await expect(page.getByTestId("log-state")).toHaveText("● live");
+  await shot(page, "task-detail", true);
+
+  await page.goto(`${server.url}/nodes`);
+  await expect(page.locator("tr[data-node]")).toHaveCount(2);
+  await expect(page.locator("tr[data-node='worker-b']")).toContainText("online");
+  await shot(page, "nodes");
+});
+
+test("screenshot: the tasks page on a phone, dark theme", async ({ browser }) => {
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, colorScheme: "dark", deviceScaleFactor: 1 });
+  const page = await context.newPage();
+  await logIn(page, server.loginUrl);
+  await page.goto(`${server.url}/tasks/${exportTask.id}`);
+  await expect(page.getByTestId("log-line").first()).toBeVisible();
+  await expect(page.getByTestId("progress-card").getByRole("progressbar")).not.toHaveAttribute("aria-valuenow", "0");
+  await shot(page, "task-detail-phone-dark");
+  await context.close();
+});
