@@ -38,7 +38,7 @@ test("a task added over the API appears in the list, progresses live and finishe
   await page.getByRole("link", { name: "Tasks", exact: true }).click();
   await expect(page.getByRole("heading", { name: "Tasks" })).toBeVisible();
   // Marks this document: a reload would lose it.
-  await page.evaluate(() => ((window as unknown as { __sameDocument: boolean }).__sameDocument = true));
+  await page.evaluate("window.__sameDocument = true");
 
   const task = await addSteps(s, s.adminToken, { steps: 16, stepMs: 300 }, { name: "live list task" });
   const row = page.locator(`tr[data-task-id="${task.id}"]`);
@@ -58,7 +58,7 @@ test("a task added over the API appears in the list, progresses live and finishe
 
   await expect(row).toHaveAttribute("data-status", "succeeded", { timeout: 20_000 });
   await expect(progress).toHaveAttribute("aria-valuenow", "16");
-  expect(await page.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument)).toBe(true);
+  expect(await page.evaluate("window.__sameDocument")).toBe(true);
 });
 
 test("the detail page shows progress and log lines arriving live, then the result", async ({ page }) => {

@@ -37,7 +37,7 @@ test.afterAll(async () => {
 
 async function shot(page: Page, name: string, fullPage = false): Promise<void> {
   // Ages and spinners change every second; the picture is taken once the content is settled.
-  await page.evaluate(() => document.fonts.ready);
+  await page.evaluate("document.fonts.ready.then(() => true)");
   await page.screenshot({ path: `${SHOTS}${name}.png`, fullPage, animations: "disabled" });
 }
 
