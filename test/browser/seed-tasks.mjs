@@ -13,7 +13,8 @@ const count = Number(countArg ?? 100_000);
 const BATCH = 1000;
 const OWNERS = ["admin", "alice", "bob", "carol"];
 
-const lane = await Tasklane.open({ db, tasks: [defineTask({ name: "bulk", run: async () => null })] });
+// synchronous "normal": seeding test data needs no fsync per batch (a crash here only fails the test).
+const lane = await Tasklane.open({ db, synchronous: "normal", tasks: [defineTask({ name: "bulk", run: async () => null })] });
 const t0 = performance.now();
 for (let start = 0; start < count; start += BATCH) {
   const items = [];
