@@ -145,3 +145,27 @@ test("filters live in the URL: a shared link opens the same view", async ({ page
   await expect(other.getByLabel("Search")).toHaveValue("bulk 2");
   await other.close();
 });
+
+test("the pages work from the keyboard alone", async ({ page }) => {
+  const s = server();
+  await addSteps(s, s.adminToken, { steps: 2, stepMs: 10 }, { name: "keyboard task" });
+  await logIn(page, s.loginUrl);
+  // The first Tab reaches the skip link, which moves the focus to the content.
+  await page.keyboard.press("Tab");
+  await expect(page.getByRole("link", { name: "Skip to content" })).toBeFocused();
+  await page.keyboard.press("Enter");
+  await expect(page.locator("main")).toBeFocused();
+
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Tasks" }).focus();
+  await page.keyboard.press("Enter");
+  await expect(page.getByRole("heading", { name: "Tasks" })).toBeVisible();
+  const row = page.locator("tr[data-task-id]").first();
+  await row.getByRole("checkbox").focus();
+  await page.keyboard.press("Space");
+  await expect(page.getByText("1 selected")).toBeVisible();
+  await expect(page.getByRole("button", { name: "Cancel selected" })).toBeEnabled();
+  await page.keyboard.press("Tab");
+  await expect(row.getByRole("link")).toBeFocused();
+  await page.keyboard.press("Enter");
+  await expect(page.getByRole("heading", { name: "Log" })).toBeVisible();
+});

@@ -41,6 +41,11 @@ export function Layout({ me, onLogout, children }: { me: Me; onLogout: () => voi
           <span className={`live-dot ${stream}`} title={stream === "live" ? "Live updates on" : "Reconnecting to live updates…"}>
             <span className="sr-only">{stream === "live" ? "live" : "reconnecting"}</span>
           </span>
+          {stream === "reconnecting" ? (
+            <span className="small warn-text" role="status">
+              reconnecting…
+            </span>
+          ) : null}
           <span className="user" data-testid="user">
             {me.name}
             {me.role === "admin" ? <span className="role">admin</span> : null}
