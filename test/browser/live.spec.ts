@@ -169,3 +169,34 @@ test("the pages work from the keyboard alone", async ({ page }) => {
   await page.keyboard.press("Enter");
   await expect(page.getByRole("heading", { name: "Log" })).toBeVisible();
 });
+
+test("a finished task is retried and deleted from its page; a running one offers no Delete", async ({ page }) => {
+  const s = server();
+  await logIn(page, s.loginUrl);
+  const failing = await addSteps(s, s.adminToken, { steps: 3, stepMs: 20, failAt: 2 }, { name: "task to delete" });
+  await page.goto(`${s.url}/tasks/${failing.id}`);
+  const head = page.locator(".detail-head");
+  await expect(head.getByText("failed", { exact: true })).toBeVisible();
+  await expect(page.locator(".error-card")).toContainText("step 2 failed");
+  await expect(page.locator("tr[data-run='1']")).toContainText("failed");
+
+  // Retry: a second run, which fails the same way.
+  await head.getByRole("button", { name: "Retry" }).click();
+  await expect(page.locator("tr[data-run='2']")).toContainText("failed");
+  await expect(page.getByRole("button", { name: "Run 2" })).toBeVisible();
+
+  page.once("dialog", (dialog) => void dialog.accept());
+  await head.getByRole("button", { name: "Delete" }).click();
+  await expect(page.getByRole("heading", { name: "Tasks" })).toBeVisible();
+  await expect(page.locator(`tr[data-task-id="${failing.id}"]`)).toHaveCount(0);
+  const res = await fetch(`${s.url}/api/tasks/${failing.id}`, { headers: { authorization: `Bearer ${s.adminToken}` } });
+  expect(res.status).toBe(404);
+
+  const running = await addSteps(s, s.adminToken, { steps: 1000, stepMs: 100 }, { name: "running, not deletable" });
+  await page.goto(`${s.url}/tasks/${running.id}`);
+  await expect(head.getByText("running", { exact: true })).toBeVisible();
+  await expect(head.getByRole("button", { name: "Cancel" })).toBeVisible();
+  await expect(head.getByRole("button", { name: "Delete" })).toHaveCount(0);
+  await api(s, s.adminToken, "POST", `/api/tasks/${running.id}/cancel`);
+  await expect(head.getByText("cancelled", { exact: true })).toBeVisible();
+});

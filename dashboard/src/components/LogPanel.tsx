@@ -11,13 +11,17 @@ const MAX_LINES = 5000;
  * reconnect after `end`, so the stream is closed there, and reopened after the last line seen
  * when the task runs again (a retry).
  */
-export function LogPanel({ taskId, final }: { taskId: string; final: boolean }) {
+export function LogPanel({ taskId, final, runCount }: { taskId: string; final: boolean; runCount: number }) {
   const [lines, setLines] = useState<LogLine[]>([]);
   const [state, setState] = useState<"loading" | "live" | "ended" | "error">("loading");
   const [run, setRun] = useState<number | "all">("all");
   const [showDebug, setShowDebug] = useState(true);
   const [epoch, setEpoch] = useState(0);
   const lastId = useRef(0);
+  /** The task's run count when the stream ended: a higher one means a run started since. */
+  const runsAtEnd = useRef(0);
+  const runCountRef = useRef(runCount);
+  runCountRef.current = runCount;
   const box = useRef<HTMLDivElement>(null);
   const stick = useRef(true);
 
@@ -55,6 +59,7 @@ export function LogPanel({ taskId, final }: { taskId: string; final: boolean }) 
     });
     source.addEventListener("end", () => {
       source.close();
+      runsAtEnd.current = runCountRef.current;
       if (frame) cancelAnimationFrame(frame);
       flush();
       setState("ended");
@@ -69,13 +74,14 @@ export function LogPanel({ taskId, final }: { taskId: string; final: boolean }) 
     };
   }, [taskId, epoch]);
 
-  // Retried after it ended: follow the new run.
+  // Retried after it ended: follow the new run. A quick run may start and end between two
+  // looks at the task, so a higher run count counts as well as a status that is not final.
   useEffect(() => {
-    if (!final && state === "ended") {
+    if (state === "ended" && (!final || runCount > runsAtEnd.current)) {
       setState("loading");
       setEpoch((e) => e + 1);
     }
-  }, [final, state]);
+  }, [final, runCount, state]);
 
   // Keep the tail in view unless the reader scrolled up.
   useLayoutEffect(() => {

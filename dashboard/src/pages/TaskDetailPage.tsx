@@ -30,8 +30,10 @@ export function TaskDetailPage({ id }: { id: string }) {
   // Progress is not an event: poll while it runs.
   useInterval(task.reload, 1000, t?.status === "running");
 
-  if (task.error && !t) {
-    if (task.error instanceof ApiError && task.error.status === 404) {
+  // A 404 wins over the data on screen: the task was deleted (here or elsewhere) while shown.
+  const gone = task.error instanceof ApiError && task.error.status === 404;
+  if (task.error && (!t || gone)) {
+    if (gone) {
       return (
         <section>
           <h1>Task not found</h1>
@@ -176,7 +178,7 @@ export function TaskDetailPage({ id }: { id: string }) {
 
       <div className="card">
         <h2>Log</h2>
-        <LogPanel taskId={t.id} final={final} />
+        <LogPanel taskId={t.id} final={final} runCount={t.runCount} />
       </div>
 
       <div className="card">

@@ -1,4 +1,4 @@
-import { useMemo, useRef, useState, type FormEvent } from "react";
+import { useEffect, useMemo, useRef, useState, type FormEvent } from "react";
 import { Api } from "../api/client";
 import { TASK_STATUSES, type Me, type Task } from "../api/types";
 import { ProgressBar } from "../components/ProgressBar";
@@ -51,6 +51,8 @@ export function TasksPage({ me }: { me: Me }) {
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [bulk, setBulk] = useState<{ busy: boolean; message: string | null }>({ busy: false, message: null });
 
+  // A selection belongs to the rows it was made on: a new page or filter starts empty.
+  useEffect(() => setSelected(new Set()), [key]);
   const rows = page.data?.tasks ?? [];
   const ids = useMemo(() => new Set(rows.map((t) => t.id)), [rows]);
   const refresh = useThrottled(page.reload, 500);
