@@ -8,8 +8,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { expect, test } from "@playwright/test";
-import { logIn } from "./fixtures.js";
+import { expect, logIn, test } from "./fixtures.js";
 import { startServer, type TasklaneServer } from "./server.js";
 
 const COUNT = 100_000;

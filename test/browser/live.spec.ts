@@ -3,8 +3,7 @@
  * printed URL, watch a task appear, progress and finish without a reload, follow its log live,
  * cancel a running task from its page, and cancel several at once from the list.
  */
-import { expect, test } from "@playwright/test";
-import { logIn, useTasklaneServer } from "./fixtures.js";
+import { expect, logIn, test, useTasklaneServer } from "./fixtures.js";
 import { addSteps, api } from "./server.js";
 
 const server = useTasklaneServer();

@@ -5,8 +5,8 @@
  */
 import fs from "node:fs";
 import { fileURLToPath } from "node:url";
-import { expect, test, type Page } from "@playwright/test";
-import { logIn } from "./fixtures.js";
+import type { Page } from "@playwright/test";
+import { expect, logIn, test } from "./fixtures.js";
 import { addSteps, api, startServer, type AddedTask, type TasklaneServer } from "./server.js";
 
 const SHOTS = fileURLToPath(new URL("../../docs/screenshots/", import.meta.url));

@@ -2,8 +2,7 @@
  * A plain user sees only its own tasks, everywhere, and has no admin pages: the page follows
  * `GET /api/me`, and the API refuses the rest anyway.
  */
-import { expect, test } from "@playwright/test";
-import { logIn, useTasklaneServer } from "./fixtures.js";
+import { expect, logIn, test, useTasklaneServer } from "./fixtures.js";
 import { addSteps, cli } from "./server.js";
 
 const server = useTasklaneServer();
