@@ -82,3 +82,9 @@ export class TaskAbortedError extends Error {
     this.kind = kind;
   }
 }
+
+export class ScheduleNotFoundError extends TasklaneError {
+  constructor(name: string) {
+    super("SCHEDULE_NOT_FOUND", `schedule "${name}" not found`);
+  }
+}
