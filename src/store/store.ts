@@ -132,6 +132,17 @@ export interface Store {
   taskQuery(query: TaskQuery): Promise<TaskPage>;
   /** Counts, finished runs per time bucket since `since`, and the oldest due queued task; all for one owner or everyone. */
   taskStats(query: TaskStatsQuery): Promise<TaskStats>;
+
+  // ---- the built-in `sql` task type ----
+
+  /**
+   * Runs ONE statement with bound parameters in its own durable transaction against the task
+   * database (unqualified names resolve to Tasklane's own tables), committed if it succeeds and
+   * rolled back if it throws. A query returns at most `rowLimit` rows, `truncated` when there
+   * were more; a write returns its affected row count. Bad SQL rejects with the database's
+   * message. Transaction control (BEGIN, COMMIT, ROLLBACK, SAVEPOINT, …) is refused.
+   */
+  sqlRun(statement: string, params: unknown[], options: SqlRunOptions): Promise<SqlRunResult>;
 }
 
 export interface StoreCapabilities {
@@ -390,3 +401,27 @@ export interface TaskStats {
   now: number;
 }
 
+
+// ---- the built-in `sql` task type ----
+
+export interface SqlRunOptions {
+  /** Most rows returned by a query (1..10,000 in the `sql` type). */
+  rowLimit: number;
+  /** Statement timeout, ms (PostgreSQL `statement_timeout`; SQLite cannot interrupt one and ignores it). Null/absent = none. */
+  timeoutMs?: number | null;
+}
+
+export interface SqlRunResult {
+  /** Rows changed by a write; for a query, rows returned (at most `rowLimit`; see `truncated`). */
+  rowCount: number;
+  /** The first `rowLimit` rows (empty for a write without RETURNING). */
+  rows: Record<string, unknown>[];
+  /** True when the query had more rows than `rowLimit`. */
+  truncated: boolean;
+}
+
+/**
+ * Statements that would end or split the transaction `sqlRun` wraps around them; refused so a
+ * failing statement is always rolled back and `SET LOCAL` settings never leak to a pooled connection.
+ */
+export const SQL_TRANSACTION_CONTROL = /^(?:\s|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*(?:BEGIN|COMMIT|ROLLBACK|END|ABORT|SAVEPOINT|RELEASE|START\s+TRANSACTION|PREPARE\s+TRANSACTION|COMMIT\s+PREPARED|ROLLBACK\s+PREPARED)\b/i;

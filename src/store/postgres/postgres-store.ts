@@ -36,6 +36,8 @@ import type {
   UserRow,
 } from "../store.js";
 import { POSTGRES_MIGRATIONS } from "./migrations.js";
+import type { SqlRunOptions, SqlRunResult } from "../store.js";
+import { postgresSqlRun } from "./postgres-sql-run.js";
 import { pgRowToEvent, pgRowToNode, pgRowToRun, pgRowToTask, pgRowToToken, pgRowToUser, type PgRow } from "./postgres-rows.js";
 import type { NodeHeartbeat, NodeRow } from "../../model/node-row.js";
 
@@ -1133,6 +1135,13 @@ export class PostgresStore implements Store {
       [olderThanMs],
     );
     return result.rowCount ?? 0;
+  }
+
+  // ---- the built-in `sql` task type ----
+
+  /** One statement in its own durable transaction with `search_path` set to this store's schema (see `postgresSqlRun`). */
+  async sqlRun(statement: string, params: unknown[], options: SqlRunOptions): Promise<SqlRunResult> {
+    return postgresSqlRun(this.pool, this.S, statement, params, options);
   }
 }
 
