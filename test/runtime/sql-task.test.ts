@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { defineTask, SqlTasksDisabledError, Tasklane, ValidationError } from "../../src/index.js";
-import { BACKENDS, useLanes, waitForStatus } from "../helpers/lane.js";
+import { BACKENDS, useLanes, waitFor, waitForStatus } from "../helpers/lane.js";
 
 for (const backend of BACKENDS) {
   describe(`sql task type on ${backend}`, () => {
@@ -71,6 +71,24 @@ for (const backend of BACKENDS) {
       expect(dupDone.error?.message).toMatch(/unique|duplicate/i);
       const count = await lane.add("sql", { sql: "SELECT count(*) AS n FROM once_only" });
       expect((await waitForStatus(lane, count.id, ["succeeded"])).result).toMatchObject({ rows: [{ n: 0 }] });
+    });
+
+    // SQLite runs the statement on the calling thread and cannot be interrupted from it.
+    it.runIf(backend === "postgres")("bounds the statement on the server by the task's timeout (statement_timeout)", async () => {
+      const lane = await useLane().open({ sqlTasks: true });
+      await lane.start();
+      const slow = await lane.add("sql", { sql: "SELECT pg_sleep(30) AS slept" }, { timeout: "300ms" });
+      const done = await waitForStatus(lane, slow.id, ["succeeded", "failed"]);
+      expect(done.status).toBe("failed");
+      // Gone from the server long before the 30 s it asked for (the run's own timeout may end the task a moment first).
+      await waitFor(async () => {
+        const check = await lane.store.sqlRun(
+          "SELECT count(*) AS n FROM pg_stat_activity WHERE state = 'active' AND query = 'SELECT pg_sleep(30) AS slept'",
+          [],
+          { rowLimit: 1 },
+        );
+        return check.rows[0]!.n === 0;
+      }, "the slow statement to be cancelled on the server", 10_000);
     });
 
     it("refuses bad params naming the field, before anything is stored", async () => {
