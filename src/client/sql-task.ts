@@ -50,9 +50,9 @@ export function sqlTaskDefinition(store: Store): TaskDefinition<SqlTaskParams, S
     attempts: 1,
     async run(ctx) {
       const { sql, params, rowLimit } = ctx.params;
-      // The task's own timeout also bounds the statement on the server (PostgreSQL), so an
-      // aborted run does not leave a query running behind it.
-      const result = await store.sqlRun(sql, params, { rowLimit, timeoutMs: ctx.task.timeoutMs });
+      // The task's timeout also bounds the statement on the server, and an aborted run (cancel,
+      // timeout, shutdown, lost lease) cancels it there (PostgreSQL), so no query outlives its run.
+      const result = await store.sqlRun(sql, params, { rowLimit, timeoutMs: ctx.task.timeoutMs, signal: ctx.signal });
       return { rowCount: result.rowCount, rows: result.rows.map(jsonRow), truncated: result.truncated };
     },
   });

@@ -409,6 +409,8 @@ export interface SqlRunOptions {
   rowLimit: number;
   /** Statement timeout, ms (PostgreSQL `statement_timeout`; SQLite cannot interrupt one and ignores it). Null/absent = none. */
   timeoutMs?: number | null;
+  /** Aborting it cancels the statement on the server (PostgreSQL; SQLite cannot interrupt one and ignores it). */
+  signal?: AbortSignal;
 }
 
 export interface SqlRunResult {

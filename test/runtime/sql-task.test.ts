@@ -91,6 +91,20 @@ for (const backend of BACKENDS) {
       }, "the slow statement to be cancelled on the server", 10_000);
     });
 
+    it.runIf(backend === "postgres")("cancel stops a running statement on the server (pg_cancel_backend)", async () => {
+      const lane = await useLane().open({ sqlTasks: true });
+      await lane.start();
+      const slow = await lane.add("sql", { sql: "SELECT pg_sleep(31) AS slept" });
+      const active = () =>
+        lane.store.sqlRun("SELECT count(*) AS n FROM pg_stat_activity WHERE state = 'active' AND query = 'SELECT pg_sleep(31) AS slept'", [], {
+          rowLimit: 1,
+        });
+      await waitFor(async () => (await active()).rows[0]!.n === 1, "the statement to run on the server");
+      await lane.cancel(slow.id);
+      expect((await waitForStatus(lane, slow.id, ["cancelled", "failed", "succeeded"])).status).toBe("cancelled");
+      await waitFor(async () => (await active()).rows[0]!.n === 0, "the statement to be cancelled on the server", 10_000);
+    });
+
     it("refuses bad params naming the field, before anything is stored", async () => {
       const lane = await useLane().open({ sqlTasks: true });
       await expect(lane.add("sql", {})).rejects.toThrow(/params of "sql" are invalid: sql: /);

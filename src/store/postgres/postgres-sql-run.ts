@@ -26,8 +26,16 @@ export async function postgresSqlRun(
       "sql: transaction control statements (BEGIN, COMMIT, ROLLBACK, SAVEPOINT, …) are not allowed; each sql task already runs in its own transaction",
     );
   }
+  options.signal?.throwIfAborted();
   const client = await pool.connect();
   let broken: Error | undefined;
+  // A cancelled or timed-out run must not leave its statement running: cancel it from another
+  // connection (pg_cancel_backend), which makes the statement fail and the transaction roll back.
+  const pid = (client as unknown as { processID?: unknown }).processID;
+  const cancel = () => {
+    if (typeof pid === "number") pool.query("SELECT pg_cancel_backend($1)", [pid]).catch(() => undefined);
+  };
+  options.signal?.addEventListener("abort", cancel, { once: true });
   try {
     // One round trip: unqualified names resolve to Tasklane's schema, the timeout bounds this statement only.
     const timeout = options.timeoutMs ? `; SET LOCAL statement_timeout = ${Math.max(1, Math.ceil(options.timeoutMs))}` : "";
@@ -49,6 +57,7 @@ export async function postgresSqlRun(
     broken = error as Error;
     throw error;
   } finally {
+    options.signal?.removeEventListener("abort", cancel);
     client.release(broken ?? true);
   }
 }
