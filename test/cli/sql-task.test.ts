@@ -72,3 +72,41 @@ describe("tasklane add sql", () => {
     expectOneLineError(r, /params of "sql" are invalid: rowLimit: /);
   });
 });
+
+describe("tasklane start --sql-tasks serves it over HTTP", () => {
+  it("runs an admin's sql task end to end; a plain user gets 403", async () => {
+    const startDb = `sqlite:${path.join(dir, "start.db")}`;
+    const node = background(["start", "--sql-tasks", "--db", startDb, "--port", "0", "--grace", "1s"], { cwd: dir });
+    try {
+      const login = await waitFor(
+        "the login URL",
+        () =>
+          /login\s+(http:\/\/127\.0\.0\.1:\d+)\/\?token=(tl_\S+)/.exec(node.stderr()) ??
+          (node.child.exitCode !== null ? Promise.reject(new Error(node.stderr())) : null),
+      );
+      const [, url, admin] = login;
+      expect(node.stderr()).toMatch(/tasks\s+sql, /);
+      const userAdd = await cli(["user", "add", "erin", "--db", startDb], { cwd: dir });
+      expect(userAdd.code, userAdd.stderr).toBe(0);
+      const post = (token: string) =>
+        fetch(`${url}/api/tasks`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+          body: JSON.stringify({ type: "sql", params: { sql: "select $1 as who", params: ["admin"] } }),
+        });
+      expect((await post(userAdd.stdout.trim())).status).toBe(403);
+      const added = await post(admin!);
+      expect(added.status).toBe(201);
+      const { id } = (await added.json()) as { id: string };
+      const task = await waitFor(`task ${id} to finish`, async () => {
+        const res = await fetch(`${url}/api/tasks/${id}`, { headers: { authorization: `Bearer ${admin}` } });
+        const body = (await res.json()) as Record<string, any>;
+        return body.status === "succeeded" || body.status === "failed" ? body : null;
+      });
+      expect(task).toMatchObject({ status: "succeeded", result: { rowCount: 1, rows: [{ who: "admin" }], truncated: false } });
+    } finally {
+      node.child.kill("SIGTERM");
+      await node.exited;
+    }
+  });
+});
