@@ -421,9 +421,3 @@ export interface SqlRunResult {
   /** True when the query had more rows than `rowLimit`. */
   truncated: boolean;
 }
-
-/**
- * Statements that would end or split the transaction `sqlRun` wraps around them; refused so a
- * failing statement is always rolled back and `SET LOCAL` settings never leak to a pooled connection.
- */
-export const SQL_TRANSACTION_CONTROL = /^(?:\s|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*(?:BEGIN|COMMIT|ROLLBACK|END|ABORT|SAVEPOINT|RELEASE|START\s+TRANSACTION|PREPARE\s+TRANSACTION|COMMIT\s+PREPARED|ROLLBACK\s+PREPARED)\b/i;

@@ -1,6 +1,6 @@
 import type pg from "pg";
-import { ValidationError } from "../../model/errors.js";
-import { SQL_TRANSACTION_CONTROL, type SqlRunOptions, type SqlRunResult } from "../store.js";
+import { refuseTransactionControl } from "../sql-guard.js";
+import type { SqlRunOptions, SqlRunResult } from "../store.js";
 
 /** Commands whose `rowCount` is the number of rows they changed, with or without RETURNING. */
 const WRITE_COMMANDS = new Set(["INSERT", "UPDATE", "DELETE", "MERGE"]);
@@ -21,11 +21,7 @@ export async function postgresSqlRun(
   params: unknown[],
   options: SqlRunOptions,
 ): Promise<SqlRunResult> {
-  if (SQL_TRANSACTION_CONTROL.test(statement)) {
-    throw new ValidationError(
-      "sql: transaction control statements (BEGIN, COMMIT, ROLLBACK, SAVEPOINT, …) are not allowed; each sql task already runs in its own transaction",
-    );
-  }
+  refuseTransactionControl(statement);
   options.signal?.throwIfAborted();
   const client = await pool.connect();
   let broken: Error | undefined;

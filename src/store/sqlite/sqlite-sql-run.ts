@@ -1,6 +1,7 @@
 import type Database from "better-sqlite3";
 import { ValidationError } from "../../model/errors.js";
-import { SQL_TRANSACTION_CONTROL, type SqlRunOptions, type SqlRunResult } from "../store.js";
+import { refuseTransactionControl, transactionControlError } from "../sql-guard.js";
+import type { SqlRunOptions, SqlRunResult } from "../store.js";
 
 /**
  * The body of `SqliteStore.sqlRun`, called inside the store's `BEGIN IMMEDIATE` transaction.
@@ -9,7 +10,7 @@ import { SQL_TRANSACTION_CONTROL, type SqlRunOptions, type SqlRunResult } from "
  * statement runs on this thread to its end.
  */
 export function sqliteSqlRun(db: Database.Database, statement: string, params: unknown[], options: SqlRunOptions): SqlRunResult {
-  if (SQL_TRANSACTION_CONTROL.test(statement)) throw transactionControlError();
+  refuseTransactionControl(statement);
   const stmt = db.prepare(statement);
   bindParams(stmt, params);
   let result: SqlRunResult;
@@ -62,10 +63,4 @@ function bindParams(stmt: Database.Statement, params: unknown[]): void {
       throw new ValidationError(`sql: cannot bind ${args.length} parameter(s): ${(positional as Error).message} (use ? or $1, $2, … placeholders)`);
     }
   }
-}
-
-export function transactionControlError(): ValidationError {
-  return new ValidationError(
-    "sql: transaction control statements (BEGIN, COMMIT, ROLLBACK, SAVEPOINT, …) are not allowed; each sql task already runs in its own transaction",
-  );
 }
