@@ -28,8 +28,11 @@ export {
   ConfigError,
   NonRetryableError,
   TaskAbortedError,
+  SqlTasksDisabledError,
 } from "./model/errors.js";
 export type { AbortCause } from "./model/errors.js";
+export { SQL_TASK_TYPE } from "./client/sql-task.js";
+export type { SqlTaskParams, SqlTaskResult } from "./client/sql-task.js";
 // ---- users, tokens, task event log, stats and the HTTP API ----
 export { UserDirectory, UserExistsError, UserNotFoundError } from "./client/users.js";
 export type { ApiTokenInfo, IssuedToken } from "./client/users.js";

@@ -1,5 +1,5 @@
 import os from "node:os";
-import { InvalidStateError, ScheduleNotFoundError, TaskNotFoundError, UnknownTaskTypeError, ValidationError } from "../model/errors.js";
+import { InvalidStateError, ScheduleNotFoundError, SqlTasksDisabledError, TaskNotFoundError, UnknownTaskTypeError, ValidationError } from "../model/errors.js";
 import type { AddOptions, TaskDefinition } from "../model/options.js";
 import { RETRYABLE_STATUSES, TASK_STATUSES, type TaskStatus } from "../model/status.js";
 import type { EventRow, RunRow, TaskRow } from "../model/task-row.js";
@@ -18,6 +18,7 @@ import { AddBatcher } from "./add-batcher.js";
 import { followTaskEvents, listTaskEvents, type FollowTaskEventsOptions, type TaskEventRow, type TaskEventsOptions } from "./task-events.js";
 import { listNodes, taskStats, type NodeInfo, type QueryOptions, type StatsOptions, type TaskStatsReport } from "./task-stats.js";
 import { UserDirectory } from "./users.js";
+import { assertNotSqlType, SQL_TASK_TYPE, sqlTaskDefinition } from "./sql-task.js";
 
 export interface TasklaneOptions {
   /** Database: `sqlite:./tasklane.db` (default), `sqlite::memory:`, or a path to a SQLite file. */
@@ -38,6 +39,11 @@ export interface TasklaneOptions {
   mustExist?: boolean;
   /** Fire cron schedules on this node while its worker runs [true]. Every node may; each tick fires once. */
   scheduler?: boolean;
+  /**
+   * Register the built-in `sql` task type, which runs one SQL statement on the task database
+   * with its credentials [false]. Over HTTP only admins may add it.
+   */
+  sqlTasks?: boolean;
 }
 
 export interface ListOptions {
@@ -81,6 +87,8 @@ export class Tasklane {
   private readonly addBatcher: AddBatcher;
   private readonly ownsStore: boolean;
   private closed = false;
+  /** The built-in `sql` type is registered (`sqlTasks: true`). */
+  readonly sqlTasksEnabled: boolean;
 
   private constructor(store: Store, ownsStore: boolean, options: TasklaneOptions) {
     this.store = store;
@@ -89,6 +97,9 @@ export class Tasklane {
     this.node = options.node ?? `${os.hostname()}-${process.pid}`;
     this.workerOptions = options.worker ?? {};
     this.schedulerEnabled = options.scheduler ?? true;
+    this.sqlTasksEnabled = options.sqlTasks === true;
+    // Before the user's types, so one of those named `sql` is refused rather than replacing it.
+    if (this.sqlTasksEnabled) this.registry.set(SQL_TASK_TYPE, sqlTaskDefinition(store));
     for (const def of options.tasks ?? []) this.register(def);
   }
 
@@ -109,6 +120,7 @@ export class Tasklane {
   /** Registers task types; a name registered twice is replaced. */
   register(...definitions: TaskDefinition[]): this {
     for (const def of definitions) {
+      if (this.sqlTasksEnabled && this.registry.get(SQL_TASK_TYPE) !== def) assertNotSqlType(def);
       validateDefinition(def);
       this.registry.set(def.name, def);
     }
@@ -123,6 +135,7 @@ export class Tasklane {
 
   private definition(type: string): TaskDefinition {
     const def = this.registry.get(type);
+    if (!def && type === SQL_TASK_TYPE) throw new SqlTasksDisabledError();
     if (!def) throw new UnknownTaskTypeError(type, [...this.registry.keys()]);
     return def;
   }

@@ -159,6 +159,17 @@ export interface Store {
   scheduleTickPrune(before: number): Promise<number>;
   /** Deletes expired rate-limit start records; returns how many. */
   flowStartPrune(): Promise<number>;
+
+  // ---- the built-in `sql` task type ----
+
+  /**
+   * Runs ONE statement with bound parameters in its own durable transaction against the task
+   * database (unqualified names resolve to Tasklane's own tables), committed if it succeeds and
+   * rolled back if it throws. A query returns at most `rowLimit` rows, `truncated` when there
+   * were more; a write returns its affected row count. Bad SQL rejects with the database's
+   * message. Transaction control (BEGIN, COMMIT, ROLLBACK, SAVEPOINT, …) is refused.
+   */
+  sqlRun(statement: string, params: unknown[], options: SqlRunOptions): Promise<SqlRunResult>;
 }
 
 export interface StoreCapabilities {
@@ -449,3 +460,23 @@ export interface TaskStats {
   now: number;
 }
 
+
+// ---- the built-in `sql` task type ----
+
+export interface SqlRunOptions {
+  /** Most rows returned by a query (1..10,000 in the `sql` type). */
+  rowLimit: number;
+  /** Statement timeout, ms (PostgreSQL `statement_timeout`; SQLite cannot interrupt one and ignores it). Null/absent = none. */
+  timeoutMs?: number | null;
+  /** Aborting it cancels the statement on the server (PostgreSQL; SQLite cannot interrupt one and ignores it). */
+  signal?: AbortSignal;
+}
+
+export interface SqlRunResult {
+  /** Rows changed by a write; for a query, rows returned (at most `rowLimit`; see `truncated`). */
+  rowCount: number;
+  /** The first `rowLimit` rows (empty for a write without RETURNING). */
+  rows: Record<string, unknown>[];
+  /** True when the query had more rows than `rowLimit`. */
+  truncated: boolean;
+}

@@ -43,6 +43,8 @@ import { candidateStatement, claimStatement } from "./postgres-claim.js";
 import { FlowAllowance, flowScope } from "../flow-budget.js";
 import { chooseCandidates } from "../claim-choice.js";
 import type { ScheduleFire, ScheduleFired, ScheduleRow, ScheduleTick, ScheduleWrite } from "../../model/schedule.js";
+import type { SqlRunOptions, SqlRunResult } from "../store.js";
+import { postgresSqlRun } from "./postgres-sql-run.js";
 import { pgRowToEvent, pgRowToNode, pgRowToRun, pgRowToTask, pgRowToToken, pgRowToUser, type PgRow } from "./postgres-rows.js";
 import type { NodeHeartbeat, NodeRow } from "../../model/node-row.js";
 
@@ -1364,6 +1366,13 @@ export class PostgresStore implements Store {
       [olderThanMs],
     );
     return result.rowCount ?? 0;
+  }
+
+  // ---- the built-in `sql` task type ----
+
+  /** One statement in its own durable transaction with `search_path` set to this store's schema (see `postgresSqlRun`). */
+  async sqlRun(statement: string, params: unknown[], options: SqlRunOptions): Promise<SqlRunResult> {
+    return postgresSqlRun(this.pool, this.S, statement, params, options);
   }
 }
 

@@ -45,6 +45,8 @@ import type {
   TaskStatsQuery,
   UserRow,
 } from "../store.js";
+import type { SqlRunOptions, SqlRunResult } from "../store.js";
+import { sqliteSqlRun } from "./sqlite-sql-run.js";
 import { rowToEvent, rowToNode, rowToRun, rowToTask as mapRow, taskColumns, valuesToTask, type SqlRow, type TaskColumns } from "./sqlite-rows.js";
 
 export interface SqliteStoreOptions {
@@ -973,6 +975,13 @@ export class SqliteStore implements Store {
     return this.write(false, () =>
       this.db.prepare("DELETE FROM nodes WHERE status = 'offline' AND heartbeat_at < ?").run(Date.now() - olderThanMs).changes,
     );
+  }
+
+  // ---- the built-in `sql` task type ----
+
+  /** One statement in a durable `BEGIN IMMEDIATE` transaction (see `sqliteSqlRun`). */
+  async sqlRun(statement: string, params: unknown[], options: SqlRunOptions): Promise<SqlRunResult> {
+    return this.write(true, () => sqliteSqlRun(this.db, statement, params, options));
   }
 }
 
