@@ -311,6 +311,8 @@ export class Worker {
    * when nothing should be claimed now. One claim at a time: `pumping` is the lock.
    */
   private claimRequest(freeing: RunState[] = []): ClaimRequest | null {
+    // A run with follow-ups adds work in the very transaction that ends it: claim after it.
+    if (freeing.some((r) => r.task.followUps.length > 0)) this.maybeMore = true;
     if (!this.accepting || !this.maybeMore) return null;
     const releasing = freeing.filter((r) => this.running.get(r.runId) === r);
     const free = this.options.concurrency - (this.running.size - releasing.length);
