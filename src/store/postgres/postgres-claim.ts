@@ -111,13 +111,20 @@ export function claimStatement(S: string, policy: DispatchPolicy): string {
         RETURNING t.*, fit.n AS claim_no, fit.fair_key`;
 }
 
+/** Whether a policy's claim takes the ninth parameter (aging ms, or the fair cursor). */
+export function policyTakesNinth(policy: DispatchPolicy): boolean {
+  return policy.order === "fair" || (policy.order === "priority" && policy.agingMs !== null);
+}
+
 /**
  * Candidates only (locked, not taken), for the flow-limited claim, which chooses in JS under a
- * transaction-scoped advisory lock. $10 lists blocked [type, group] pairs.
+ * transaction-scoped advisory lock. The parameter after the claim's own lists blocked
+ * [type, group] pairs.
  */
 export function candidateStatement(S: string, policy: DispatchPolicy): string {
+  const blockedParam = policyTakesNinth(policy) ? "$10" : "$9";
   const blocked = `
-        AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements($10::jsonb) b WHERE b ->> 0 = type AND b ->> 1 = grp)`;
+        AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(${blockedParam}::jsonb) b WHERE b ->> 0 = type AND b ->> 1 = grp)`;
   const { ctes, order } = candidates(S, policy, blocked);
   // The parameter list is the claim's own ($1..$9); PostgreSQL must be able to type every one,
   // so those this statement does not need are named in a condition that is always true.

@@ -39,7 +39,7 @@ import type { ClaimType, DispatchPolicy } from "../store.js";
 
 const PRIORITY_POLICY: DispatchPolicy = { order: "priority", agingMs: null };
 import { POSTGRES_MIGRATIONS } from "./migrations.js";
-import { candidateStatement, claimStatement } from "./postgres-claim.js";
+import { candidateStatement, claimStatement, policyTakesNinth } from "./postgres-claim.js";
 import { FlowAllowance, flowScope } from "../flow-budget.js";
 import { chooseCandidates } from "../claim-choice.js";
 import type { ScheduleFire, ScheduleFired, ScheduleRow, ScheduleTick, ScheduleWrite } from "../../model/schedule.js";
@@ -665,7 +665,7 @@ export class PostgresStore implements Store {
       req.leaseMs,
     ];
     if (policy.order === "fair") params.push(this.fairCursor);
-    else if (policy.order === "priority" && policy.agingMs !== null) params.push(policy.agingMs);
+    else if (policyTakesNinth(policy)) params.push(policy.agingMs);
     return params;
   }
 
