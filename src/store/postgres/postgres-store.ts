@@ -198,23 +198,26 @@ export class PostgresStore implements Store {
         SELECT ins.*, (SELECT count(*) FROM woke) AS woke FROM ins`,
       // Running tasks per (type, group) of the limited types, and starts per rate-limit scope
       // within its window ($2: [scope, window ms]; a group scope "G\ttype\t" matches every group).
+      // The flow statements use clock_timestamp(), not now(): now() is when the transaction began,
+      // before it waited for the flow lock, and starts recorded meanwhile would fall outside.
       flowBudget: `SELECT type, grp, count(*)::int AS n, NULL::text AS scope FROM ${S}.tasks
           WHERE status = 'running' AND type = ANY($1::text[]) GROUP BY type, grp
         UNION ALL
         SELECT NULL, NULL, count(*)::int, f.scope FROM ${S}.flow_starts f
           JOIN jsonb_array_elements($2::jsonb) s
             ON (f.scope = s ->> 0 OR (left(s ->> 0, 1) = 'G' AND left(f.scope, length(s ->> 0)) = s ->> 0))
-            AND f.at > now() - (s ->> 1)::float8 * interval '1 millisecond'
+            AND f.at > clock_timestamp() - (s ->> 1)::float8 * interval '1 millisecond'
           GROUP BY f.scope`,
       takeWithStarts: `WITH upd AS (
           UPDATE ${S}.tasks t SET status = 'running', attempt = t.attempt + 1, run_count = t.run_count + 1, node = $2,
-            started_at = now(), updated_at = now(), lease_expires_at = now() + $3 * interval '1 millisecond', cancel_requested = false
+            started_at = clock_timestamp(), updated_at = clock_timestamp(),
+            lease_expires_at = clock_timestamp() + $3 * interval '1 millisecond', cancel_requested = false
           WHERE t.id = ANY($1::text[]) AND t.status = 'queued'
           RETURNING t.*
         ),
         starts AS (
           INSERT INTO ${S}.flow_starts (scope, at, expires_at)
-          SELECT x ->> 0, now(), now() + (x ->> 1)::float8 * interval '1 millisecond' FROM jsonb_array_elements($4::jsonb) x
+          SELECT x ->> 0, clock_timestamp(), clock_timestamp() + (x ->> 1)::float8 * interval '1 millisecond' FROM jsonb_array_elements($4::jsonb) x
         )
         SELECT * FROM upd`,
       finish: `WITH f AS (
