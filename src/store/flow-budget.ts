@@ -6,15 +6,29 @@ import type { ClaimType } from "./store.js";
  * start now. Stores read the numbers and take the tasks; this decides.
  */
 
-/** The key of a rate-limit scope in `flow_starts`: the whole type, or one group of it. */
-export function flowScope(type: string, group: string | null): string {
+/** A key for the maps below: the whole type, or one group of it. */
+function flowScope(type: string, group: string | null): string {
   return group === null ? `T\t${type}` : `G\t${type}\t${group}`;
 }
 
-/** What a store read: running tasks per (type, group), and starts per scope within its window. */
+/**
+ * What a store read: running tasks per (type, group), and starts within the window per type
+ * (`grp` null) and per group. In `flow_starts` the whole-type scope is stored as `grp = ''`
+ * (group names are never empty).
+ */
 export interface FlowBudget {
   running: Array<{ type: string; grp: string | null; n: number }>;
-  starts: Array<{ scope: string; n: number }>;
+  starts: Array<{ type: string; grp: string | null; n: number }>;
+}
+
+/** Which windows a claim must count: per limited type, the type's and its groups' rate windows (ms). */
+export function rateWindows(types: ClaimType[]): Array<{ type: string; perGroup: boolean; windowMs: number; limit: number }> {
+  const out: Array<{ type: string; perGroup: boolean; windowMs: number; limit: number }> = [];
+  for (const t of types) {
+    if (t.flow?.typeRate) out.push({ type: t.type, perGroup: false, windowMs: t.flow.typeRate.intervalMs, limit: t.flow.typeRate.limit });
+    if (t.flow?.groupRate) out.push({ type: t.type, perGroup: true, windowMs: t.flow.groupRate.intervalMs, limit: t.flow.groupRate.limit });
+  }
+  return out;
 }
 
 export class FlowAllowance {
@@ -29,7 +43,7 @@ export class FlowAllowance {
       this.runningByType.set(r.type, (this.runningByType.get(r.type) ?? 0) + r.n);
       if (r.grp !== null) this.runningByGroup.set(flowScope(r.type, r.grp), r.n);
     }
-    for (const s of budget.starts) this.startsByScope.set(s.scope, s.n);
+    for (const s of budget.starts) this.startsByScope.set(flowScope(s.type, s.grp), s.n);
   }
 
   /** (type, group) pairs that can start nothing now; a null group blocks the whole type. Lets the claim skip their queued tasks. */
@@ -78,14 +92,14 @@ export class FlowAllowance {
     return true;
   }
 
-  /** The `flow_starts` rows of tasks just taken: [scope, expiresAt] for every rate limit that counts them. */
-  startRows(taken: Array<{ type: string; group: string | null }>, now: number): Array<[string, number]> {
-    const rows: Array<[string, number]> = [];
+  /** The `flow_starts` rows of tasks just taken: [type, grp ('' = the whole type), expiresAt] for every rate limit that counts them. */
+  startRows(taken: Array<{ type: string; group: string | null }>, now: number): Array<[string, string, number]> {
+    const rows: Array<[string, string, number]> = [];
     for (const { type, group } of taken) {
       const flow = this.limits.get(type);
       if (!flow) continue;
-      if (flow.typeRate) rows.push([flowScope(type, null), now + flow.typeRate.intervalMs]);
-      if (flow.groupRate && group !== null) rows.push([flowScope(type, group), now + flow.groupRate.intervalMs]);
+      if (flow.typeRate) rows.push([type, "", now + flow.typeRate.intervalMs]);
+      if (flow.groupRate && group !== null) rows.push([type, group, now + flow.groupRate.intervalMs]);
     }
     return rows;
   }

@@ -227,13 +227,16 @@ CREATE TABLE {schema}.schedule_ticks (
 );
 CREATE INDEX schedule_ticks_fired ON {schema}.schedule_ticks (fired_at);
 
--- Starts of rate-limited tasks, counted over a sliding window per scope (type or type + group).
+-- Starts of rate-limited tasks, counted over a sliding window: one row per start and scope, the
+-- whole type (grp = '') or one group of it. A window never holds more rows of a scope than its
+-- limit, so counting one is an index range of at most that many rows.
 CREATE TABLE {schema}.flow_starts (
-  scope      text NOT NULL,
+  type       text NOT NULL,
+  grp        text NOT NULL,
   at         timestamptz(3) NOT NULL,
   expires_at timestamptz(3) NOT NULL
 );
-CREATE INDEX flow_starts_scope ON {schema}.flow_starts (scope, at);
+CREATE INDEX flow_starts_window ON {schema}.flow_starts (type, grp, at);
 CREATE INDEX flow_starts_expires ON {schema}.flow_starts (expires_at);
 `,
   },

@@ -40,7 +40,7 @@ import type { ClaimType, DispatchPolicy } from "../store.js";
 const PRIORITY_POLICY: DispatchPolicy = { order: "priority", agingMs: null };
 import { POSTGRES_MIGRATIONS } from "./migrations.js";
 import { candidateStatement, claimStatement, policyTakesNinth } from "./postgres-claim.js";
-import { FlowAllowance, flowScope } from "../flow-budget.js";
+import { FlowAllowance, rateWindows } from "../flow-budget.js";
 import { chooseCandidates } from "../claim-choice.js";
 import type { ScheduleFire, ScheduleFired, ScheduleRow, ScheduleTick, ScheduleWrite } from "../../model/schedule.js";
 import type { SqlRunOptions, SqlRunResult } from "../store.js";
@@ -196,30 +196,6 @@ export class PostgresStore implements Store {
       insertAndNotify: `WITH ins AS (${insertSql}),
           woke AS (SELECT pg_notify($2, $3) FROM (SELECT 1 FROM ins LIMIT 1) AS any_row)
         SELECT ins.*, (SELECT count(*) FROM woke) AS woke FROM ins`,
-      // Running tasks per (type, group) of the limited types, and starts per rate-limit scope
-      // within its window ($2: [scope, window ms]; a group scope "G\ttype\t" matches every group).
-      // The flow statements use clock_timestamp(), not now(): now() is when the transaction began,
-      // before it waited for the flow lock, and starts recorded meanwhile would fall outside.
-      flowBudget: `SELECT type, grp, count(*)::int AS n, NULL::text AS scope FROM ${S}.tasks
-          WHERE status = 'running' AND type = ANY($1::text[]) GROUP BY type, grp
-        UNION ALL
-        SELECT NULL, NULL, count(*)::int, f.scope FROM ${S}.flow_starts f
-          JOIN jsonb_array_elements($2::jsonb) s
-            ON (f.scope = s ->> 0 OR (left(s ->> 0, 1) = 'G' AND left(f.scope, length(s ->> 0)) = s ->> 0))
-            AND f.at > clock_timestamp() - (s ->> 1)::float8 * interval '1 millisecond'
-          GROUP BY f.scope`,
-      takeWithStarts: `WITH upd AS (
-          UPDATE ${S}.tasks t SET status = 'running', attempt = t.attempt + 1, run_count = t.run_count + 1, node = $2,
-            started_at = clock_timestamp(), updated_at = clock_timestamp(),
-            lease_expires_at = clock_timestamp() + $3 * interval '1 millisecond', cancel_requested = false
-          WHERE t.id = ANY($1::text[]) AND t.status = 'queued'
-          RETURNING t.*
-        ),
-        starts AS (
-          INSERT INTO ${S}.flow_starts (scope, at, expires_at)
-          SELECT x ->> 0, clock_timestamp(), clock_timestamp() + (x ->> 1)::float8 * interval '1 millisecond' FROM jsonb_array_elements($4::jsonb) x
-        )
-        SELECT * FROM upd`,
       finish: `WITH f AS (
           SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(id text, run_no int, next text, delay_ms float8, refund int,
             result jsonb, error jsonb, p_current float8, p_total float8, p_message text, p_rate float8, p_at text, outcome text)
@@ -685,29 +661,44 @@ export class PostgresStore implements Store {
   /**
    * A claim of types with cluster-wide limits: under a transaction-scoped advisory lock, so the
    * running counts and recent starts it reads cannot change under it by another node's claim
-   * (claims are the only way a task starts). Read the budget, lock candidates, choose in JS,
-   * take and record the starts; four round trips, paid only by limited types.
+   * (claims are the only way a task starts). Three round trips, paid only by limited types:
+   * lock and read the budget; lock candidates (chosen in JS, as on SQLite); take them, record
+   * their starts and commit. The first and last are simple-protocol batches with literals
+   * escaped by the driver, so each is one round trip.
    */
   private async claimWithFlow(req: ClaimRequest, policy: DispatchPolicy): Promise<TaskRow[]> {
     const client = await this.bookkeeping.connect();
+    const lit = (v: string) => client.escapeLiteral(v);
+    const num = (v: number) => {
+      if (!Number.isFinite(v)) throw new Error(`flow claim: ${v} is not a finite number`);
+      return String(v);
+    };
     try {
-      const lockKey = client.escapeLiteral(`tasklane:${this.schema}:flow`);
-      await client.query(`BEGIN; SELECT pg_advisory_xact_lock(hashtext(${lockKey}))`);
       const limited = req.types.filter((t) => t.flow);
-      const scopes: Array<[string, number]> = [];
-      for (const t of limited) {
-        if (t.flow!.typeRate) scopes.push([flowScope(t.type, null), t.flow!.typeRate.intervalMs]);
-        if (t.flow!.groupRate) scopes.push([flowScope(t.type, ""), t.flow!.groupRate.intervalMs]);
-      }
-      const budgetRows = (await client.query(this.sql.flowBudget, [limited.map((t) => t.type), JSON.stringify(scopes)])).rows as PgRow[];
+      const S = this.S;
+      const budget = [
+        `SELECT type, grp, count(*)::int AS n, false AS is_start FROM ${S}.tasks
+         WHERE status = 'running' AND type = ANY(ARRAY[${limited.map((t) => lit(t.type)).join(",")}]::text[]) GROUP BY type, grp`,
+        // Index ranges over (type, grp, at): a window never holds more rows of a scope than its limit.
+        ...rateWindows(limited).map(
+          (w) => `SELECT type, NULLIF(grp, ''), count(*)::int, true FROM ${S}.flow_starts
+            WHERE type = ${lit(w.type)} AND grp ${w.perGroup ? "> ''" : "= ''"}
+              AND at > clock_timestamp() - ${num(w.windowMs)} * interval '1 millisecond'
+            GROUP BY type, grp`,
+        ),
+      ].join(" UNION ALL ");
+      const batch = (await client.query(`BEGIN; SELECT pg_advisory_xact_lock(hashtext(${lit(`tasklane:${this.schema}:flow`)})); ${budget}`)) as unknown as pg.QueryResult[];
+      const budgetRows = batch[batch.length - 1]!.rows as PgRow[];
       const allowance = new FlowAllowance(req.types, {
-        running: budgetRows.filter((r) => r.scope === null).map((r) => ({ type: r.type, grp: r.grp, n: r.n })),
-        starts: budgetRows.filter((r) => r.scope !== null).map((r) => ({ scope: r.scope, n: r.n })),
+        running: budgetRows.filter((r) => !r.is_start).map((r) => ({ type: r.type, grp: r.grp, n: r.n })),
+        starts: budgetRows.filter((r) => r.is_start).map((r) => ({ type: r.type, grp: r.grp, n: r.n })),
       });
       const blocked = allowance.blockedPairs();
       const blockedTypes = new Set(blocked.filter(([, g]) => g === null).map(([t]) => t));
       const types = req.types.filter((t) => !blockedTypes.has(t.type));
       let claimed: PgRow[] = [];
+      let finish = "COMMIT";
+      let choice: ReturnType<typeof chooseCandidates> | null = null;
       if (types.length) {
         const scan = Math.min(req.limit * 4, 2000);
         const candidates = (
@@ -716,7 +707,7 @@ export class PostgresStore implements Store {
             JSON.stringify(blocked.filter(([, g]) => g !== null)),
           ])
         ).rows as PgRow[];
-        const choice = chooseCandidates(
+        choice = chooseCandidates(
           candidates.map((c) => ({ id: c.id, type: c.type, cpu: c.cpu, fairKey: c.fair_key, group: c.grp })),
           types,
           req.limit,
@@ -724,14 +715,29 @@ export class PostgresStore implements Store {
           allowance,
         );
         if (choice.ids.length) {
-          claimed = (await client.query(this.sql.takeWithStarts, [choice.ids, req.node, req.leaseMs, JSON.stringify(allowance.startRows(choice.taken, 0))]))
-            .rows as PgRow[];
-          if (policy.order === "fair" && choice.lastFairKey !== null) this.fairCursor = choice.lastFairKey;
-          const order = new Map(choice.ids.map((id, i) => [id, i]));
-          claimed.sort((a, b) => order.get(a.id)! - order.get(b.id)!);
+          const starts = allowance.startRows(choice.taken, 0);
+          finish = `UPDATE ${S}.tasks t SET status = 'running', attempt = t.attempt + 1, run_count = t.run_count + 1, node = ${lit(req.node)},
+              started_at = clock_timestamp(), updated_at = clock_timestamp(),
+              lease_expires_at = clock_timestamp() + ${num(req.leaseMs)} * interval '1 millisecond', cancel_requested = false
+            WHERE t.id = ANY(ARRAY[${choice.ids.map(lit).join(",")}]::text[]) AND t.status = 'queued'
+            RETURNING t.*;
+            ${
+              starts.length
+                ? `INSERT INTO ${S}.flow_starts (type, grp, at, expires_at)
+                   SELECT w.type, w.grp, clock_timestamp(), clock_timestamp() + w.ms * interval '1 millisecond'
+                   FROM (VALUES ${starts.map(([type, grp, ms]) => `(${lit(type)}, ${lit(grp)}, ${num(ms)}::float8)`).join(",")}) AS w(type, grp, ms);`
+                : ""
+            }
+            COMMIT`;
         }
       }
-      await client.query("COMMIT");
+      const done = (await client.query(finish)) as unknown as pg.QueryResult | pg.QueryResult[];
+      if (choice?.ids.length) {
+        claimed = (Array.isArray(done) ? done[0]! : done).rows as PgRow[];
+        if (policy.order === "fair" && choice.lastFairKey !== null) this.fairCursor = choice.lastFairKey;
+        const order = new Map(choice.ids.map((id, i) => [id, i]));
+        claimed.sort((a, b) => order.get(a.id)! - order.get(b.id)!);
+      }
       const now = this.nowSync();
       return claimed.map((r) => pgRowToTask(r, now));
     } catch (error) {

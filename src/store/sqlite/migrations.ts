@@ -234,13 +234,16 @@ CREATE TABLE schedule_ticks (
 );
 CREATE INDEX schedule_ticks_fired ON schedule_ticks (fired_at);
 
--- Starts of rate-limited tasks, counted over a sliding window per scope (type or type + group).
+-- Starts of rate-limited tasks, counted over a sliding window: one row per start and scope, the
+-- whole type (grp = '') or one group of it. A window never holds more rows of a scope than its
+-- limit, so counting one is an index range of at most that many rows.
 CREATE TABLE flow_starts (
-  scope      TEXT NOT NULL,
+  type       TEXT NOT NULL,
+  grp        TEXT NOT NULL,
   at         INTEGER NOT NULL,
   expires_at INTEGER NOT NULL
 );
-CREATE INDEX flow_starts_scope ON flow_starts (scope, at);
+CREATE INDEX flow_starts_window ON flow_starts (type, grp, at);
 CREATE INDEX flow_starts_expires ON flow_starts (expires_at);
 `,
   },
