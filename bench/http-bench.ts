@@ -74,6 +74,8 @@ for (let done = posted; done < ROWS; ) {
     deleteAfterMs: 604_800_000,
     key: null,
     owner: `owner-${(done + i) % 100}`,
+    group: null,
+    followUps: null,
   }));
   await lane.store.taskInsertMany(batch, { maxQueued: new Map() });
   done += n;

@@ -7,13 +7,28 @@ export type { TasklaneOptions, ListOptions, AddManyItem } from "./client/tasklan
 export type { LogsOptions } from "./client/log-stream.js";
 export type { TasklaneEvents, TasklaneEventName } from "./client/events.js";
 export { defineTask } from "./model/options.js";
-export type { AddOptions, BackoffOption, TaskContext, TaskDefinition, TaskLogger, TaskOptions } from "./model/options.js";
-export type { BackoffSpec, EventRow, RunRow, TaskErrorInfo, TaskProgress, TaskRow } from "./model/task-row.js";
+export type {
+  AddOptions,
+  BackoffOption,
+  FollowUp,
+  FollowUpOptions,
+  MissedTickPolicy,
+  RateLimit,
+  ScheduleTaskOptions,
+  TaskContext,
+  TaskDefinition,
+  TaskLogger,
+  TaskOptions,
+  TaskSchedule,
+} from "./model/options.js";
+export type { ScheduleInfo, ScheduleRow, ScheduleTick, StoredMissedPolicy } from "./model/schedule.js";
+export type { ScheduleSpec } from "./client/schedules.js";
+export type { BackoffSpec, EventRow, ParentOutcome, RunRow, StoredFollowUp, TaskErrorInfo, TaskProgress, TaskRow } from "./model/task-row.js";
 export { TASK_STATUSES, RUN_OUTCOMES, LOG_LEVELS, FINAL_STATUSES, isFinalStatus } from "./model/status.js";
 export type { TaskStatus, RunOutcome, LogLevel } from "./model/status.js";
 export type { Duration } from "./model/duration.js";
 export { parseDuration, formatDuration } from "./model/duration.js";
-export type { WorkerOptions } from "./runtime/worker.js";
+export type { DispatchOrder, WorkerOptions } from "./runtime/worker.js";
 export type { NodeRow, NodeStatus } from "./model/node-row.js";
 export type { OverloadOptions } from "./runtime/load-guard.js";
 export type { StandardSchemaV1 } from "./model/standard-schema.js";
@@ -28,8 +43,12 @@ export {
   ConfigError,
   NonRetryableError,
   TaskAbortedError,
+  SqlTasksDisabledError,
+  ScheduleNotFoundError,
 } from "./model/errors.js";
 export type { AbortCause } from "./model/errors.js";
+export { SQL_TASK_TYPE } from "./client/sql-task.js";
+export type { SqlTaskParams, SqlTaskResult } from "./client/sql-task.js";
 // ---- users, tokens, task event log, stats and the HTTP API ----
 export { UserDirectory, UserExistsError, UserNotFoundError } from "./client/users.js";
 export type { ApiTokenInfo, IssuedToken } from "./client/users.js";

@@ -35,6 +35,8 @@ export interface CliConfig {
   host: string | undefined;
   /** The config file that was read, if any. */
   configFile: string | null;
+  /** Register the built-in `sql` task type (`--sql-tasks`, `TASKLANE_SQL_TASKS`, `sqlTasks`) [false]. */
+  sqlTasks: boolean;
 }
 
 /** Flags shared by every command. */
@@ -43,6 +45,8 @@ export interface GlobalFlags {
   tasks?: string;
   config?: string;
   node?: string;
+  /** `--sql-tasks` (on the commands that take it). */
+  sqlTasks?: boolean;
 }
 
 /** The defaults when nothing else says otherwise. */
@@ -62,6 +66,7 @@ const fileSchema = z.strictObject({
   grace: durationValue.optional(),
   port: z.number().int().min(0).max(65535).optional(),
   host: z.string().min(1).optional(),
+  sqlTasks: z.boolean().optional(),
 });
 type FileConfig = z.infer<typeof fileSchema>;
 
@@ -99,6 +104,7 @@ export async function resolveConfig(
     port: envInt(env.TASKLANE_PORT, "TASKLANE_PORT", 0, 65535) ?? fileConfig.port,
     host: nonEmpty(env.TASKLANE_HOST) ?? fileConfig.host,
     configFile: file,
+    sqlTasks: flags.sqlTasks ?? envBool(env.TASKLANE_SQL_TASKS, "TASKLANE_SQL_TASKS") ?? fileConfig.sqlTasks ?? false,
   };
 }
 
@@ -112,6 +118,14 @@ function envInt(value: string | undefined, name: string, min: number, max: numbe
   const n = Number(v);
   if (!/^\s*\d+\s*$/.test(v) || n < min || n > max) throw new CliError(`${name}: expected an integer from ${min} to ${max}, got "${v}"`);
   return n;
+}
+
+function envBool(value: string | undefined, name: string): boolean | undefined {
+  const v = nonEmpty(value)?.trim().toLowerCase();
+  if (v === undefined) return undefined;
+  if (["1", "true", "yes", "on"].includes(v)) return true;
+  if (["0", "false", "no", "off"].includes(v)) return false;
+  throw new CliError(`${name}: expected 1 or 0 (true/false), got "${value}"`);
 }
 
 function envSynchronous(value: string | undefined): "full" | "normal" | undefined {

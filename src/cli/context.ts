@@ -18,7 +18,7 @@ export interface CliContext {
 /** The global flags of the command (they may be given before or after the subcommand). */
 export function globalFlags(command: Command): GlobalFlags {
   const o = command.optsWithGlobals() as GlobalFlags;
-  return { db: o.db, tasks: o.tasks, config: o.config, node: o.node };
+  return { db: o.db, tasks: o.tasks, config: o.config, node: o.node, sqlTasks: o.sqlTasks };
 }
 
 /**
@@ -51,6 +51,7 @@ export async function openContext(command: Command, options: ContextOptions = { 
       worker: options.worker,
       migrate: options.migrate,
       mustExist: options.mustExist,
+      sqlTasks: config.sqlTasks,
     });
   } catch (error) {
     if (error instanceof TasklaneError) throw error;

@@ -40,6 +40,8 @@ export interface TasklaneEvents {
   "task:retried": { task: TaskRow };
   "task:deleted": { id: string };
   "node:offline": { node: NodeRow };
+  /** A cron tick of a schedule added its task (on the node that won the tick). */
+  "schedule:fired": { schedule: string; tickAt: Date; task: TaskRow };
   /** An error inside Tasklane's background loops (a hook that threw, a store error while polling). */
   error: { error: Error; where: string };
 }

@@ -6,6 +6,7 @@ import type { AddOptions, BackoffOption, TaskDefinition, TaskOptions } from "../
 import { formatIssues } from "../model/standard-schema.js";
 import type { BackoffSpec } from "../model/task-row.js";
 import type { NewTask } from "../store/store.js";
+import { resolveFollowUps } from "./follow-ups.js";
 
 /** Defaults for every task option a type does not set. */
 export const DEFAULTS = {
@@ -52,6 +53,22 @@ const addOptionsSchema = z.strictObject({
   owner: z.string().min(1).max(200).optional(),
   name: z.string().max(500).optional(),
   description: z.string().max(5000).optional(),
+  group: z.string().min(1).max(200).optional(),
+  then: z.array(z.unknown()).optional(),
+  onFailure: z.array(z.unknown()).optional(),
+});
+
+/** The options of a follow-up (checked again with its own path when it is resolved). */
+const followUpOptionsSchema = addOptionsSchema.omit({ key: true, runAt: true, deadline: true, then: true, onFailure: true });
+
+const rateLimitSchema = z.strictObject({ limit: z.number().int().min(1).max(1_000_000), interval: durationSchema });
+const cronScheduleSchema = z.object({
+  cron: z.string().min(1).max(200),
+  tz: z.string().min(1).max(100).optional(),
+  name: z.string().min(1).max(200).optional(),
+  params: z.unknown().optional(),
+  options: z.record(z.string(), z.unknown()).optional(),
+  missed: z.union([z.literal("skip"), z.strictObject({ catchUp: durationSchema })]).optional(),
 });
 
 const definitionSchema = z.object({
@@ -65,6 +82,14 @@ const definitionSchema = z.object({
   run: z.custom<(...args: unknown[]) => unknown>((v) => typeof v === "function", "must be a function"),
   concurrency: z.number().int().min(1).max(100_000).optional(),
   maxQueued: z.number().int().min(0).optional(),
+  group: z.custom<(...args: unknown[]) => unknown>((v) => typeof v === "function", "must be a function of the params").optional(),
+  concurrencyLimit: z
+    .strictObject({ type: z.number().int().min(1).max(1_000_000).optional(), group: z.number().int().min(1).max(1_000_000).optional() })
+    .optional(),
+  rateLimit: z.strictObject({ type: rateLimitSchema.optional(), group: rateLimitSchema.optional() }).optional(),
+  then: z.array(z.unknown()).optional(),
+  onFailure: z.array(z.unknown()).optional(),
+  schedule: cronScheduleSchema.optional(),
 });
 
 function zodMessage(prefix: string, error: z.ZodError): string {
@@ -86,6 +111,12 @@ export function validateDefinition(def: TaskDefinition): void {
   }
   // Surface bad durations now rather than at the first add.
   resolveTaskOptions(def, {});
+  for (const scope of ["type", "group"] as const) {
+    const rate = def.rateLimit?.[scope];
+    if (rate && parseDuration(rate.interval, `task "${def.name}": rateLimit.${scope}.interval`) < 1) {
+      throw new ValidationError(`task "${def.name}": rateLimit.${scope}.interval: must be at least 1ms`);
+    }
+  }
 }
 
 /** Validates params against the type's schema (if any) and the size limit; returns the parsed value. */
@@ -176,37 +207,80 @@ export function resolveTaskOptions(def: TaskOptions, add: TaskOptions): Resolved
   };
 }
 
-/** Builds the store record of one `add`: validated options, params, id. */
-export async function buildNewTask(def: TaskDefinition, params: unknown, options: AddOptions | undefined, now: number): Promise<NewTask> {
+/** Looks up registered types for follow-ups. */
+export type TypeLookup = (type: string) => TaskDefinition;
+
+/** Builds the store record of one `add`: validated options, params, id, group and follow-ups. */
+export async function buildNewTask(
+  def: TaskDefinition,
+  params: unknown,
+  options: AddOptions | undefined,
+  now: number,
+  lookup?: TypeLookup,
+): Promise<NewTask> {
   const parsed = addOptionsSchema.safeParse(options ?? {});
   if (!parsed.success) throw new ValidationError(zodMessage("", parsed.error), parsed.error.issues);
   const opts = parsed.data as AddOptions;
   if (opts.delay !== undefined && opts.runAt !== undefined) throw new ValidationError("delay and runAt: give one or the other, not both");
-  const resolved = resolveTaskOptions(def, opts);
-  const value = await validateParams(def, params);
+  const body = await buildTaskBody(def, params, opts);
   const runAt =
     opts.delay !== undefined ? now + parseDuration(opts.delay, "delay") : opts.runAt !== undefined ? instant(opts.runAt, "runAt", now) : null;
   const id = def.idGenerator ? def.idGenerator() : sortableId(now);
   if (typeof id !== "string" || id.length === 0 || id.length > 200) {
     throw new ValidationError(`idGenerator of "${def.name}" must return a non-empty string of at most 200 characters`);
   }
+  const then = opts.then ?? def.then;
+  const onFailure = opts.onFailure ?? def.onFailure;
+  let followUps = null;
+  if (then?.length || onFailure?.length) {
+    if (!lookup) throw new ValidationError("then: follow-ups need the task types they name to be registered");
+    followUps = await resolveFollowUps(id, then, onFailure, body.owner, {
+      definition: lookup,
+      build: async (childDef, childParams, childOptions) => {
+        const checked = followUpOptionsSchema.safeParse(childOptions);
+        if (!checked.success) throw new ValidationError(zodMessage("options.", checked.error), checked.error.issues);
+        return buildTaskBody(childDef, childParams, checked.data as AddOptions);
+      },
+    });
+  }
   return {
     id,
+    ...body,
+    runAt,
+    deadline: opts.deadline === undefined ? null : instant(opts.deadline, "deadline", now),
+    key: opts.key ?? null,
+    followUps,
+  };
+}
+
+/** The parts of a task that do not depend on when it is added: type, params, resolved options, owner, group. */
+async function buildTaskBody(def: TaskDefinition, params: unknown, opts: AddOptions) {
+  const resolved = resolveTaskOptions(def, opts);
+  const value = await validateParams(def, params);
+  return {
     type: def.name,
     name: opts.name ?? null,
     description: opts.description ?? null,
     params: value,
     priority: resolved.priority,
-    runAt,
     maxAttempts: resolved.maxAttempts,
     maxRuns: resolved.maxRuns,
     backoff: resolved.backoff,
     timeoutMs: resolved.timeoutMs,
     cpu: resolved.cpu,
     executor: resolved.executor,
-    deadline: opts.deadline === undefined ? null : instant(opts.deadline, "deadline", now),
     deleteAfterMs: resolved.deleteAfterMs,
-    key: opts.key ?? null,
     owner: opts.owner ?? null,
+    group: opts.group ?? groupOf(def, value),
   };
+}
+
+function groupOf(def: TaskDefinition, params: unknown): string | null {
+  if (!def.group) return null;
+  const group = def.group(params);
+  if (group === null || group === undefined) return null;
+  if (typeof group !== "string" || group.length === 0 || group.length > 200) {
+    throw new ValidationError(`group of "${def.name}": group(params) must return a string of 1 to 200 characters, or null`);
+  }
+  return group;
 }

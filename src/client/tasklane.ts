@@ -1,5 +1,5 @@
 import os from "node:os";
-import { InvalidStateError, TaskNotFoundError, UnknownTaskTypeError, ValidationError } from "../model/errors.js";
+import { InvalidStateError, ScheduleNotFoundError, SqlTasksDisabledError, TaskNotFoundError, UnknownTaskTypeError, ValidationError } from "../model/errors.js";
 import type { AddOptions, TaskDefinition } from "../model/options.js";
 import { RETRYABLE_STATUSES, TASK_STATUSES, type TaskStatus } from "../model/status.js";
 import type { EventRow, RunRow, TaskRow } from "../model/task-row.js";
@@ -9,12 +9,16 @@ import { resolveWorkerOptions, Worker, type WorkerOptions } from "../runtime/wor
 import { EventBus, type TasklaneEventName, type TasklaneEvents } from "./events.js";
 import { readLogs, type LogsOptions } from "./log-stream.js";
 import { buildNewTask, validateDefinition } from "./task-options.js";
+import { CronTicker } from "../schedule/cron-ticker.js";
+import { checkScheduleName, scheduleInfo, scheduledTask, toScheduleWrite, type ScheduleSpec } from "./schedules.js";
+import type { ScheduleInfo, ScheduleTick } from "../model/schedule.js";
 import { waitReason } from "./placement.js";
 import { AddBatcher } from "./add-batcher.js";
 // ---- users, tokens, task event log, queries, stats and nodes (HTTP API) ----
 import { followTaskEvents, listTaskEvents, type FollowTaskEventsOptions, type TaskEventRow, type TaskEventsOptions } from "./task-events.js";
 import { listNodes, taskStats, type NodeInfo, type QueryOptions, type StatsOptions, type TaskStatsReport } from "./task-stats.js";
 import { UserDirectory } from "./users.js";
+import { assertNotSqlType, SQL_TASK_TYPE, sqlTaskDefinition } from "./sql-task.js";
 
 export interface TasklaneOptions {
   /** Database: `sqlite:./tasklane.db` (default), `sqlite::memory:`, or a path to a SQLite file. */
@@ -33,6 +37,13 @@ export interface TasklaneOptions {
   migrate?: boolean;
   /** Refuse to create a database that does not exist yet [false]. */
   mustExist?: boolean;
+  /** Fire cron schedules on this node while its worker runs [true]. Every node may; each tick fires once. */
+  scheduler?: boolean;
+  /**
+   * Register the built-in `sql` task type, which runs one SQL statement on the task database
+   * with its credentials [false]. Over HTTP only admins may add it.
+   */
+  sqlTasks?: boolean;
 }
 
 export interface ListOptions {
@@ -71,9 +82,13 @@ export class Tasklane {
   private readonly bus = new EventBus();
   private readonly workerOptions: WorkerOptions;
   private worker: Worker | null = null;
+  private ticker: CronTicker | null = null;
+  private readonly schedulerEnabled: boolean;
   private readonly addBatcher: AddBatcher;
   private readonly ownsStore: boolean;
   private closed = false;
+  /** The built-in `sql` type is registered (`sqlTasks: true`). */
+  readonly sqlTasksEnabled: boolean;
 
   private constructor(store: Store, ownsStore: boolean, options: TasklaneOptions) {
     this.store = store;
@@ -81,6 +96,10 @@ export class Tasklane {
     this.addBatcher = new AddBatcher(store);
     this.node = options.node ?? `${os.hostname()}-${process.pid}`;
     this.workerOptions = options.worker ?? {};
+    this.schedulerEnabled = options.scheduler ?? true;
+    this.sqlTasksEnabled = options.sqlTasks === true;
+    // Before the user's types, so one of those named `sql` is refused rather than replacing it.
+    if (this.sqlTasksEnabled) this.registry.set(SQL_TASK_TYPE, sqlTaskDefinition(store));
     for (const def of options.tasks ?? []) this.register(def);
   }
 
@@ -101,6 +120,7 @@ export class Tasklane {
   /** Registers task types; a name registered twice is replaced. */
   register(...definitions: TaskDefinition[]): this {
     for (const def of definitions) {
+      if (this.sqlTasksEnabled && this.registry.get(SQL_TASK_TYPE) !== def) assertNotSqlType(def);
       validateDefinition(def);
       this.registry.set(def.name, def);
     }
@@ -115,6 +135,7 @@ export class Tasklane {
 
   private definition(type: string): TaskDefinition {
     const def = this.registry.get(type);
+    if (!def && type === SQL_TASK_TYPE) throw new SqlTasksDisabledError();
     if (!def) throw new UnknownTaskTypeError(type, [...this.registry.keys()]);
     return def;
   }
@@ -157,7 +178,7 @@ export class Tasklane {
       if (!item || typeof item.type !== "string") throw new ValidationError(`addMany[${i}].type: expected a task type name`);
       const def = this.definition(item.type);
       try {
-        records.push(await buildNewTask(def, item.params, item.options, now));
+        records.push(await buildNewTask(def, item.params, item.options, now, (t) => this.definition(t)));
       } catch (error) {
         if (error instanceof ValidationError && items.length > 1) {
           throw new ValidationError(`addMany[${i}] (${item.type}): ${error.message}`, error.details);
@@ -321,8 +342,111 @@ export class Tasklane {
     if (this.closed) throw new InvalidStateError("this Tasklane instance is closed");
     if (this.worker?.isRunning) return;
     const resolved = resolveWorkerOptions({ ...this.workerOptions, ...options });
+    // Schedules declared with their task types are created (or updated) before anything runs.
+    for (const def of this.registry.values()) {
+      if (def.schedule) await this.schedule(def.schedule.name ?? def.name, { ...def.schedule, type: def.name });
+    }
     this.worker = new Worker(this.store, this.registry, this.bus, this.node, resolved);
     await this.worker.start();
+    if (this.schedulerEnabled) {
+      this.cronTicker().start();
+    }
+  }
+
+  // ---------------------------------------------------------------- schedules
+
+  private cronTicker(): CronTicker {
+    this.ticker ??= new CronTicker(this.store, {
+      buildTask: async (schedule, tickAt) => {
+        const def = this.registry.get(schedule.type);
+        return def ? scheduledTask(schedule, def, (t) => this.definition(t), tickAt) : null;
+      },
+      onFired: (task, schedule, tickAt) => {
+        this.bus.emit("task:added", { task });
+        this.bus.emit("schedule:fired", { schedule, tickAt: new Date(tickAt), task });
+        this.worker?.notify();
+      },
+      onError: (error, schedule) => this.bus.emit("error", { error, where: schedule ? `schedule ${schedule}` : "firing schedules" }),
+    });
+    return this.ticker;
+  }
+
+  /**
+   * Creates or updates a cron schedule: at each tick, one task of `spec.type` with `spec.params`
+   * is added, across all nodes together. Everything is validated first (cron, zone, type, params,
+   * options); nothing is stored on a bad spec. A new or changed cron counts ticks from now.
+   */
+  async schedule(name: string, spec: ScheduleSpec): Promise<ScheduleInfo> {
+    const now = await this.store.now();
+    const write = await toScheduleWrite(name, spec, (t) => this.definition(t), now);
+    const row = await this.store.scheduleUpsert(write);
+    return scheduleInfo(this.store, row, now);
+  }
+
+  /** Deletes a schedule (its tasks stay); false if there was none. */
+  async unschedule(name: string): Promise<boolean> {
+    checkScheduleName(name);
+    return this.store.scheduleDelete(name);
+  }
+
+  /** Stops a schedule firing until `resume`. */
+  async pause(name: string): Promise<ScheduleInfo> {
+    return this.setPaused(name, true);
+  }
+
+  /** Resumes a paused schedule; ticks that passed while it was paused do not fire. */
+  async resume(name: string): Promise<ScheduleInfo> {
+    return this.setPaused(name, false);
+  }
+
+  private async setPaused(name: string, paused: boolean): Promise<ScheduleInfo> {
+    checkScheduleName(name);
+    const row = await this.store.schedulePause(name, paused);
+    if (!row) throw new ScheduleNotFoundError(name);
+    return scheduleInfo(this.store, row, await this.store.now());
+  }
+
+  /** Adds the schedule's task now, outside the cron (also when paused); returns it. */
+  async trigger(name: string): Promise<TaskRow> {
+    checkScheduleName(name);
+    const row = await this.store.scheduleGet(name);
+    if (!row) throw new ScheduleNotFoundError(name);
+    const now = await this.store.now();
+    const record = await scheduledTask(row, this.definition(row.type), (t) => this.definition(t), now);
+    const [outcome] = await this.addBatcher.insert([record], { maxQueued: new Map() });
+    const task = outcome!.task;
+    await this.store.scheduleNoteTask(name, task.id);
+    this.bus.emit("task:added", { task });
+    this.worker?.notify();
+    return task;
+  }
+
+  /** Every schedule, by name, with its next three fire times. */
+  async schedules(): Promise<ScheduleInfo[]> {
+    const now = await this.store.now();
+    return Promise.all((await this.store.scheduleList()).map((row) => scheduleInfo(this.store, row, now)));
+  }
+
+  /** One schedule, or null. */
+  async getSchedule(name: string): Promise<ScheduleInfo | null> {
+    checkScheduleName(name);
+    const row = await this.store.scheduleGet(name);
+    return row ? scheduleInfo(this.store, row, await this.store.now()) : null;
+  }
+
+  /** The latest fired ticks of a schedule (tick time and task id), newest first. */
+  async scheduleTicks(name: string, limit = 20): Promise<ScheduleTick[]> {
+    checkScheduleName(name);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new ValidationError("limit: must be an integer from 1 to 1000");
+    return this.store.scheduleTicks(name, limit);
+  }
+
+  /**
+   * Fires due ticks as of `now` (epoch ms) on this node, as the scheduler does every second.
+   * For tests and tools: lets a test walk a schedule through a daylight-saving change.
+   */
+  async fireDueSchedules(now: number): Promise<void> {
+    await this.cronTicker().fireDue(now);
   }
 
   /** Worker state, or null if not started. */
@@ -336,6 +460,7 @@ export class Tasklane {
    * aborted and released to the queue at once (the released run does not count as a failure).
    */
   async stop(options: { graceMs?: number } = {}): Promise<void> {
+    await this.ticker?.stop();
     await this.worker?.stop(options.graceMs ?? 10_000);
   }
 

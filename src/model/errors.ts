@@ -82,3 +82,20 @@ export class TaskAbortedError extends Error {
     this.kind = kind;
   }
 }
+
+export class ScheduleNotFoundError extends TasklaneError {
+  constructor(name: string) {
+    super("SCHEDULE_NOT_FOUND", `schedule "${name}" not found`);
+  }
+}
+
+/** `add("sql", …)` on an instance where the built-in `sql` type is not enabled (it is off by default). */
+export class SqlTasksDisabledError extends TasklaneError {
+  constructor() {
+    super(
+      "SQL_TASKS_DISABLED",
+      'type: the built-in "sql" task type is disabled; enable it with Tasklane.open({ sqlTasks: true }), ' +
+        '"sqlTasks": true in tasklane.config.json, TASKLANE_SQL_TASKS=1, or `tasklane start --sql-tasks`',
+    );
+  }
+}

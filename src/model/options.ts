@@ -1,7 +1,7 @@
 import type { Duration } from "./duration.js";
 import type { StandardSchemaV1 } from "./standard-schema.js";
 import type { LogLevel } from "./status.js";
-import type { TaskErrorInfo, TaskProgress, TaskRow } from "./task-row.js";
+import type { ParentOutcome, TaskErrorInfo, TaskProgress, TaskRow } from "./task-row.js";
 
 /** Retry delay: a duration (exponential from that base), or the full spec. */
 export type BackoffOption =
@@ -28,6 +28,22 @@ export interface TaskOptions {
   deleteAfter?: Duration;
 }
 
+/** A task added when another one ends (see `then` and `onFailure`). */
+export interface FollowUp {
+  type: string;
+  params?: unknown;
+  options?: FollowUpOptions;
+}
+
+/** The options of a follow-up: those of `add`, less the ones about a fixed time or a key. */
+export type FollowUpOptions = Omit<AddOptions, "tx" | "key" | "runAt" | "deadline">;
+
+/** At most `limit` starts in any window of `interval`. */
+export interface RateLimit {
+  limit: number;
+  interval: Duration;
+}
+
 /** Options of one `add` call. */
 export interface AddOptions extends TaskOptions {
   /** Run no earlier than this long from now. */
@@ -43,6 +59,16 @@ export interface AddOptions extends TaskOptions {
   /** A human title for this task. */
   name?: string;
   description?: string;
+  /**
+   * Flow-control group (a customer, a tenant, an API account): the type's cluster-wide
+   * `concurrencyLimit.group` and `rateLimit.group` count per group, and the `fair` dispatch policy
+   * takes turns across groups. Default: the type's `group(params)`, else none.
+   */
+  group?: string;
+  /** Added when this task succeeds, in the same transaction; each receives the result as `ctx.parent`. Default: the type's `then`. */
+  then?: FollowUp[];
+  /** Added when this task fails for good (not when it is cancelled or expires). Default: the type's `onFailure`. */
+  onFailure?: FollowUp[];
   /**
    * PostgreSQL: the application's open transaction (a `pg` client after BEGIN). The task is
    * stored inside it, so it exists if and only if that transaction commits; workers are woken at
@@ -76,6 +102,8 @@ export interface TaskContext<P = unknown> {
   progress(current: number, total?: number | null, message?: string | null): void;
   /** Leveled log lines stored as events of this run. */
   log: TaskLogger;
+  /** For a follow-up: the task whose end added it, with its result or error. Null otherwise. */
+  parent: ParentOutcome | null;
 }
 
 /** A task type: a name, a handler, and defaults for every per-task option. */
@@ -89,6 +117,21 @@ export interface TaskDefinition<P = any, R = unknown> extends TaskOptions {
   concurrency?: number;
   /** Most queued tasks of this type; `add` beyond it throws `QueueFullError`. Default unlimited. */
   maxQueued?: number;
+  /** The flow-control group of a task from its params (an `add` may set `group` itself). */
+  group?: (params: P) => string | null | undefined;
+  /**
+   * Cluster-wide: most tasks of this type running at once on all nodes together (`type`), and
+   * per group (`group`). Enforced in the claim, so racing nodes cannot exceed it. Every node that
+   * runs the type must declare the same limits.
+   */
+  concurrencyLimit?: { type?: number; group?: number };
+  /** Cluster-wide: most starts of this type (`type`), or per group (`group`), in any window of `interval`. */
+  rateLimit?: { type?: RateLimit; group?: RateLimit };
+  /** Follow-ups of every task of this type (an `add` may replace them). */
+  then?: FollowUp[];
+  onFailure?: FollowUp[];
+  /** A cron schedule adding a task of this type, created or updated when the worker starts (named after the type unless `name` is set). */
+  schedule?: TaskSchedule;
   /** Id of a new task of this type. Default: a sortable unique id. */
   idGenerator?: () => string;
   onAdd?(task: TaskRow): void | Promise<void>;
@@ -96,6 +139,26 @@ export interface TaskDefinition<P = any, R = unknown> extends TaskOptions {
   onSuccess?(task: TaskRow, result: R): void | Promise<void>;
   onError?(task: TaskRow, error: TaskErrorInfo, info: { willRetry: boolean }): void | Promise<void>;
 }
+
+/** A schedule declared with its task type (see `lane.schedule` for the fields). */
+export interface TaskSchedule {
+  cron: string;
+  tz?: string;
+  name?: string;
+  params?: unknown;
+  options?: ScheduleTaskOptions;
+  missed?: MissedTickPolicy;
+}
+
+/** The options of a scheduled task: those of `add`, less the ones about a fixed time or a key. */
+export type ScheduleTaskOptions = Omit<AddOptions, "tx" | "key" | "runAt" | "deadline" | "delay">;
+
+/**
+ * What to do with ticks that passed while no node was running: `skip` (default) fires once, for
+ * the latest missed tick; `catchUp` fires every missed tick within `window` (oldest first, at
+ * most 1,000).
+ */
+export type MissedTickPolicy = "skip" | { catchUp: Duration };
 
 /** Declares a task type; the identity function that gives `run` typed params. */
 export function defineTask<P = unknown, R = unknown>(definition: TaskDefinition<P, R>): TaskDefinition<P, R> {

@@ -75,11 +75,55 @@ export interface TaskRow {
   progress: TaskProgress | null;
   result: unknown;
   error: TaskErrorInfo | null;
+  /** Flow-control group (e.g. a customer id): cluster-wide limits and `fair` dispatch apply per group. */
+  group: string | null;
+  /** The task whose end added this one (a follow-up), with that task's outcome; null otherwise. */
+  parent: ParentOutcome | null;
+  /** Follow-ups added when this task ends (`then` on success, `onFailure` when it fails for good). */
+  followUps: StoredFollowUp[];
   /**
    * Set by `get` and `list` for a queued task that no node will run as things stand: pinned to
    * a node that is offline, or no online node handles its type. Null otherwise.
    */
   waitReason?: string | null;
+}
+
+/** How the parent of a follow-up ended; `ctx.parent` in the follow-up's handler. */
+export interface ParentOutcome {
+  id: string;
+  type: string;
+  status: "succeeded" | "failed";
+  /** The parent's result (on success). */
+  result: unknown;
+  /** The parent's error (on failure). */
+  error: TaskErrorInfo | null;
+}
+
+/**
+ * A follow-up as stored on its parent: every option resolved when the parent was added, so the
+ * store can add it in the same transaction as the parent's end, on any node. Its id is fixed
+ * (`<parent id>.<n>`), so it is added at most once.
+ */
+export interface StoredFollowUp {
+  id: string;
+  on: "success" | "failure";
+  type: string;
+  name: string | null;
+  description: string | null;
+  params: unknown;
+  priority: number;
+  maxAttempts: number;
+  maxRuns: number;
+  backoff: BackoffSpec;
+  timeoutMs: number | null;
+  cpu: number;
+  executor: string | null;
+  deleteAfterMs: number;
+  owner: string | null;
+  group: string | null;
+  /** Due this long after the parent ends. */
+  delayMs: number;
+  followUps: StoredFollowUp[];
 }
 
 /** One attempt of a task on one node. */

@@ -8,6 +8,9 @@ import type { ResolvedWorkerOptions } from "./worker.js";
  * at once: rescue runs whose lease expired (outcome `offline`), expire tasks past their
  * deadline, and prune old tasks and runs.
  */
+/** How long fired-tick records are kept (a schedule's latest is always kept: it guards against firing twice). */
+const TICK_RECORDS_KEPT_MS = 30 * 86_400_000;
+
 export class Maintenance {
   private tickTimer: NodeJS.Timeout | null = null;
   private pruneTimer: NodeJS.Timeout | null = null;
@@ -42,7 +45,8 @@ export class Maintenance {
     this.busy = true;
     try {
       const rescued = await this.store.taskRescueExpired();
-      if (rescued.some((t) => t.status === "queued")) this.onRequeued();
+      // A re-queued task, or a failed one whose onFailure follow-ups were just added, is work.
+      if (rescued.some((t) => t.status === "queued" || (t.status === "failed" && t.followUps.length > 0))) this.onRequeued();
       for (const task of rescued) {
         this.bus.emit("task:rescued", { task });
         if (task.status === "failed") {
@@ -61,6 +65,7 @@ export class Maintenance {
       if (++this.ticks * this.options.maintenanceMs >= 5000) {
         this.ticks = 0;
         await this.analyze();
+        await this.store.flowStartPrune();
       }
     } catch (error) {
       this.bus.emit("error", { error: error as Error, where: "maintenance" });
@@ -80,7 +85,9 @@ export class Maintenance {
 
   async prune(): Promise<PruneReport> {
     try {
-      return await this.store.prune({ keepRunsPerTask: this.options.keepRunsPerTask, batchSize: 1000 });
+      const report = await this.store.prune({ keepRunsPerTask: this.options.keepRunsPerTask, batchSize: 1000 });
+      await this.store.scheduleTickPrune((await this.store.now()) - TICK_RECORDS_KEPT_MS);
+      return report;
     } catch (error) {
       this.bus.emit("error", { error: error as Error, where: "pruning" });
       throw error;

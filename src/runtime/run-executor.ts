@@ -28,6 +28,7 @@ export async function executeRun(def: TaskDefinition, run: RunState, settings: E
     attempt: task.attempt,
     runId: runIdOf(task.id, task.runCount),
     node: settings.node,
+    parent: task.parent,
     get signal() {
       return run.signal;
     },

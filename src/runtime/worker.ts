@@ -2,7 +2,9 @@ import os from "node:os";
 import type { EventBus } from "../client/events.js";
 import type { TaskDefinition } from "../model/options.js";
 import { runIdOf, type TaskRow } from "../model/task-row.js";
-import type { ClaimRequest, RunFinish, Store } from "../store/store.js";
+import type { ClaimRequest, ClaimType, DispatchPolicy, RunFinish, Store } from "../store/store.js";
+import { ValidationError } from "../model/errors.js";
+import { flowLimitsOf } from "./flow-limits.js";
 import { Completer } from "./completer.js";
 import { LoadGuard, type OverloadOptions } from "./load-guard.js";
 import { Maintenance } from "./maintenance.js";
@@ -48,12 +50,32 @@ export interface WorkerOptions {
   nodeHeartbeatMs?: number;
   /** A node silent this long is shown offline, ms [30000]. (Its runs fail over by lease expiry.) */
   nodeStaleMs?: number;
+  /**
+   * Claim order on this node ["priority"]: `priority`, `fifo` or `fair` (turns across groups, or
+   * owners for tasks without a group), optionally with priority aging (`{ policy, agingMs }`).
+   */
+  dispatch?: DispatchOrder | { policy: DispatchOrder; agingMs?: number | null };
 }
 
-export type ResolvedWorkerOptions = Required<Omit<WorkerOptions, "overload" | "types">> & {
+export type DispatchOrder = DispatchPolicy["order"];
+
+export type ResolvedWorkerOptions = Required<Omit<WorkerOptions, "overload" | "types" | "dispatch">> & {
   overload: Required<OverloadOptions> | false;
   types: string[] | null;
+  dispatch: DispatchPolicy;
 };
+
+const DISPATCH_ORDERS: readonly DispatchOrder[] = ["priority", "fifo", "fair"];
+
+function resolveDispatch(option: WorkerOptions["dispatch"]): DispatchPolicy {
+  const { policy, agingMs } = typeof option === "object" && option !== null ? option : { policy: option ?? "priority", agingMs: null };
+  if (!DISPATCH_ORDERS.includes(policy)) throw new ValidationError(`dispatch: "${String(policy)}" is not one of ${DISPATCH_ORDERS.join(", ")}`);
+  if (agingMs !== null && agingMs !== undefined && (!Number.isFinite(agingMs) || agingMs < 1)) {
+    throw new ValidationError("dispatch.agingMs: must be a positive number of milliseconds");
+  }
+  if (policy === "fifo" && agingMs) throw new ValidationError("dispatch.agingMs: aging applies to the priority and fair policies, not fifo");
+  return { order: policy, agingMs: agingMs ?? null };
+}
 
 export function resolveWorkerOptions(o: WorkerOptions = {}): ResolvedWorkerOptions {
   const leaseMs = o.leaseMs ?? 15_000;
@@ -74,6 +96,7 @@ export function resolveWorkerOptions(o: WorkerOptions = {}): ResolvedWorkerOptio
     types: o.types ?? null,
     nodeHeartbeatMs: o.nodeHeartbeatMs ?? 5000,
     nodeStaleMs: o.nodeStaleMs ?? 30_000,
+    dispatch: resolveDispatch(o.dispatch),
   };
 }
 
@@ -272,16 +295,13 @@ export class Worker {
     });
   }
 
-  private claimableTypes(runningByType: Map<string, number> = this.runningByType): Array<{ type: string; slots: number }> {
-    const out: Array<{ type: string; slots: number }> = [];
+  private claimableTypes(runningByType: Map<string, number> = this.runningByType): ClaimType[] {
+    const out: ClaimType[] = [];
     for (const [type, def] of this.registry) {
       if (this.options.types && !this.options.types.includes(type)) continue;
-      if (def.concurrency === undefined) {
-        out.push({ type, slots: Infinity });
-        continue;
-      }
-      const slots = def.concurrency - (runningByType.get(type) ?? 0);
-      if (slots > 0) out.push({ type, slots });
+      const flow = flowLimitsOf(def);
+      const slots = def.concurrency === undefined ? Infinity : def.concurrency - (runningByType.get(type) ?? 0);
+      if (slots > 0) out.push(flow ? { type, slots, flow } : { type, slots });
     }
     return out;
   }
@@ -291,6 +311,8 @@ export class Worker {
    * when nothing should be claimed now. One claim at a time: `pumping` is the lock.
    */
   private claimRequest(freeing: RunState[] = []): ClaimRequest | null {
+    // A run with follow-ups adds work in the very transaction that ends it: claim after it.
+    if (freeing.some((r) => r.task.followUps.length > 0)) this.maybeMore = true;
     if (!this.accepting || !this.maybeMore) return null;
     const releasing = freeing.filter((r) => this.running.get(r.runId) === r);
     const free = this.options.concurrency - (this.running.size - releasing.length);
@@ -314,6 +336,7 @@ export class Worker {
       cpuFree: this.options.cpuCapacity - cpuUsed,
       cpuCapacity: this.options.cpuCapacity,
       leaseMs: this.options.leaseMs,
+      policy: this.options.dispatch,
     };
   }
 
@@ -324,7 +347,8 @@ export class Worker {
     const runs = claimed.map((task) => this.registerRun(task));
     if (runs.length) this.leaseRenewer.handOver();
     for (const run of runs) this.launchRun(run);
-    const typeLimited = request.types.some((t) => Number.isFinite(t.slots)) || request.types.length < this.registry.size;
+    const typeLimited =
+      request.types.some((t) => Number.isFinite(t.slots) || t.flow) || request.types.length < this.registry.size;
     if (claimed.length < request.limit && !typeLimited) this.maybeMore = false;
     else if (claimed.length === request.limit) this.pumpAgain = true;
   }
@@ -438,7 +462,8 @@ export class Worker {
     this.cpuUsed -= Math.min(run.task.cpu, this.options.cpuCapacity);
     if (this.running.size === 0) for (const w of [...this.idleWaiters]) w();
     if (this.accepting) {
-      if (this.registry.get(type)?.concurrency !== undefined || run.task.cpu > 0) this.maybeMore = true;
+      const def = this.registry.get(type);
+      if (def?.concurrency !== undefined || def?.concurrencyLimit || def?.rateLimit || run.task.cpu > 0) this.maybeMore = true;
       if (claimNow) this.schedulePump();
     }
   }

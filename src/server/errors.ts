@@ -29,6 +29,7 @@ const STATUS_OF_CODE: Record<string, ContentfulStatusCode> = {
   INVALID_STATE: 409,
   KEY_CONFLICT: 409,
   QUEUE_FULL: 429,
+  SQL_TASKS_DISABLED: 400,
 };
 
 /** The field a library message names (`"params.rows: expected a number"` → `params.rows`). */

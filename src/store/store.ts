@@ -1,5 +1,6 @@
 import type { LogLevel, RunOutcome, TaskStatus } from "../model/status.js";
-import type { BackoffSpec, EventRow, RunRow, TaskErrorInfo, TaskRow } from "../model/task-row.js";
+import type { BackoffSpec, EventRow, RunRow, StoredFollowUp, TaskErrorInfo, TaskRow } from "../model/task-row.js";
+import type { ScheduleRow, ScheduleWrite, ScheduleFire, ScheduleFired, ScheduleTick } from "../model/schedule.js";
 import type { NodeHeartbeat, NodeRow } from "../model/node-row.js";
 
 /**
@@ -132,6 +133,43 @@ export interface Store {
   taskQuery(query: TaskQuery): Promise<TaskPage>;
   /** Counts, finished runs per time bucket since `since`, and the oldest due queued task; all for one owner or everyone. */
   taskStats(query: TaskStatsQuery): Promise<TaskStats>;
+
+  // ---- schedules ----
+
+  /** Creates or replaces a schedule; a changed cron, zone or policy (or a new schedule) counts ticks from now. */
+  scheduleUpsert(schedule: ScheduleWrite): Promise<ScheduleRow>;
+  scheduleGet(name: string): Promise<ScheduleRow | null>;
+  /** Every schedule, by name. */
+  scheduleList(): Promise<ScheduleRow[]>;
+  /** Deletes the schedule and its tick records; false if there was none. */
+  scheduleDelete(name: string): Promise<boolean>;
+  /** Pauses or resumes; a resumed schedule counts ticks from now (ticks while paused never fire). Null if none. */
+  schedulePause(name: string, paused: boolean): Promise<ScheduleRow | null>;
+  /**
+   * Fires ticks: for each, in one transaction, a `(schedule, tick)` row under a unique index and
+   * the task, so a tick fires once across any number of nodes. A tick at or before the
+   * schedule's last fired tick, or of a paused or deleted schedule, is not fired (`task: null`).
+   */
+  scheduleFire(fires: ScheduleFire[]): Promise<ScheduleFired[]>;
+  /** Records a task added by hand for the schedule (`trigger`) as its latest task. */
+  scheduleNoteTask(name: string, taskId: string): Promise<void>;
+  /** The most recent fired ticks of a schedule, newest first. */
+  scheduleTicks(name: string, limit: number): Promise<ScheduleTick[]>;
+  /** Deletes tick records older than `before` (epoch ms), keeping each schedule's latest; returns how many. */
+  scheduleTickPrune(before: number): Promise<number>;
+  /** Deletes expired rate-limit start records; returns how many. */
+  flowStartPrune(): Promise<number>;
+
+  // ---- the built-in `sql` task type ----
+
+  /**
+   * Runs ONE statement with bound parameters in its own durable transaction against the task
+   * database (unqualified names resolve to Tasklane's own tables), committed if it succeeds and
+   * rolled back if it throws. A query returns at most `rowLimit` rows, `truncated` when there
+   * were more; a write returns its affected row count. Bad SQL rejects with the database's
+   * message. Transaction control (BEGIN, COMMIT, ROLLBACK, SAVEPOINT, …) is refused.
+   */
+  sqlRun(statement: string, params: unknown[], options: SqlRunOptions): Promise<SqlRunResult>;
 }
 
 export interface StoreCapabilities {
@@ -186,6 +224,10 @@ export interface NewTask {
   deleteAfterMs: number;
   key: string | null;
   owner: string | null;
+  /** Flow-control group. */
+  group: string | null;
+  /** Follow-ups, added by the store when the task ends (null: none). */
+  followUps: StoredFollowUp[] | null;
 }
 
 export interface InsertLimits {
@@ -218,13 +260,41 @@ export interface TaskPage {
 
 export interface ClaimRequest {
   node: string;
-  /** Types this node can run now, with the free per-type slots (Infinity = no per-type limit). */
-  types: Array<{ type: string; slots: number }>;
+  /** Types this node can run now, with the free per-type slots and cluster-wide limits. */
+  types: ClaimType[];
   limit: number;
   /** CPU units still free on this node, and the node's capacity (a task's cost is capped at it). */
   cpuFree: number;
   cpuCapacity: number;
   leaseMs: number;
+  /** Claim order [priority]. */
+  policy?: DispatchPolicy;
+}
+
+/**
+ * The claim order. `priority`: priority, then due time, then id. `fifo`: due time, then id.
+ * `fair`: turns across fairness keys (the task's group, else its owner), each key's tasks in
+ * priority order. `agingMs` (priority and fair): a task's priority improves by 1 for every
+ * `agingMs` it has been due, so a low-priority task is eventually taken.
+ */
+export interface DispatchPolicy {
+  order: "priority" | "fifo" | "fair";
+  agingMs: number | null;
+}
+
+/** Cluster-wide limits of a task type, checked in the claim (see `TaskDefinition.concurrencyLimit`). */
+export interface FlowLimits {
+  typeConcurrency?: number;
+  groupConcurrency?: number;
+  typeRate?: { limit: number; intervalMs: number };
+  groupRate?: { limit: number; intervalMs: number };
+}
+
+export interface ClaimType {
+  type: string;
+  /** Free per-type slots on this node (Infinity = no per-type limit). */
+  slots: number;
+  flow?: FlowLimits;
 }
 
 export interface RunRef {
@@ -390,3 +460,23 @@ export interface TaskStats {
   now: number;
 }
 
+
+// ---- the built-in `sql` task type ----
+
+export interface SqlRunOptions {
+  /** Most rows returned by a query (1..10,000 in the `sql` type). */
+  rowLimit: number;
+  /** Statement timeout, ms (PostgreSQL `statement_timeout`; SQLite cannot interrupt one and ignores it). Null/absent = none. */
+  timeoutMs?: number | null;
+  /** Aborting it cancels the statement on the server (PostgreSQL; SQLite cannot interrupt one and ignores it). */
+  signal?: AbortSignal;
+}
+
+export interface SqlRunResult {
+  /** Rows changed by a write; for a query, rows returned (at most `rowLimit`; see `truncated`). */
+  rowCount: number;
+  /** The first `rowLimit` rows (empty for a write without RETURNING). */
+  rows: Record<string, unknown>[];
+  /** True when the query had more rows than `rowLimit`. */
+  truncated: boolean;
+}

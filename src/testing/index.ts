@@ -5,6 +5,7 @@
 import { Tasklane, type TasklaneOptions } from "../client/tasklane.js";
 import { validateParams } from "../client/task-options.js";
 import { TaskAbortedError } from "../model/errors.js";
+import type { ParentOutcome } from "../model/task-row.js";
 import type { TaskContext, TaskDefinition } from "../model/options.js";
 import type { LogLevel, TaskStatus } from "../model/status.js";
 import type { TaskRow } from "../model/task-row.js";
@@ -17,6 +18,8 @@ export interface InlineRunOptions {
   signal?: AbortSignal;
   /** Validate params against the type's schema first, as `add` would [true]. */
   validate?: boolean;
+  /** What the handler sees as `ctx.parent` (a follow-up's parent) [null]. */
+  parent?: ParentOutcome | null;
 }
 
 export interface InlineRun<R> {
@@ -65,6 +68,9 @@ export async function runInline<P, R>(definition: TaskDefinition<P, R>, params?:
     progress: null,
     result: null,
     error: null,
+    group: null,
+    parent: options.parent ?? null,
+    followUps: [],
   };
   const run: InlineRun<R> = { status: "succeeded", progress: [], logs: [] };
   const log = (level: LogLevel) => (message: string, data?: unknown) => run.logs.push({ level, message, data });
@@ -76,6 +82,7 @@ export async function runInline<P, R>(definition: TaskDefinition<P, R>, params?:
     attempt,
     runId: runIdOf(task.id, attempt),
     node: "inline",
+    parent: task.parent,
     signal: controller.signal,
     progress: (current, total, message) => run.progress.push({ current, total: total ?? null, message: message ?? null }),
     log: { debug: log("debug"), info: log("info"), warn: log("warn"), error: log("error") },

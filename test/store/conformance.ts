@@ -35,6 +35,8 @@ export function newTask(overrides: Partial<NewTask> = {}): NewTask {
     deleteAfterMs: 86_400_000,
     key: null,
     owner: null,
+    group: null,
+    followUps: null,
     ...overrides,
   };
 }

@@ -3,6 +3,7 @@ import { afterAll } from "vitest";
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import { tempDir } from "../helpers/temp.js";
 import { runStoreConformance } from "./conformance.js";
+import { runDispatchConformance } from "./conformance-dispatch.js";
 
 const tmp = tempDir("tasklane-store-");
 afterAll(() => tmp.cleanup());
@@ -14,6 +15,16 @@ runStoreConformance({
 });
 
 runStoreConformance({
+  name: "SQLite :memory:",
+  open: async () => new SqliteStore({ path: ":memory:" }),
+});
+
+runDispatchConformance({
+  name: "SQLite file (WAL)",
+  open: async () => new SqliteStore({ path: path.join(tmp.dir, `d${++n}.db`) }),
+});
+
+runDispatchConformance({
   name: "SQLite :memory:",
   open: async () => new SqliteStore({ path: ":memory:" }),
 });

@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import { Command, Option } from "commander";
-import { UnknownTaskTypeError } from "../../model/errors.js";
+import { SqlTasksDisabledError, UnknownTaskTypeError } from "../../model/errors.js";
 import type { AddOptions } from "../../model/options.js";
 import { withContext } from "../context.js";
 import { CliError } from "../errors.js";
@@ -64,6 +64,7 @@ export function addCommand(): Command {
     .option("--name <title>", "a human title for this task")
     .option("--description <text>", "a longer description")
     .option("--json", "print the whole task as JSON")
+    .option("--sql-tasks", "allow the built-in sql type (env TASKLANE_SQL_TASKS=1); a worker must run with it too")
     .action(async (type: string, flags: AddFlags, command: Command) => {
       const params = parseParams(flags.params);
       const options: AddOptions = {};
@@ -83,6 +84,11 @@ export function addCommand(): Command {
         try {
           task = await lane.add(type, params, options);
         } catch (error) {
+          if (error instanceof SqlTasksDisabledError) {
+            throw new CliError(
+              'the built-in "sql" task type is disabled; enable it with --sql-tasks, TASKLANE_SQL_TASKS=1 or "sqlTasks": true in tasklane.config.json (and run a worker with it enabled)',
+            );
+          }
           if (error instanceof UnknownTaskTypeError && folder) {
             throw new CliError(`${error.message}; task types are loaded from ${folder.dir} (--tasks DIR to change)`);
           }

@@ -30,6 +30,7 @@ function addWorkerOptions(command: Command): Command {
     .option("--poll <duration>", "fallback poll for due tasks [1s]", durationArg)
     .option("--grace <duration>", "on SIGTERM/SIGINT, how long running tasks may take to finish [10s]", durationArg)
     .option("-q, --quiet", "no per-task log lines (start, stop and errors only)")
+    .option("--sql-tasks", "run the built-in sql task type: SQL statements on the task database (env TASKLANE_SQL_TASKS=1) [off]")
     .addOption(new Option("--log-level <level>", "pino log level").choices(["debug", "info", "warn", "error", "silent"]).default("info"))
     .addOption(
       new Option("--log-format <format>", "json lines, or pretty for people (default: pretty on a TTY, else json)")

@@ -190,4 +190,54 @@ CREATE TABLE {schema}.nodes (
 );
 `,
   },
+  // ---- schedules, follow-ups, flow control and fair dispatch ----
+  {
+    version: 4,
+    name: "schedules, follow-ups, flow control",
+    sql: `
+ALTER TABLE {schema}.tasks ADD COLUMN grp text;
+ALTER TABLE {schema}.tasks ADD COLUMN parent jsonb;
+ALTER TABLE {schema}.tasks ADD COLUMN follow_ups jsonb;
+-- The fair claim walks this index key by key (a skip scan), each key's tasks in claim order.
+CREATE INDEX tasks_ready_fair ON {schema}.tasks (coalesce(grp, owner, ''), priority, run_at, id) WHERE status = 'queued';
+
+CREATE TABLE {schema}.schedules (
+  name          text PRIMARY KEY,
+  type          text NOT NULL,
+  params        jsonb NOT NULL,
+  options       jsonb NOT NULL,
+  cron          text NOT NULL,
+  tz            text NOT NULL,
+  missed        text NOT NULL CHECK (missed IN ('skip','catchUp')),
+  catch_up_ms   bigint NOT NULL DEFAULT 0,
+  paused        boolean NOT NULL DEFAULT false,
+  anchor_at     timestamptz(3) NOT NULL,
+  last_tick_at  timestamptz(3),
+  last_task_id  text,
+  created_at    timestamptz(3) NOT NULL,
+  updated_at    timestamptz(3) NOT NULL
+);
+-- One row per fired tick: the unique key is what makes a tick fire once across all nodes.
+CREATE TABLE {schema}.schedule_ticks (
+  schedule  text NOT NULL,
+  tick_at   timestamptz(3) NOT NULL,
+  task_id   text,
+  fired_at  timestamptz(3) NOT NULL,
+  PRIMARY KEY (schedule, tick_at)
+);
+CREATE INDEX schedule_ticks_fired ON {schema}.schedule_ticks (fired_at);
+
+-- Starts of rate-limited tasks, counted over a sliding window: one row per start and scope, the
+-- whole type (grp = '') or one group of it. A window never holds more rows of a scope than its
+-- limit, so counting one is an index range of at most that many rows.
+CREATE TABLE {schema}.flow_starts (
+  type       text NOT NULL,
+  grp        text NOT NULL,
+  at         timestamptz(3) NOT NULL,
+  expires_at timestamptz(3) NOT NULL
+);
+CREATE INDEX flow_starts_window ON {schema}.flow_starts (type, grp, at);
+CREATE INDEX flow_starts_expires ON {schema}.flow_starts (expires_at);
+`,
+  },
 ];

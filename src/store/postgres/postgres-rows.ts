@@ -1,5 +1,5 @@
 import type { LogLevel, RunOutcome, TaskStatus } from "../../model/status.js";
-import type { EventRow, RunRow, TaskErrorInfo, TaskRow } from "../../model/task-row.js";
+import type { EventRow, ParentOutcome, RunRow, TaskErrorInfo, TaskRow } from "../../model/task-row.js";
 import { etaMs, runIdOf } from "../../model/task-row.js";
 import type { NodeRow } from "../../model/node-row.js";
 import type { ApiTokenRow, UserRow } from "../store.js";
@@ -58,6 +58,9 @@ export function pgRowToTask(r: PgRow, now: number): TaskRow {
       : null,
     result: r.result ?? null,
     error: (r.error ?? null) as TaskErrorInfo | null,
+    group: r.grp ?? null,
+    parent: (r.parent ?? null) as ParentOutcome | null,
+    followUps: (r.follow_ups ?? null) ?? [],
   };
 }
 

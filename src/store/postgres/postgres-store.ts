@@ -35,7 +35,16 @@ import type {
   TaskStatsQuery,
   UserRow,
 } from "../store.js";
+import type { ClaimType, DispatchPolicy } from "../store.js";
+
+const PRIORITY_POLICY: DispatchPolicy = { order: "priority", agingMs: null };
 import { POSTGRES_MIGRATIONS } from "./migrations.js";
+import { candidateStatement, claimStatement, policyTakesNinth } from "./postgres-claim.js";
+import { FlowAllowance, rateWindows } from "../flow-budget.js";
+import { chooseCandidates } from "../claim-choice.js";
+import type { ScheduleFire, ScheduleFired, ScheduleRow, ScheduleTick, ScheduleWrite } from "../../model/schedule.js";
+import type { SqlRunOptions, SqlRunResult } from "../store.js";
+import { postgresSqlRun } from "./postgres-sql-run.js";
 import { pgRowToEvent, pgRowToNode, pgRowToRun, pgRowToTask, pgRowToToken, pgRowToUser, type PgRow } from "./postgres-rows.js";
 import type { NodeHeartbeat, NodeRow } from "../../model/node-row.js";
 
@@ -106,6 +115,9 @@ export class PostgresStore implements Store {
   private listening = false;
   private closed = false;
   private readonly sql: ReturnType<PostgresStore["statements"]>;
+  private readonly claimStatements = new Map<string, string>();
+  /** The fairness key served last: the next fair claim starts after it, so every key gets turns. */
+  private fairCursor = "";
 
   private constructor(private readonly options: PostgresStoreOptions) {
     this.schema = options.schema ?? "tasklane";
@@ -151,15 +163,29 @@ export class PostgresStore implements Store {
     // nothing would ever claim, rescue or retry it otherwise.
     const NEXT = `(CASE WHEN f.next = 'queued' AND t.cancel_requested THEN 'cancelled'
       WHEN f.next = 'queued' AND t.run_count >= t.max_runs THEN 'failed' ELSE f.next END)`;
-    const claimWhere = `status = 'queued' AND run_at <= now()::timestamptz(3) AND type = ANY($1::text[])
-        AND (executor IS NULL OR executor = $3) AND (deadline IS NULL OR deadline > now()) AND run_count < max_runs`;
+    // The follow-ups of tasks that just ended for good, added in the same statement as their end.
+    // Fixed ids make a second insert of the same follow-up a no-op.
+    const followUps = (ended: string) => `INSERT INTO ${S}.tasks (id, type, name, description, params, status, priority, run_at,
+          created_at, updated_at, max_attempts, max_runs, backoff, timeout_ms, cpu, executor, delete_after_ms, owner, grp, parent, follow_ups)
+        SELECT k.id, k.type, k.name, k.description, k.params, 'queued', k.priority, now() + k."delayMs" * interval '1 millisecond',
+          now(), now(), k."maxAttempts", k."maxRuns", k.backoff, k."timeoutMs", k.cpu, k.executor, k."deleteAfterMs", k.owner, k."group",
+          jsonb_build_object('id', e.id, 'type', e.type, 'status', e.status, 'result', e.result, 'error', e.error),
+          CASE WHEN jsonb_array_length(k."followUps") > 0 THEN k."followUps" END
+        FROM ${ended} e CROSS JOIN LATERAL jsonb_to_recordset(e.follow_ups) AS k(id text, "on" text, type text, name text,
+          description text, params jsonb, priority int, "maxAttempts" int, "maxRuns" int, backoff jsonb, "timeoutMs" int, cpu int,
+          executor text, "deleteAfterMs" bigint, owner text, "group" text, "delayMs" float8, "followUps" jsonb)
+        WHERE e.status IN ('succeeded', 'failed') AND e.follow_ups IS NOT NULL
+          AND k."on" = CASE e.status WHEN 'succeeded' THEN 'success' ELSE 'failure' END
+        ON CONFLICT DO NOTHING
+        RETURNING 1`;
     const insertSql = `INSERT INTO ${S}.tasks (id, type, name, description, params, status, priority, run_at, created_at, updated_at,
-          max_attempts, max_runs, backoff, timeout_ms, cpu, executor, deadline, delete_after_ms, key, owner)
+          max_attempts, max_runs, backoff, timeout_ms, cpu, executor, deadline, delete_after_ms, key, owner, grp, follow_ups)
         SELECT x.id, x.type, x.name, x.description, x.params, 'queued', x.priority, COALESCE(x.run_at::timestamptz, now()), now(), now(),
-          x.max_attempts, x.max_runs, x.backoff, x.timeout_ms, x.cpu, x.executor, x.deadline::timestamptz, x.delete_after_ms, x.key, x.owner
+          x.max_attempts, x.max_runs, x.backoff, x.timeout_ms, x.cpu, x.executor, x.deadline::timestamptz, x.delete_after_ms, x.key, x.owner,
+          x.grp, x.follow_ups
         FROM jsonb_to_recordset($1::jsonb) AS x(id text, type text, name text, description text, params jsonb,
           priority int, run_at text, max_attempts int, max_runs int, backoff jsonb, timeout_ms int, cpu int, executor text,
-          deadline text, delete_after_ms bigint, key text, owner text)
+          deadline text, delete_after_ms bigint, key text, owner text, grp text, follow_ups jsonb)
         -- Only a held business key is skipped (its holder is returned); a duplicate id fails the
         -- whole statement, so a batch stays all or nothing even outside a transaction.
         ON CONFLICT (key) WHERE key IS NOT NULL AND status IN ('queued', 'running') DO NOTHING
@@ -170,26 +196,6 @@ export class PostgresStore implements Store {
       insertAndNotify: `WITH ins AS (${insertSql}),
           woke AS (SELECT pg_notify($2, $3) FROM (SELECT 1 FROM ins LIMIT 1) AS any_row)
         SELECT ins.*, (SELECT count(*) FROM woke) AS woke FROM ins`,
-      // Candidates locked with SKIP LOCKED (other nodes' claims pass them by), chosen by per-type
-      // slots and CPU fit, taken: one statement, one round trip.
-      claim: `WITH cand AS (
-          SELECT id, type, priority, run_at, LEAST(cpu, $6) AS cpu FROM ${S}.tasks
-          WHERE ${claimWhere}
-          ORDER BY priority, run_at, id
-          LIMIT $4
-          FOR UPDATE SKIP LOCKED
-        ),
-        ranked AS (SELECT c.*, row_number() OVER (PARTITION BY c.type ORDER BY c.priority, c.run_at, c.id) AS rk FROM cand c),
-        fit AS (
-          SELECT r.id, sum(r.cpu) OVER w AS cpu_sum, row_number() OVER w AS n
-          FROM ranked r JOIN unnest($1::text[], $2::int[]) AS a(type, slots) ON a.type = r.type
-          WHERE r.rk <= a.slots
-          WINDOW w AS (ORDER BY r.priority, r.run_at, r.id)
-        )
-        UPDATE ${S}.tasks t SET status = 'running', attempt = t.attempt + 1, run_count = t.run_count + 1, node = $3,
-          started_at = now(), updated_at = now(), lease_expires_at = now() + $8 * interval '1 millisecond', cancel_requested = false
-        FROM fit WHERE t.id = fit.id AND fit.cpu_sum <= $7 AND fit.n <= $5
-        RETURNING t.*`,
       finish: `WITH f AS (
           SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(id text, run_no int, next text, delay_ms float8, refund int,
             result jsonb, error jsonb, p_current float8, p_total float8, p_message text, p_rate float8, p_at text, outcome text)
@@ -216,15 +222,17 @@ export class PostgresStore implements Store {
             progress_at = CASE WHEN f.p_at IS NOT NULL THEN f.p_at::timestamptz ELSE t.progress_at END
           FROM f JOIN locked ON locked.id = f.id WHERE t.id = f.id AND t.run_count = f.run_no AND t.status = 'running'
           RETURNING t.id, t.run_count, t.status, t.run_at, t.attempt, t.updated_at, t.finished_at, t.delete_at,
-            t.node, t.started_at, f.refund, f.outcome, f.result, f.error
+            t.node, t.started_at, f.refund, f.outcome, f.result, f.error, t.type, t.follow_ups
         ),
+        kids AS (${followUps("upd")}),
         -- A run's record is written once, when it ends; while it runs, the task row is its record.
         ins AS (
           INSERT INTO ${S}.runs (task_id, run_no, attempt, node, started_at, ended_at, outcome, result, error)
           SELECT id, run_count, attempt + refund, node, started_at, now(), outcome, result, error FROM upd
         )
         SELECT id, run_count, status, run_at, attempt, updated_at, finished_at, delete_at, (status = 'queued' AND run_at > now()::timestamptz(3)) AS scheduled_now,
-          CASE WHEN status = 'queued' AND run_at <= now()::timestamptz(3) THEN pg_notify($2, $3) END AS woke
+          CASE WHEN status = 'queued' AND run_at <= now()::timestamptz(3) THEN pg_notify($2, $3) END AS woke,
+          (SELECT pg_notify($2, $3) FROM kids LIMIT 1) AS kids_woke
         FROM upd`,
       // Every multi-row update of running tasks (renew, progress, finish) first locks its rows in
       // id order: two of them over the same rows (a renewal and the finish of the same runs, from
@@ -278,7 +286,8 @@ export class PostgresStore implements Store {
         ins AS (
           INSERT INTO ${S}.runs (task_id, run_no, attempt, node, started_at, ended_at, outcome, result, error)
           SELECT id, run_count, attempt, node, started_at, now(), 'offline', NULL, error FROM r
-        )
+        ),
+        kids AS (${followUps("r")})
         SELECT *, (status = 'queued' AND run_at > now()::timestamptz(3)) AS scheduled_now FROM r`,
     };
   }
@@ -510,6 +519,8 @@ export class PostgresStore implements Store {
         timeout_ms: t.timeoutMs,
         deadline: this.iso(t.deadline),
         delete_after_ms: t.deleteAfterMs,
+        grp: t.group,
+        follow_ups: t.followUps && t.followUps.length ? t.followUps : null,
       })),
     );
   }
@@ -609,20 +620,132 @@ export class PostgresStore implements Store {
 
   async taskClaim(req: ClaimRequest): Promise<TaskRow[]> {
     if (req.limit <= 0 || req.types.length === 0) return [];
+    const policy = req.policy ?? PRIORITY_POLICY;
+    if (req.types.some((t) => t.flow)) return this.claimWithFlow(req, policy);
     const limited = req.types.some((t) => Number.isFinite(t.slots));
     const scan = limited ? Math.min(req.limit * 4, 2000) : req.limit;
-    const rows = await this.book(this.sql.claim, [
-      req.types.map((t) => t.type),
-      req.types.map((t) => (Number.isFinite(t.slots) ? t.slots : 1_000_000_000)),
+    const rows = await this.book(this.claimSql("claim", policy), this.claimParams(req, req.types, scan, policy));
+    const now = this.nowSync();
+    rows.sort((a, b) => Number(a.claim_no) - Number(b.claim_no));
+    if (policy.order === "fair" && rows.length) this.fairCursor = rows[rows.length - 1]!.fair_key as string;
+    return rows.map((r) => pgRowToTask(r, now));
+  }
+
+  /** The claim's parameters ($1..$9 of postgres-claim.ts). */
+  private claimParams(req: ClaimRequest, types: ClaimType[], scan: number, policy: DispatchPolicy): unknown[] {
+    const params: unknown[] = [
+      types.map((t) => t.type),
+      types.map((t) => (Number.isFinite(t.slots) ? t.slots : 1_000_000_000)),
       req.node,
       scan,
       req.limit,
       req.cpuCapacity,
       Math.max(0, req.cpuFree),
       req.leaseMs,
-    ]);
-    const now = this.nowSync();
-    return rows.map((r) => pgRowToTask(r, now)).sort(claimOrder);
+    ];
+    if (policy.order === "fair") params.push(this.fairCursor);
+    else if (policyTakesNinth(policy)) params.push(policy.agingMs);
+    return params;
+  }
+
+  private claimSql(kind: "claim" | "candidates", policy: DispatchPolicy): string {
+    const key = `${kind}:${policy.order}:${policy.agingMs !== null}`;
+    let sql = this.claimStatements.get(key);
+    if (!sql) {
+      sql = kind === "claim" ? claimStatement(this.S, policy) : candidateStatement(this.S, policy);
+      this.claimStatements.set(key, sql);
+    }
+    return sql;
+  }
+
+  /**
+   * A claim of types with cluster-wide limits: under a transaction-scoped advisory lock, so the
+   * running counts and recent starts it reads cannot change under it by another node's claim
+   * (claims are the only way a task starts). Three round trips, paid only by limited types:
+   * lock and read the budget; lock candidates (chosen in JS, as on SQLite); take them, record
+   * their starts and commit. The first and last are simple-protocol batches with literals
+   * escaped by the driver, so each is one round trip.
+   */
+  private async claimWithFlow(req: ClaimRequest, policy: DispatchPolicy): Promise<TaskRow[]> {
+    const client = await this.bookkeeping.connect();
+    const lit = (v: string) => client.escapeLiteral(v);
+    const num = (v: number) => {
+      if (!Number.isFinite(v)) throw new Error(`flow claim: ${v} is not a finite number`);
+      return String(v);
+    };
+    try {
+      const limited = req.types.filter((t) => t.flow);
+      const S = this.S;
+      const budget = [
+        `SELECT type, grp, count(*)::int AS n, false AS is_start FROM ${S}.tasks
+         WHERE status = 'running' AND type = ANY(ARRAY[${limited.map((t) => lit(t.type)).join(",")}]::text[]) GROUP BY type, grp`,
+        // Index ranges over (type, grp, at): a window never holds more rows of a scope than its limit.
+        ...rateWindows(limited).map(
+          (w) => `SELECT type, NULLIF(grp, ''), count(*)::int, true FROM ${S}.flow_starts
+            WHERE type = ${lit(w.type)} AND grp ${w.perGroup ? "> ''" : "= ''"}
+              AND at > clock_timestamp() - ${num(w.windowMs)} * interval '1 millisecond'
+            GROUP BY type, grp`,
+        ),
+      ].join(" UNION ALL ");
+      const batch = (await client.query(`BEGIN; SELECT pg_advisory_xact_lock(hashtext(${lit(`tasklane:${this.schema}:flow`)})); ${budget}`)) as unknown as pg.QueryResult[];
+      const budgetRows = batch[batch.length - 1]!.rows as PgRow[];
+      const allowance = new FlowAllowance(req.types, {
+        running: budgetRows.filter((r) => !r.is_start).map((r) => ({ type: r.type, grp: r.grp, n: r.n })),
+        starts: budgetRows.filter((r) => r.is_start).map((r) => ({ type: r.type, grp: r.grp, n: r.n })),
+      });
+      const blocked = allowance.blockedPairs();
+      const blockedTypes = new Set(blocked.filter(([, g]) => g === null).map(([t]) => t));
+      const types = req.types.filter((t) => !blockedTypes.has(t.type));
+      let claimed: PgRow[] = [];
+      let finish = "COMMIT";
+      let choice: ReturnType<typeof chooseCandidates> | null = null;
+      if (types.length) {
+        const scan = Math.min(req.limit * 4, 2000);
+        const candidates = (
+          await client.query(this.claimSql("candidates", policy), [
+            ...this.claimParams(req, types, scan, policy),
+            JSON.stringify(blocked.filter(([, g]) => g !== null)),
+          ])
+        ).rows as PgRow[];
+        choice = chooseCandidates(
+          candidates.map((c) => ({ id: c.id, type: c.type, cpu: c.cpu, fairKey: c.fair_key, group: c.grp })),
+          types,
+          req.limit,
+          req.cpuFree,
+          allowance,
+        );
+        if (choice.ids.length) {
+          const starts = allowance.startRows(choice.taken, 0);
+          finish = `UPDATE ${S}.tasks t SET status = 'running', attempt = t.attempt + 1, run_count = t.run_count + 1, node = ${lit(req.node)},
+              started_at = clock_timestamp(), updated_at = clock_timestamp(),
+              lease_expires_at = clock_timestamp() + ${num(req.leaseMs)} * interval '1 millisecond', cancel_requested = false
+            WHERE t.id = ANY(ARRAY[${choice.ids.map(lit).join(",")}]::text[]) AND t.status = 'queued'
+            RETURNING t.*;
+            ${
+              starts.length
+                ? `INSERT INTO ${S}.flow_starts (type, grp, at, expires_at)
+                   SELECT w.type, w.grp, clock_timestamp(), clock_timestamp() + w.ms * interval '1 millisecond'
+                   FROM (VALUES ${starts.map(([type, grp, ms]) => `(${lit(type)}, ${lit(grp)}, ${num(ms)}::float8)`).join(",")}) AS w(type, grp, ms);`
+                : ""
+            }
+            COMMIT`;
+        }
+      }
+      const done = (await client.query(finish)) as unknown as pg.QueryResult | pg.QueryResult[];
+      if (choice?.ids.length) {
+        claimed = (Array.isArray(done) ? done[0]! : done).rows as PgRow[];
+        if (policy.order === "fair" && choice.lastFairKey !== null) this.fairCursor = choice.lastFairKey;
+        const order = new Map(choice.ids.map((id, i) => [id, i]));
+        claimed.sort((a, b) => order.get(a.id)! - order.get(b.id)!);
+      }
+      const now = this.nowSync();
+      return claimed.map((r) => pgRowToTask(r, now));
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
   }
 
   async taskFinishAndClaim(
@@ -905,6 +1028,125 @@ export class PostgresStore implements Store {
 
   // ---- users, tokens, task event log, queries and stats (HTTP API) ----
 
+  // ---------------------------------------------------------------- schedules
+
+  async scheduleUpsert(schedule: ScheduleWrite): Promise<ScheduleRow> {
+    const S = this.S;
+    // A new schedule, or a changed cron, zone or missed-tick policy, counts ticks from now; the
+    // last fired tick is kept, so no tick at or before it ever fires again.
+    const [row] = await this.query(
+      `INSERT INTO ${S}.schedules AS s (name, type, params, options, cron, tz, missed, catch_up_ms, paused, anchor_at, created_at, updated_at)
+       VALUES ($1, $2, $3::jsonb, $4::jsonb, $5, $6, $7, $8, coalesce($9::boolean, false), now(), now(), now())
+       ON CONFLICT (name) DO UPDATE SET
+         type = excluded.type, params = excluded.params, options = excluded.options,
+         anchor_at = CASE
+           WHEN s.cron <> excluded.cron OR s.tz <> excluded.tz OR s.missed <> excluded.missed OR s.catch_up_ms <> excluded.catch_up_ms THEN now()
+           WHEN $9::boolean IS NOT NULL AND s.paused AND NOT $9::boolean THEN now()
+           ELSE s.anchor_at END,
+         cron = excluded.cron, tz = excluded.tz, missed = excluded.missed, catch_up_ms = excluded.catch_up_ms,
+         paused = coalesce($9::boolean, s.paused), updated_at = now()
+       RETURNING *`,
+      [
+        schedule.name,
+        schedule.type,
+        pgJson(schedule.params ?? null),
+        pgJson(schedule.options ?? {}),
+        schedule.cron,
+        schedule.tz,
+        schedule.missed.policy,
+        schedule.missed.policy === "catchUp" ? schedule.missed.windowMs : 0,
+        schedule.paused ?? null,
+      ],
+    );
+    return pgRowToSchedule(row!);
+  }
+
+  async scheduleGet(name: string): Promise<ScheduleRow | null> {
+    const [row] = await this.query(`SELECT * FROM ${this.S}.schedules WHERE name = $1`, [name]);
+    return row ? pgRowToSchedule(row) : null;
+  }
+
+  async scheduleList(): Promise<ScheduleRow[]> {
+    return (await this.query(`SELECT * FROM ${this.S}.schedules ORDER BY name`)).map(pgRowToSchedule);
+  }
+
+  async scheduleDelete(name: string): Promise<boolean> {
+    const rows = await this.query(
+      `WITH t AS (DELETE FROM ${this.S}.schedule_ticks WHERE schedule = $1)
+       DELETE FROM ${this.S}.schedules WHERE name = $1 RETURNING name`,
+      [name],
+    );
+    return rows.length === 1;
+  }
+
+  async schedulePause(name: string, paused: boolean): Promise<ScheduleRow | null> {
+    // Resuming counts ticks from now: ticks that passed while paused never fire.
+    const [row] = await this.query(
+      `UPDATE ${this.S}.schedules SET anchor_at = CASE WHEN paused AND NOT $2 THEN now() ELSE anchor_at END,
+         paused = $2, updated_at = now()
+       WHERE name = $1 RETURNING *`,
+      [name, paused],
+    );
+    return row ? pgRowToSchedule(row) : null;
+  }
+
+  async scheduleFire(fires: ScheduleFire[]): Promise<ScheduleFired[]> {
+    if (fires.length === 0) return [];
+    const S = this.S;
+    return this.transaction(async (client) => {
+      const out: ScheduleFired[] = [];
+      for (const fire of fires) {
+        // The unique (schedule, tick_at) key makes a tick fire once across nodes; the conditions
+        // keep a node with a clock behind (or a stale list) from firing a tick already passed.
+        const tick = await client.query(
+          `INSERT INTO ${S}.schedule_ticks (schedule, tick_at, task_id, fired_at)
+           SELECT $1, $2::timestamptz, $3, now()
+           WHERE EXISTS (SELECT 1 FROM ${S}.schedules WHERE name = $1 AND NOT paused AND anchor_at < $2::timestamptz
+             AND (last_tick_at IS NULL OR last_tick_at < $2::timestamptz))
+           ON CONFLICT DO NOTHING RETURNING 1`,
+          [fire.schedule, new Date(fire.tickAt).toISOString(), fire.task.id],
+        );
+        if (tick.rowCount !== 1) {
+          out.push({ schedule: fire.schedule, tickAt: fire.tickAt, task: null });
+          continue;
+        }
+        const [row] = await this.query(this.sql.insert, [this.insertPayload([fire.task])], client);
+        if (!row) throw new ValidationError(`schedule ${fire.schedule}: its task could not be added`);
+        await client.query(
+          `UPDATE ${S}.schedules SET last_tick_at = GREATEST(coalesce(last_tick_at, $2::timestamptz), $2::timestamptz), last_task_id = $3
+           WHERE name = $1`,
+          [fire.schedule, new Date(fire.tickAt).toISOString(), fire.task.id],
+        );
+        out.push({ schedule: fire.schedule, tickAt: fire.tickAt, task: pgRowToTask(row, this.nowSync()) });
+      }
+      if (out.some((f) => f.task)) await client.query("SELECT pg_notify($1, $2)", this.notifyArgs());
+      return out;
+    });
+  }
+
+  async scheduleNoteTask(name: string, taskId: string): Promise<void> {
+    await this.query(`UPDATE ${this.S}.schedules SET last_task_id = $2 WHERE name = $1`, [name, taskId]);
+  }
+
+  async scheduleTicks(name: string, limit: number): Promise<ScheduleTick[]> {
+    const rows = await this.query(`SELECT * FROM ${this.S}.schedule_ticks WHERE schedule = $1 ORDER BY tick_at DESC LIMIT $2`, [name, limit]);
+    return rows.map((r) => ({ schedule: r.schedule, tickAt: r.tick_at, taskId: r.task_id, firedAt: r.fired_at }));
+  }
+
+  async scheduleTickPrune(before: number): Promise<number> {
+    const rows = await this.book(
+      `DELETE FROM ${this.S}.schedule_ticks t WHERE fired_at < $1::timestamptz
+         AND tick_at IS DISTINCT FROM (SELECT s.last_tick_at FROM ${this.S}.schedules s WHERE s.name = t.schedule)
+       RETURNING 1`,
+      [new Date(before).toISOString()],
+    );
+    return rows.length;
+  }
+
+  async flowStartPrune(): Promise<number> {
+    return (await this.book(`DELETE FROM ${this.S}.flow_starts WHERE expires_at <= now() RETURNING 1`)).length;
+  }
+
   async userInsert(user: NewUser): Promise<UserRow | null> {
     const [row] = await this.query(`INSERT INTO ${this.S}.users (name, role) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING RETURNING *`, [
       user.name,
@@ -1134,8 +1376,33 @@ export class PostgresStore implements Store {
     );
     return result.rowCount ?? 0;
   }
+
+  // ---- the built-in `sql` task type ----
+
+  /** One statement in its own durable transaction with `search_path` set to this store's schema (see `postgresSqlRun`). */
+  async sqlRun(statement: string, params: unknown[], options: SqlRunOptions): Promise<SqlRunResult> {
+    return postgresSqlRun(this.pool, this.S, statement, params, options);
+  }
 }
 
 function claimOrder(a: TaskRow, b: TaskRow): number {
   return a.priority - b.priority || a.runAt.getTime() - b.runAt.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
+function pgRowToSchedule(r: PgRow): ScheduleRow {
+  return {
+    name: r.name,
+    type: r.type,
+    params: r.params,
+    options: r.options,
+    cron: r.cron,
+    tz: r.tz,
+    missed: r.missed === "catchUp" ? { policy: "catchUp", windowMs: Number(r.catch_up_ms) } : { policy: "skip" },
+    paused: r.paused === true,
+    anchorAt: r.anchor_at,
+    lastTickAt: r.last_tick_at,
+    lastTaskId: r.last_task_id,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
 }

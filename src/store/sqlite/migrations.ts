@@ -197,4 +197,54 @@ CREATE TABLE nodes (
 );
 `,
   },
+  // ---- schedules, follow-ups, flow control and fair dispatch ----
+  {
+    version: 4,
+    name: "schedules, follow-ups, flow control",
+    sql: `
+ALTER TABLE tasks ADD COLUMN grp TEXT;
+ALTER TABLE tasks ADD COLUMN parent TEXT;
+ALTER TABLE tasks ADD COLUMN follow_ups TEXT;
+-- The fair claim walks this index key by key (a skip scan), each key's tasks in claim order.
+CREATE INDEX tasks_ready_fair ON tasks (coalesce(grp, owner, ''), priority, run_at, id) WHERE status = 'queued';
+
+CREATE TABLE schedules (
+  name          TEXT PRIMARY KEY,
+  type          TEXT NOT NULL,
+  params        TEXT NOT NULL,
+  options       TEXT NOT NULL,
+  cron          TEXT NOT NULL,
+  tz            TEXT NOT NULL,
+  missed        TEXT NOT NULL CHECK (missed IN ('skip','catchUp')),
+  catch_up_ms   INTEGER NOT NULL DEFAULT 0,
+  paused        INTEGER NOT NULL DEFAULT 0,
+  anchor_at     INTEGER NOT NULL,
+  last_tick_at  INTEGER,
+  last_task_id  TEXT,
+  created_at    INTEGER NOT NULL,
+  updated_at    INTEGER NOT NULL
+);
+-- One row per fired tick: the unique key is what makes a tick fire once across all nodes.
+CREATE TABLE schedule_ticks (
+  schedule  TEXT NOT NULL,
+  tick_at   INTEGER NOT NULL,
+  task_id   TEXT,
+  fired_at  INTEGER NOT NULL,
+  PRIMARY KEY (schedule, tick_at)
+);
+CREATE INDEX schedule_ticks_fired ON schedule_ticks (fired_at);
+
+-- Starts of rate-limited tasks, counted over a sliding window: one row per start and scope, the
+-- whole type (grp = '') or one group of it. A window never holds more rows of a scope than its
+-- limit, so counting one is an index range of at most that many rows.
+CREATE TABLE flow_starts (
+  type       TEXT NOT NULL,
+  grp        TEXT NOT NULL,
+  at         INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+);
+CREATE INDEX flow_starts_window ON flow_starts (type, grp, at);
+CREATE INDEX flow_starts_expires ON flow_starts (expires_at);
+`,
+  },
 ];

@@ -1,5 +1,5 @@
 import type { LogLevel, RunOutcome, TaskStatus } from "../../model/status.js";
-import type { BackoffSpec, EventRow, RunRow, TaskErrorInfo, TaskRow } from "../../model/task-row.js";
+import type { BackoffSpec, EventRow, ParentOutcome, RunRow, StoredFollowUp, TaskErrorInfo, TaskRow } from "../../model/task-row.js";
 import { etaMs, runIdOf } from "../../model/task-row.js";
 import type { NodeRow } from "../../model/node-row.js";
 
@@ -74,6 +74,9 @@ export function valuesToTask(v: any[], c: TaskColumns, now: number): TaskRow {
         : null,
     result: json(v[c.result!]),
     error: json(v[c.error!]) as TaskErrorInfo | null,
+    group: v[c.grp!] ?? null,
+    parent: json(v[c.parent!] ?? null) as ParentOutcome | null,
+    followUps: (json(v[c.follow_ups!] ?? null) as StoredFollowUp[] | null) ?? [],
   };
 }
 

@@ -28,6 +28,11 @@ import type {
 } from "../store.js";
 import { decodeCursor, encodeCursor } from "../cursor.js";
 import { SQLITE_MIGRATIONS } from "./migrations.js";
+import { SqliteClaimReader } from "./sqlite-claim.js";
+import { prepareScheduleStatements, rowToSchedule, scheduleArgs } from "./sqlite-schedules.js";
+import type { ScheduleFire, ScheduleFired, ScheduleRow, ScheduleTick, ScheduleWrite } from "../../model/schedule.js";
+import { FlowAllowance } from "../flow-budget.js";
+import { chooseCandidates } from "../claim-choice.js";
 // ---- users, tokens, task event log, queries and stats (HTTP API) ----
 import type {
   ApiTokenRow,
@@ -40,6 +45,8 @@ import type {
   TaskStatsQuery,
   UserRow,
 } from "../store.js";
+import type { SqlRunOptions, SqlRunResult } from "../store.js";
+import { sqliteSqlRun } from "./sqlite-sql-run.js";
 import { rowToEvent, rowToNode, rowToRun, rowToTask as mapRow, taskColumns, valuesToTask, type SqlRow, type TaskColumns } from "./sqlite-rows.js";
 
 export interface SqliteStoreOptions {
@@ -80,6 +87,7 @@ export class SqliteStore implements Store {
   private columns: TaskColumns | null = null;
   private closed = false;
   private readonly options: SqliteStoreOptions;
+  private readonly claimReader: SqliteClaimReader;
 
   constructor(options: SqliteStoreOptions) {
     this.options = options;
@@ -94,13 +102,13 @@ export class SqliteStore implements Store {
     this.durableSync = options.synchronous === "normal" ? "NORMAL" : "FULL";
     this.capabilities = { multiProcess: !memory, transactionalAdd: false, changeNotification: !memory, cancelNotification: false };
     if (options.migrate !== false) this.migrateSync();
+    this.claimReader = new SqliteClaimReader(this.db);
   }
 
   /** Statements are prepared on first use, once the schema exists. */
   private get stmt(): ReturnType<SqliteStore["prepareStatements"]> {
     if (!this.prepared) {
       this.prepared = this.prepareStatements();
-      this.prepared.claimCandidates.raw(true);
       this.prepared.claimTake.raw(true);
     }
     return this.prepared;
@@ -202,27 +210,27 @@ export class SqliteStore implements Store {
     const db = this.db;
     return {
       insert: db.prepare(`INSERT INTO tasks (id, type, name, description, params, status, priority, run_at, created_at, updated_at,
-          max_attempts, max_runs, backoff, timeout_ms, cpu, executor, deadline, delete_after_ms, key, owner)
+          max_attempts, max_runs, backoff, timeout_ms, cpu, executor, deadline, delete_after_ms, key, owner, grp, follow_ups)
         VALUES (@id, @type, @name, @description, @params, 'queued', @priority, @runAt, @now, @now,
-          @maxAttempts, @maxRuns, @backoff, @timeoutMs, @cpu, @executor, @deadline, @deleteAfterMs, @key, @owner)
+          @maxAttempts, @maxRuns, @backoff, @timeoutMs, @cpu, @executor, @deadline, @deleteAfterMs, @key, @owner, @group, @followUps)
+        ON CONFLICT DO NOTHING`),
+      // The follow-ups of tasks that just ended, in the same transaction as their end. Fixed ids
+      // make a second insert of the same follow-up a no-op.
+      followUpInsert: db.prepare(`INSERT INTO tasks (id, type, name, description, params, status, priority, run_at, created_at, updated_at,
+          max_attempts, max_runs, backoff, timeout_ms, cpu, executor, deadline, delete_after_ms, key, owner, grp, parent, follow_ups)
+        SELECT f.value ->> 'id', f.value ->> 'type', f.value ->> 'name', f.value ->> 'description', f.value -> 'params', 'queued',
+          f.value ->> 'priority', @now + (f.value ->> 'delayMs'), @now, @now, f.value ->> 'maxAttempts', f.value ->> 'maxRuns',
+          f.value -> 'backoff', f.value ->> 'timeoutMs', f.value ->> 'cpu', f.value ->> 'executor', NULL, f.value ->> 'deleteAfterMs',
+          NULL, f.value ->> 'owner', f.value ->> 'group',
+          json_object('id', p.id, 'type', p.type, 'status', p.status, 'result', json(p.result), 'error', json(p.error)),
+          CASE WHEN json_array_length(f.value -> 'followUps') > 0 THEN f.value -> 'followUps' END
+        FROM tasks p, json_each(p.follow_ups) f
+        WHERE p.id IN (SELECT value FROM json_each(@ids)) AND p.status IN ('succeeded', 'failed')
+          AND f.value ->> 'on' = CASE p.status WHEN 'succeeded' THEN 'success' ELSE 'failure' END
         ON CONFLICT DO NOTHING`),
       byId: db.prepare("SELECT * FROM tasks WHERE id = ?"),
       liveByKey: db.prepare("SELECT * FROM tasks WHERE key = ? AND status IN ('queued','running')"),
       countQueued: db.prepare("SELECT COUNT(*) AS n FROM tasks WHERE type = ? AND status = 'queued'"),
-      // Claim in two steps inside one BEGIN IMMEDIATE (so nothing changes in between): read the
-      // candidates in claim order, choose in JS (per-type slots, CPU fit), then take the chosen.
-      // Window functions doing the choosing in SQL cost ~60 us per claim more (measured).
-      claimCandidates: db.prepare(`SELECT t.id, t.type, MIN(t.cpu, @cpuCapacity) AS cpu
-          -- Walk the ready set in claim order and stop at the limit. Without INDEXED BY the planner
-          -- may pick another index and sort every queued row on each claim: O(n log n).
-          FROM tasks t INDEXED BY tasks_ready
-          WHERE t.status = 'queued' AND t.run_at <= @now
-            AND t.type IN (SELECT value FROM json_each(@types))
-            AND (t.executor IS NULL OR t.executor = @node)
-            AND (t.deadline IS NULL OR t.deadline > @now)
-            AND t.run_count < t.max_runs
-          ORDER BY t.priority, t.run_at, t.id
-          LIMIT @scan`),
       // +status: keeps the planner on the primary key for the id list.
       claimTake: db.prepare(`UPDATE tasks SET status = 'running', attempt = attempt + 1, run_count = run_count + 1, node = @node,
           started_at = @now, updated_at = @now, lease_expires_at = @leaseUntil, cancel_requested = 0
@@ -272,7 +280,7 @@ export class SqliteStore implements Store {
               FROM json_each(@batch)) AS f
         WHERE tasks.id = f.id AND tasks.run_count = f.run_no AND tasks.status = 'running'
         RETURNING tasks.id, tasks.run_count, tasks.status, tasks.run_at, tasks.attempt, tasks.updated_at, tasks.finished_at,
-          tasks.delete_at, tasks.node, tasks.started_at`),
+          tasks.delete_at, tasks.node, tasks.started_at, tasks.follow_ups IS NOT NULL AS has_follow_ups`),
       cancel: db.prepare(`UPDATE tasks SET
           status = CASE WHEN status = 'queued' THEN 'cancelled' ELSE status END,
           cancel_requested = CASE WHEN status = 'running' THEN 1 ELSE cancel_requested END,
@@ -322,13 +330,7 @@ export class SqliteStore implements Store {
       const outcomes: InsertOutcome[] = [];
       const added = new Map<string, number>();
       for (const t of tasks) {
-        const info = this.stmt.insert.run({
-          ...t,
-          now,
-          runAt: t.runAt ?? now,
-          params: JSON.stringify(t.params ?? null),
-          backoff: JSON.stringify(t.backoff),
-        });
+        const info = this.stmt.insert.run(this.insertArgs(t, now));
         if (info.changes === 1) {
           added.set(t.type, (added.get(t.type) ?? 0) + 1);
           outcomes.push({ task: this.rowToTask(this.stmt.byId.get(t.id) as SqlRow, now), existing: false });
@@ -347,6 +349,17 @@ export class SqliteStore implements Store {
       }
       return outcomes;
     });
+  }
+
+  private insertArgs(t: NewTask, now: number): Record<string, unknown> {
+    return {
+      ...t,
+      now,
+      runAt: t.runAt ?? now,
+      params: JSON.stringify(t.params ?? null),
+      backoff: JSON.stringify(t.backoff),
+      followUps: t.followUps && t.followUps.length ? JSON.stringify(t.followUps) : null,
+    };
   }
 
   async taskGet(id: string): Promise<TaskRow | null> {
@@ -382,35 +395,31 @@ export class SqliteStore implements Store {
   }
 
   private claimSync(req: ClaimRequest): TaskRow[] {
-    const slots = new Map(req.types.map((t) => [t.type, t.slots]));
-    // With per-type limits some candidates are passed over, so look a little further.
-    const limited = req.types.some((t) => Number.isFinite(t.slots));
+    const now = Date.now();
+    const budget = this.claimReader.flowBudget(req.types, now);
+    const allowance = budget ? new FlowAllowance(req.types, budget) : null;
+    const blocked = allowance?.blockedPairs() ?? [];
+    const blockedTypes = new Set(blocked.filter(([, g]) => g === null).map(([t]) => t));
+    const types = blockedTypes.size ? req.types.filter((t) => !blockedTypes.has(t.type)) : req.types;
+    if (types.length === 0) return [];
+    // With per-type or flow limits some candidates are passed over, so look a little further.
+    const limited = allowance !== null || types.some((t) => Number.isFinite(t.slots));
     const scan = limited ? Math.min(req.limit * 4, 2000) : req.limit;
-    {
-      const now = Date.now();
-      const candidates = this.stmt.claimCandidates.all({
-        types: JSON.stringify(req.types.map((t) => t.type)),
-        now,
-        node: req.node,
-        scan,
-        cpuCapacity: req.cpuCapacity,
-      }) as unknown[][];
-      const ids: string[] = [];
-      let cpuLeft = Math.max(0, req.cpuFree);
-      for (const [id, type, cpu] of candidates as Array<[string, string, number]>) {
-        const free = slots.get(type) ?? 0;
-        if (free <= 0) continue;
-        // Strict order on CPU: a big task at the head is not overtaken by smaller ones behind it.
-        if (cpu > cpuLeft) break;
-        cpuLeft -= cpu;
-        slots.set(type, free - 1);
-        ids.push(id);
-        if (ids.length === req.limit) break;
-      }
-      if (ids.length === 0) return [];
-      const rows = this.stmt.claimTake.all({ ids: JSON.stringify(ids), node: req.node, now, leaseUntil: now + req.leaseMs }) as unknown[][];
-      return rows.map((values) => valuesToTask(values, this.cols, now)).sort(claimOrder);
-    }
+    const candidates = this.claimReader.candidates(req, types, blocked.filter(([, g]) => g !== null), scan, now);
+    const { ids, taken, lastFairKey } = chooseCandidates(
+      candidates.map(([id, type, cpu, fairKey, group]) => ({ id, type, cpu, fairKey, group })),
+      types,
+      req.limit,
+      req.cpuFree,
+      allowance,
+    );
+    if (ids.length === 0) return [];
+    if (req.policy?.order === "fair" && lastFairKey !== null) this.claimReader.servedFairKey(lastFairKey);
+    if (allowance) this.claimReader.recordStarts(allowance.startRows(taken, now), now);
+    const rows = this.stmt.claimTake.all({ ids: JSON.stringify(ids), node: req.node, now, leaseUntil: now + req.leaseMs }) as unknown[][];
+    // In the policy's order (the candidates' order).
+    const order = new Map(ids.map((id, i) => [id, i]));
+    return rows.map((values) => valuesToTask(values, this.cols, now)).sort((a, b) => order.get(a.id)! - order.get(b.id)!);
   }
 
   async leaseRenewMany(leases: RunRef[], leaseMs: number): Promise<LeaseState[]> {
@@ -501,8 +510,15 @@ export class SqliteStore implements Store {
         };
       });
       if (runs.length) this.stmt.runInsertMany.run({ now, runs: JSON.stringify(runs) });
+      this.addFollowUps(rows, now);
       return applied;
     }
+  }
+
+  /** Adds the follow-ups of tasks that just ended for good (inside the caller's transaction). */
+  private addFollowUps(ended: SqlRow[], now: number): void {
+    const ids = ended.filter((r) => r.has_follow_ups === 1 && (r.status === "succeeded" || r.status === "failed")).map((r) => r.id);
+    if (ids.length) this.stmt.followUpInsert.run({ now, ids: JSON.stringify(ids) });
   }
 
   // ---------------------------------------------------------------- control
@@ -590,6 +606,7 @@ export class SqliteStore implements Store {
       if (rows.length) {
         const runs = rows.map((r) => [r.id, r.run_count, r.attempt, r.node, r.started_at, "offline", null, r.error]);
         this.stmt.runInsertMany.run({ now, runs: JSON.stringify(runs) });
+        this.addFollowUps(rows.map((r) => ({ ...r, has_follow_ups: r.follow_ups !== null ? 1 : 0 })), now);
       }
       return rows.map((r) => this.rowToTask(r, now));
     });
@@ -630,6 +647,81 @@ export class SqliteStore implements Store {
       if (n < options.batchSize) break;
     }
     return report;
+  }
+
+  // ---------------------------------------------------------------- schedules
+
+  private get sched() {
+    this.schedulePrepared ??= prepareScheduleStatements(this.db);
+    return this.schedulePrepared;
+  }
+  private schedulePrepared: ReturnType<typeof prepareScheduleStatements> | null = null;
+
+  async scheduleUpsert(schedule: ScheduleWrite): Promise<ScheduleRow> {
+    return this.write(true, () => {
+      const row = this.sched.upsert.get(scheduleArgs(schedule, Date.now())) as SqlRow;
+      return rowToSchedule(row);
+    });
+  }
+
+  async scheduleGet(name: string): Promise<ScheduleRow | null> {
+    const row = this.sched.get.get(name) as SqlRow | undefined;
+    return row ? rowToSchedule(row) : null;
+  }
+
+  async scheduleList(): Promise<ScheduleRow[]> {
+    return (this.sched.list.all() as SqlRow[]).map(rowToSchedule);
+  }
+
+  async scheduleDelete(name: string): Promise<boolean> {
+    return this.write(true, () => {
+      this.sched.deleteTicks.run(name);
+      return this.sched.delete.run(name).changes === 1;
+    });
+  }
+
+  async schedulePause(name: string, paused: boolean): Promise<ScheduleRow | null> {
+    return this.write(true, () => {
+      const row = this.sched.pause.get({ name, paused: paused ? 1 : 0, now: Date.now() }) as SqlRow | undefined;
+      return row ? rowToSchedule(row) : null;
+    });
+  }
+
+  async scheduleFire(fires: ScheduleFire[]): Promise<ScheduleFired[]> {
+    if (fires.length === 0) return [];
+    return this.write(true, () => {
+      const now = Date.now();
+      return fires.map((fire): ScheduleFired => {
+        const claimed = this.sched.tickInsert.run({ schedule: fire.schedule, tickAt: fire.tickAt, taskId: fire.task.id, now }).changes === 1;
+        if (!claimed) return { schedule: fire.schedule, tickAt: fire.tickAt, task: null };
+        if (this.stmt.insert.run(this.insertArgs(fire.task, now)).changes !== 1) {
+          throw new ValidationError(`schedule ${fire.schedule}: its task could not be added (id ${fire.task.id} exists)`);
+        }
+        this.sched.noteTick.run({ name: fire.schedule, tickAt: fire.tickAt, taskId: fire.task.id, now });
+        return { schedule: fire.schedule, tickAt: fire.tickAt, task: this.rowToTask(this.stmt.byId.get(fire.task.id) as SqlRow, now) };
+      });
+    });
+  }
+
+  async scheduleNoteTask(name: string, taskId: string): Promise<void> {
+    this.write(true, () => this.sched.noteTask.run({ name, taskId, now: Date.now() }));
+  }
+
+  async scheduleTicks(name: string, limit: number): Promise<ScheduleTick[]> {
+    return (this.sched.ticks.all(name, limit) as SqlRow[]).map((r) => ({
+      schedule: r.schedule,
+      tickAt: new Date(r.tick_at),
+      taskId: r.task_id,
+      firedAt: new Date(r.fired_at),
+    }));
+  }
+
+  async scheduleTickPrune(before: number): Promise<number> {
+    return this.write(false, () => this.sched.pruneTicks.run(before).changes);
+  }
+
+  async flowStartPrune(): Promise<number> {
+    return this.write(false, () => this.sched.pruneFlowStarts.run(Date.now()).changes);
   }
 
   // ---- users, tokens, task event log, queries and stats (HTTP API) ----
@@ -884,6 +976,13 @@ export class SqliteStore implements Store {
       this.db.prepare("DELETE FROM nodes WHERE status = 'offline' AND heartbeat_at < ?").run(Date.now() - olderThanMs).changes,
     );
   }
+
+  // ---- the built-in `sql` task type ----
+
+  /** One statement in a durable `BEGIN IMMEDIATE` transaction (see `sqliteSqlRun`). */
+  async sqlRun(statement: string, params: unknown[], options: SqlRunOptions): Promise<SqlRunResult> {
+    return this.write(true, () => sqliteSqlRun(this.db, statement, params, options));
+  }
 }
 
 function rowToUser(row: SqlRow): UserRow {
@@ -913,8 +1012,3 @@ function statusCondition(status: TaskStatus, args: unknown[], now: number): stri
   args.push(status);
   return "status = ?";
 }
-
-function claimOrder(a: TaskRow, b: TaskRow): number {
-  return a.priority - b.priority || a.runAt.getTime() - b.runAt.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
-}
-

@@ -1,0 +1,71 @@
+import type { ScheduleTaskOptions } from "./options.js";
+import type { TaskStatus } from "./status.js";
+import type { TaskRow } from "./task-row.js";
+import type { NewTask } from "../store/store.js";
+
+/** How a schedule treats ticks missed while no node ran: see `MissedTickPolicy`. */
+export type StoredMissedPolicy = { policy: "skip" } | { policy: "catchUp"; windowMs: number };
+
+/** A cron schedule as stored. Times by the store clock. */
+export interface ScheduleRow {
+  name: string;
+  type: string;
+  params: unknown;
+  /** Options of each task it adds (as given; resolved against the type when a tick fires). */
+  options: ScheduleTaskOptions;
+  cron: string;
+  /** IANA time zone the cron expression is read in. */
+  tz: string;
+  missed: StoredMissedPolicy;
+  paused: boolean;
+  /** Ticks after this instant may fire (creation, a change of cron/zone/policy, or resume). */
+  anchorAt: Date;
+  /** The latest tick fired; no tick at or before it ever fires again. */
+  lastTickAt: Date | null;
+  /** The task of the latest tick (or of `trigger`). */
+  lastTaskId: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** What `scheduleUpsert` writes. */
+export interface ScheduleWrite {
+  name: string;
+  type: string;
+  params: unknown;
+  options: ScheduleTaskOptions;
+  cron: string;
+  tz: string;
+  missed: StoredMissedPolicy;
+  /** Undefined keeps the current state (a new schedule starts active). */
+  paused?: boolean;
+}
+
+/** One tick to fire, with the task it adds. */
+export interface ScheduleFire {
+  schedule: string;
+  /** The tick instant, epoch ms. */
+  tickAt: number;
+  task: NewTask;
+}
+
+export interface ScheduleFired {
+  schedule: string;
+  tickAt: number;
+  /** The task added, or null when the tick was fired elsewhere, is not after the last fired tick, or the schedule is paused or gone. */
+  task: TaskRow | null;
+}
+
+export interface ScheduleTick {
+  schedule: string;
+  tickAt: Date;
+  taskId: string | null;
+  firedAt: Date;
+}
+
+/** A schedule as the API shows it: the stored row plus the next fire times and the latest task's status. */
+export interface ScheduleInfo extends ScheduleRow {
+  /** The next three fire times (none while paused). */
+  nextFires: Date[];
+  lastTaskStatus: TaskStatus | null;
+}

@@ -1,0 +1,135 @@
+import type { DispatchPolicy } from "../store.js";
+
+/**
+ * PostgreSQL claim statements, one per dispatch policy. Each is one statement: candidates are
+ * locked with `FOR UPDATE SKIP LOCKED` (other nodes' claims pass them by), chosen by per-type
+ * slots and CPU fit in window functions, and taken. Parameters:
+ * $1 types, $2 free slots per type, $3 node, $4 scan, $5 limit, $6 CPU capacity, $7 CPU free,
+ * $8 lease ms, $9 aging ms (aging) or the fair rotation cursor (fair).
+ */
+
+const FAIR_KEY = "coalesce(grp, owner, '')";
+
+/** Conditions of a claimable task (columns unqualified, of `tasks`). */
+export function claimWhere(): string {
+  return `status = 'queued' AND run_at <= now()::timestamptz(3) AND type = ANY($1::text[])
+        AND (executor IS NULL OR executor = $3) AND (deadline IS NULL OR deadline > now()) AND run_count < max_runs`;
+}
+
+const CANDIDATE_COLUMNS = `id, type, priority, run_at, LEAST(cpu, $6) AS cpu, grp, ${FAIR_KEY} AS fair_key`;
+
+/** The candidates CTE(s) of a policy, ending in `cand` with an `ord` expression usable in windows. */
+function candidates(S: string, policy: DispatchPolicy, extraWhere: string): { ctes: string; order: string } {
+  const where = `${claimWhere()}${extraWhere}`;
+  if (policy.order === "fair") {
+    // A skip scan over the distinct fairness keys after the cursor (wrapping to the start), then
+    // each key's best tasks; taken in turns: every key's first, then every key's second, ...
+    const next = (bound: string) =>
+      `(SELECT ${FAIR_KEY} FROM ${S}.tasks WHERE status = 'queued' AND ${FAIR_KEY} ${bound} ORDER BY ${FAIR_KEY} LIMIT 1)`;
+    return {
+      ctes: `after_cursor(v, n) AS (
+          SELECT ${next("> $9")}, 1
+          UNION ALL
+          SELECT ${next("> a.v")}, a.n + 1 FROM after_cursor a WHERE a.v IS NOT NULL AND a.n < $5
+        ),
+        from_start(v, n) AS (
+          SELECT ${next(">= ''")}, 1
+          UNION ALL
+          SELECT ${next("> f.v")}, f.n + 1 FROM from_start f WHERE f.v IS NOT NULL AND f.v <= $9 AND f.n < $5
+        ),
+        fair_keys AS (
+          SELECT v, n FROM after_cursor WHERE v IS NOT NULL
+          UNION ALL
+          SELECT v, n + 1000000 FROM from_start WHERE v IS NOT NULL AND v <= $9
+          ORDER BY n LIMIT $5
+        ),
+        cand AS (
+          SELECT c.*, k.n AS key_no, row_number() OVER (PARTITION BY c.fair_key ORDER BY c.priority, c.run_at, c.id) AS turn
+          FROM fair_keys k CROSS JOIN LATERAL (
+            SELECT ${CANDIDATE_COLUMNS} FROM ${S}.tasks
+            WHERE ${FAIR_KEY} = k.v AND ${where}
+            ORDER BY ${FAIR_KEY}, priority, run_at, id
+            LIMIT GREATEST(1, CEIL($4::float8 / GREATEST(1, (SELECT count(*) FROM fair_keys))))::bigint
+            FOR UPDATE SKIP LOCKED
+          ) c
+        )`,
+      order: "r.turn, r.key_no, r.priority, r.run_at, r.id",
+    };
+  }
+  if (policy.order === "fifo" || policy.agingMs !== null) {
+    // A skip scan over the distinct priorities, then the oldest due tasks of each: within one
+    // priority the oldest is also the most aged, so ordering the union is exact.
+    const order =
+      policy.order === "fifo"
+        ? "r.run_at, r.id"
+        : "(r.priority - floor(extract(epoch FROM (now() - r.run_at)) * 1000 / $9::float8)), r.run_at, r.id";
+    return {
+      ctes: `prios(v) AS (
+          SELECT (SELECT priority FROM ${S}.tasks WHERE status = 'queued' ORDER BY priority LIMIT 1)
+          UNION ALL
+          SELECT (SELECT priority FROM ${S}.tasks WHERE status = 'queued' AND priority > p.v ORDER BY priority LIMIT 1)
+          FROM prios p WHERE p.v IS NOT NULL
+        ),
+        cand AS (
+          SELECT c.* FROM prios p CROSS JOIN LATERAL (
+            SELECT ${CANDIDATE_COLUMNS} FROM ${S}.tasks
+            WHERE priority = p.v AND ${where}
+            ORDER BY priority, run_at, id
+            LIMIT $4
+            FOR UPDATE SKIP LOCKED
+          ) c WHERE p.v IS NOT NULL
+        )`,
+      order,
+    };
+  }
+  return {
+    ctes: `cand AS (
+          SELECT ${CANDIDATE_COLUMNS} FROM ${S}.tasks
+          WHERE ${where}
+          ORDER BY priority, run_at, id
+          LIMIT $4
+          FOR UPDATE SKIP LOCKED
+        )`,
+    order: "r.priority, r.run_at, r.id",
+  };
+}
+
+/** The one-statement claim of a policy. */
+export function claimStatement(S: string, policy: DispatchPolicy): string {
+  const { ctes, order } = candidates(S, policy, "");
+  return `WITH RECURSIVE ${ctes},
+        ranked AS (SELECT c.*, row_number() OVER (PARTITION BY c.type ORDER BY ${order.replaceAll("r.", "c.")}) AS rk FROM cand c),
+        fit AS (
+          SELECT r.id, r.fair_key, sum(r.cpu) OVER w AS cpu_sum, row_number() OVER w AS n
+          FROM ranked r JOIN unnest($1::text[], $2::int[]) AS a(type, slots) ON a.type = r.type
+          WHERE r.rk <= a.slots
+          WINDOW w AS (ORDER BY ${order})
+        )
+        UPDATE ${S}.tasks t SET status = 'running', attempt = t.attempt + 1, run_count = t.run_count + 1, node = $3,
+          started_at = now(), updated_at = now(), lease_expires_at = now() + $8 * interval '1 millisecond', cancel_requested = false
+        FROM fit WHERE t.id = fit.id AND fit.cpu_sum <= $7 AND fit.n <= $5
+        RETURNING t.*, fit.n AS claim_no, fit.fair_key`;
+}
+
+/** Whether a policy's claim takes the ninth parameter (aging ms, or the fair cursor). */
+export function policyTakesNinth(policy: DispatchPolicy): boolean {
+  return policy.order === "fair" || (policy.order === "priority" && policy.agingMs !== null);
+}
+
+/**
+ * Candidates only (locked, not taken), for the flow-limited claim, which chooses in JS under a
+ * transaction-scoped advisory lock. The parameter after the claim's own lists blocked
+ * [type, group] pairs.
+ */
+export function candidateStatement(S: string, policy: DispatchPolicy): string {
+  const blockedParam = policyTakesNinth(policy) ? "$10" : "$9";
+  const blocked = `
+        AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(${blockedParam}::jsonb) b WHERE b ->> 0 = type AND b ->> 1 = grp)`;
+  const { ctes, order } = candidates(S, policy, blocked);
+  // The parameter list is the claim's own ($1..$9); PostgreSQL must be able to type every one,
+  // so those this statement does not need are named in a condition that is always true.
+  return `WITH RECURSIVE ${ctes}
+        SELECT r.id, r.type, r.cpu, r.fair_key, r.grp FROM cand r
+        WHERE $2::int[] IS NOT NULL AND $5::int > 0 AND $7::int >= 0 AND $8::float8 >= 0
+        ORDER BY ${order}`;
+}
