@@ -3,6 +3,8 @@
  * printed URL, watch a task appear, progress and finish without a reload, follow its log live,
  * cancel a running task from its page, and cancel several at once from the list.
  */
+import { execFileSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { expect, logIn, test, useTasklaneServer } from "./fixtures.js";
 import { addSteps, api } from "./server.js";
 
@@ -198,4 +200,26 @@ test("a finished task is retried and deleted from its page; a running one offers
   await expect(head.getByRole("button", { name: "Delete" })).toHaveCount(0);
   await api(s, s.adminToken, "POST", `/api/tasks/${running.id}/cancel`);
   await expect(head.getByText("cancelled", { exact: true })).toBeVisible();
+});
+
+test("a task's follow-ups and a follow-up's parent are shown and linked", async ({ page }) => {
+  const s = server();
+  const script = fileURLToPath(new URL("./add-chain.mjs", import.meta.url));
+  const id = execFileSync(process.execPath, [script, s.db], { cwd: s.dir, encoding: "utf8" }).trim();
+  await logIn(page, s.loginUrl);
+  await page.goto(`${s.url}/tasks/${id}`);
+  await expect(page.locator(".detail-head").getByText("succeeded", { exact: true })).toBeVisible();
+  const mail = page.locator(`[data-follow-up="${id}.1"]`);
+  await expect(mail.getByRole("link", { name: "Mail the export" })).toBeVisible();
+  await expect(mail.locator(`[data-follow-up="${id}.1.1"]`)).toContainText("Delete the file");
+  await expect(page.locator(`[data-follow-up="${id}.2"]`)).toContainText("not added");
+  await expect(page.locator(`[data-follow-up="${id}.2"]`).getByRole("link")).toHaveCount(0);
+
+  await mail.getByRole("link", { name: "Mail the export" }).click();
+  await expect(page.getByRole("heading", { name: "Mail the export" })).toBeVisible();
+  await expect(page.getByRole("link", { name: id })).toBeVisible();
+  await expect(page.locator(".detail-head").getByText("succeeded", { exact: true })).toBeVisible();
+  await page.locator(`[data-follow-up="${id}.1.1"]`).getByRole("link", { name: "Delete the file" }).click();
+  await expect(page.getByRole("heading", { name: "Delete the file" })).toBeVisible();
+  await expect(page.getByRole("link", { name: `${id}.1` })).toBeVisible();
 });

@@ -246,28 +246,38 @@ function ChainFacts({ task }: { task: Task }) {
       ) : null}
       {followUps.length > 0 ? (
         <Fact label="Follow-ups">
-          <FollowUpList items={followUps} />
+          <FollowUpList items={followUps} parentStatus={task.status} />
         </Fact>
       ) : null}
     </>
   );
 }
 
-/** The chain as a nested list; an id becomes a task once its parent ended the way it waits for. */
-function FollowUpList({ items }: { items: NonNullable<Task["followUps"]> }) {
+/**
+ * The chain as a nested list. A follow-up becomes a task (with the id shown) only once its
+ * parent ended the way it waits for; until then, or if the parent ended the other way, it is
+ * described, not linked. Deeper steps are linked from their own parent's page.
+ */
+function FollowUpList({ items, parentStatus }: { items: NonNullable<Task["followUps"]>; parentStatus: Task["status"] | null }) {
   return (
     <ul className="plain chain">
-      {items.map((f) => (
-        <li key={f.id}>
-          <span className="muted small">{f.on === "success" ? "then" : "on failure"}</span>{" "}
-          <Link href={`/tasks/${encodeURIComponent(f.id)}`} className="mono">
-            {f.name ?? f.type}
-          </Link>{" "}
-          <span className="muted small mono">{f.id}</span>
-          {f.delayMs > 0 ? <span className="muted small"> after {formatDuration(f.delayMs)}</span> : null}
-          {f.followUps && f.followUps.length > 0 ? <FollowUpList items={f.followUps} /> : null}
-        </li>
-      ))}
+      {items.map((f) => {
+        const added = (f.on === "success" && parentStatus === "succeeded") || (f.on === "failure" && parentStatus === "failed");
+        const final = parentStatus !== null && FINAL_STATUSES.includes(parentStatus);
+        const state = added ? null : !final ? (f.on === "success" ? "added on success" : "added on failure") : "not added";
+        return (
+          <li key={f.id} data-follow-up={f.id}>
+            <span className="muted small">{f.on === "success" ? "then" : "on failure"}</span>{" "}
+            {added ? <Link href={`/tasks/${encodeURIComponent(f.id)}`}>{f.name ?? f.type}</Link> : <strong>{f.name ?? f.type}</strong>}{" "}
+            <span className="muted small">
+              {f.type}
+              {f.delayMs > 0 ? `, ${formatDuration(f.delayMs)} later` : ""}
+              {state ? ` · ${state}` : ""}
+            </span>
+            {f.followUps && f.followUps.length > 0 ? <FollowUpList items={f.followUps} parentStatus={null} /> : null}
+          </li>
+        );
+      })}
     </ul>
   );
 }
