@@ -42,7 +42,7 @@ Examples:
 
   schedule
     .command("add")
-    .description("create or update a schedule (everything is validated first; nothing is stored on an error)")
+    .description("create or update a schedule; an update replaces its whole definition (the paused state is kept unless --paused). Validated first: nothing is stored on an error")
     .argument("<name>", "schedule name: letters, digits, '_', '-', '.', ':'")
     .argument("<type>", "task type added at each tick")
     .requiredOption("--cron <expr>", 'cron expression: 5 fields (minute hour day month weekday) or 6 (seconds first), e.g. "0 3 * * *"')
