@@ -53,7 +53,7 @@ function addWorkerOptions(command: Command): Command {
 
 export function startCommand(): Command {
   return addWorkerOptions(
-    new Command("start").description("run this node: the worker for the task folder's types (later also the scheduler and HTTP server)"),
+    new Command("start").description("run this node: the worker for the task folder's types, the cron scheduler and the HTTP API"),
   ).action(async (flags: WorkerFlags, command: Command) => runNode(command, flags, { banner: true, extensions: true }));
 }
 
