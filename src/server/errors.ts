@@ -66,7 +66,7 @@ export function toErrorResponse(error: unknown): { status: ContentfulStatusCode;
       unexpected: false,
     };
   }
-  if (error instanceof TasklaneError && error.code === "UNKNOWN_TASK_TYPE") {
+  if (error instanceof TasklaneError && error.code === "UNKNOWN_TASK_TYPE" && error.details === undefined) {
     return { status: 400, body: { error: { code: error.code, message: `type: ${error.message}`, details: { field: "type" } } }, unexpected: false };
   }
   if (error instanceof TasklaneError && STATUS_OF_CODE[error.code] !== undefined) {

@@ -186,9 +186,10 @@ describe("schedule routes", () => {
 
 describe("follow-ups and groups on POST /api/tasks", () => {
   it("a then chain added over HTTP runs in order; each child shows its parent and belongs to the caller", async () => {
-    const r = await h.call(h.alice, "POST", "/api/tasks", {
+    const r = await h.call(h.admin, "POST", "/api/tasks", {
       type: "typed",
       params: { n: 5 },
+      owner: "alice",
       group: "customer-1",
       then: [{ type: "echo", params: { step: 2 }, options: { then: [{ type: "echo", params: { step: 3 } }] } }],
       onFailure: [{ type: "echo", params: { cleanup: true } }],
@@ -235,6 +236,8 @@ describe("follow-ups and groups on POST /api/tasks", () => {
       [{ onFailure: [{ type: "echo" }, sql] }, "onFailure[1].type"],
       [{ then: [{ type: "echo", options: { then: [{ type: "echo", options: { onFailure: [sql] } }] } }] }, "then[0].options.then[0].options.onFailure[0].type"],
       [{ then: [{ type: "echo", options: { owner: "bob" } }] }, "then[0].options.owner"],
+      [{ group: "someone-else" }, "group"],
+      [{ then: [{ type: "echo", options: { group: "g" } }] }, "then[0].options.group"],
     ];
     for (const [extra, field] of cases) {
       const r = await h.call(h.alice, "POST", "/api/tasks", { type: "echo", ...extra });
@@ -256,7 +259,7 @@ describe("follow-ups and groups on POST /api/tasks", () => {
       [{ then: [{ type: "echo", extra: 1 }] }, "then.0.extra"],
       [{ then: [{ type: "typed", params: { n: "x" } }] }, "then[0].params.n"],
       [{ then: [{ type: "echo", options: { onFailure: [{ type: "typed" }] } }] }, "then[0].options.onFailure[0].params.n"],
-      [{ then: [{ type: "nope" }] }, "type"],
+      [{ then: [{ type: "nope" }] }, "then[0].type"],
       [{ group: "" }, "group"],
     ];
     for (const [extra, field] of cases) {
