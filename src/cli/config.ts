@@ -3,6 +3,7 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { z } from "zod";
 import { parseDuration } from "../model/duration.js";
+import type { DispatchOrder } from "../runtime/worker.js";
 import { CliError } from "./errors.js";
 
 /**
@@ -37,6 +38,10 @@ export interface CliConfig {
   configFile: string | null;
   /** Register the built-in `sql` task type (`--sql-tasks`, `TASKLANE_SQL_TASKS`, `sqlTasks`) [false]. */
   sqlTasks: boolean;
+  /** Claim order of the worker (`TASKLANE_DISPATCH`, `dispatch`) [priority]. */
+  dispatch: DispatchOrder | undefined;
+  /** Priority aging of the worker's claim, ms (`dispatch: { aging }` in the file) [none]. */
+  agingMs: number | undefined;
 }
 
 /** Flags shared by every command. */
@@ -53,6 +58,9 @@ export interface GlobalFlags {
 export const DEFAULT_DB = "sqlite:./tasklane.db";
 const CONFIG_NAMES = ["tasklane.config.js", "tasklane.config.mjs", "tasklane.config.json"];
 
+/** Claim orders of `--dispatch`, `TASKLANE_DISPATCH` and `dispatch` (see WorkerOptions.dispatch). */
+export const DISPATCH_ORDERS = ["priority", "fifo", "fair"] as const satisfies readonly DispatchOrder[];
+
 const durationValue = z.union([z.number().nonnegative(), z.string().min(1)]);
 
 const fileSchema = z.strictObject({
@@ -67,6 +75,9 @@ const fileSchema = z.strictObject({
   port: z.number().int().min(0).max(65535).optional(),
   host: z.string().min(1).optional(),
   sqlTasks: z.boolean().optional(),
+  dispatch: z
+    .union([z.enum(DISPATCH_ORDERS), z.strictObject({ policy: z.enum(DISPATCH_ORDERS), aging: durationValue.optional() })])
+    .optional(),
 });
 type FileConfig = z.infer<typeof fileSchema>;
 
@@ -91,6 +102,7 @@ export async function resolveConfig(
         : fileConfig.tasks !== undefined
           ? [path.resolve(fileDir, fileConfig.tasks), `${where}: tasks`]
           : [null, "default"];
+  const fileDispatch = fileConfig.dispatch;
   return {
     db,
     tasks,
@@ -105,6 +117,8 @@ export async function resolveConfig(
     host: nonEmpty(env.TASKLANE_HOST) ?? fileConfig.host,
     configFile: file,
     sqlTasks: flags.sqlTasks ?? envBool(env.TASKLANE_SQL_TASKS, "TASKLANE_SQL_TASKS") ?? fileConfig.sqlTasks ?? false,
+    dispatch: envDispatch(env.TASKLANE_DISPATCH) ?? (typeof fileDispatch === "object" ? fileDispatch.policy : fileDispatch),
+    agingMs: fileDuration(typeof fileDispatch === "object" ? fileDispatch.aging : undefined, `${where}: dispatch.aging`),
   };
 }
 
@@ -126,6 +140,13 @@ function envBool(value: string | undefined, name: string): boolean | undefined {
   if (["1", "true", "yes", "on"].includes(v)) return true;
   if (["0", "false", "no", "off"].includes(v)) return false;
   throw new CliError(`${name}: expected 1 or 0 (true/false), got "${value}"`);
+}
+
+function envDispatch(value: string | undefined): DispatchOrder | undefined {
+  const v = nonEmpty(value)?.trim().toLowerCase();
+  if (v === undefined) return undefined;
+  if (!(DISPATCH_ORDERS as readonly string[]).includes(v)) throw new CliError(`TASKLANE_DISPATCH: expected one of ${DISPATCH_ORDERS.join(", ")}, got "${value}"`);
+  return v as DispatchOrder;
 }
 
 function envSynchronous(value: string | undefined): "full" | "normal" | undefined {

@@ -32,6 +32,8 @@ export interface ContextOptions {
   migrate?: boolean;
   /** Commands that only read or change existing tasks refuse to create a new database [false]. */
   mustExist?: boolean;
+  /** Fire cron schedules while the worker runs (`--no-scheduler` turns it off) [true]. */
+  scheduler?: boolean;
 }
 
 export async function openContext(command: Command, options: ContextOptions = { loadTasks: false }): Promise<CliContext> {
@@ -52,6 +54,7 @@ export async function openContext(command: Command, options: ContextOptions = { 
       migrate: options.migrate,
       mustExist: options.mustExist,
       sqlTasks: config.sqlTasks,
+      scheduler: options.scheduler,
     });
   } catch (error) {
     if (error instanceof TasklaneError) throw error;

@@ -5,6 +5,7 @@ import { dbCommand } from "./commands/db.js";
 import { listCommand } from "./commands/list.js";
 import { nodesCommand } from "./commands/nodes.js";
 import { logsCommand } from "./commands/logs.js";
+import { scheduleCommand } from "./commands/schedule.js";
 import { showCommand } from "./commands/show.js";
 import { startCommand, workerCommand } from "./commands/start.js";
 // ---- users and the HTTP API
@@ -44,9 +45,10 @@ Examples:
   tasklane show <id> --watch                          follow progress, then print the result
   tasklane logs <id> -f                               the task's log lines, live
   tasklane ls --status running,failed                 list tasks
+  tasklane schedule add nightly export-report --cron "0 3 * * *" --tz Europe/Berlin
 
 Configuration: flags, then environment (TASKLANE_DB, DATABASE_URL, TASKLANE_TASKS, TASKLANE_NODE,
-TASKLANE_CONCURRENCY, TASKLANE_SYNCHRONOUS), then tasklane.config.{js,mjs,json}. Docs: docs/cli.md`,
+TASKLANE_CONCURRENCY, TASKLANE_DISPATCH, TASKLANE_SYNCHRONOUS), then tasklane.config.{js,mjs,json}. Docs: docs/cli.md`,
     );
 
   program.addCommand(startCommand());
@@ -60,6 +62,7 @@ TASKLANE_CONCURRENCY, TASKLANE_SYNCHRONOUS), then tasklane.config.{js,mjs,json}.
   program.addCommand(retryCommand());
   program.addCommand(deleteCommand());
   program.addCommand(pruneCommand());
+  program.addCommand(scheduleCommand());
   program.addCommand(nodesCommand());
   // ---- users and the HTTP API
   program.addCommand(userCommand());

@@ -1,5 +1,5 @@
 import { parseDuration } from "../model/duration.js";
-import { ValidationError } from "../model/errors.js";
+import { TasklaneError, ValidationError } from "../model/errors.js";
 import type { FollowUp, TaskDefinition } from "../model/options.js";
 import type { StoredFollowUp } from "../model/task-row.js";
 
@@ -41,7 +41,14 @@ export async function resolveFollowUps(
   for (const [n, { f, on, path }] of items.entries()) {
     if (--budget.left < 0) throw new ValidationError(`${path}: more than ${MAX_FOLLOW_UPS} follow-ups below one task`);
     if (!f || typeof f !== "object" || typeof f.type !== "string") throw new ValidationError(`${path}.type: expected a task type name`);
-    const def = resolver.definition(f.type);
+    let def: TaskDefinition;
+    try {
+      def = resolver.definition(f.type);
+    } catch (error) {
+      // Same error (code), saying which follow-up: an unknown or disabled type stays what it is.
+      if (error instanceof TasklaneError) throw new TasklaneError(error.code, `${path}.type: ${error.message}`, { field: `${path}.type` });
+      throw error;
+    }
     const { then: childThen, onFailure: childFailure, delay, ...options } = (f.options ?? {}) as Record<string, unknown> & {
       then?: FollowUp[];
       onFailure?: FollowUp[];

@@ -83,7 +83,8 @@ export async function scheduleInfo(store: Store, row: ScheduleRow, now: number):
   let fires: Date[] = [];
   if (!row.paused) {
     try {
-      fires = nextFires(parseCron(row.cron, row.tz), now, 3);
+      // Never before the last fired tick: no tick at or before it fires again.
+      fires = nextFires(parseCron(row.cron, row.tz), Math.max(now, row.lastTickAt?.getTime() ?? now, row.anchorAt.getTime()), 3);
     } catch {
       fires = [];
     }

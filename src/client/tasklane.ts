@@ -411,13 +411,10 @@ export class Tasklane {
     checkScheduleName(name);
     const row = await this.store.scheduleGet(name);
     if (!row) throw new ScheduleNotFoundError(name);
-    const now = await this.store.now();
-    const record = await scheduledTask(row, this.definition(row.type), (t) => this.definition(t), now);
-    const [outcome] = await this.addBatcher.insert([record], { maxQueued: new Map() });
+    // Through `add`'s own path: the type's maxQueued, onAdd hook and events apply as to any add.
+    const [outcome] = await this.insert([{ type: row.type, params: row.params, options: { name: row.name, ...row.options } }], {});
     const task = outcome!.task;
     await this.store.scheduleNoteTask(name, task.id);
-    this.bus.emit("task:added", { task });
-    this.worker?.notify();
     return task;
   }
 

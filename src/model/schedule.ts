@@ -28,18 +28,8 @@ export interface ScheduleRow {
   updatedAt: Date;
 }
 
-/** What `scheduleUpsert` writes. */
-export interface ScheduleWrite {
-  name: string;
-  type: string;
-  params: unknown;
-  options: ScheduleTaskOptions;
-  cron: string;
-  tz: string;
-  missed: StoredMissedPolicy;
-  /** Undefined keeps the current state (a new schedule starts active). */
-  paused?: boolean;
-}
+/** What `scheduleUpsert` writes; `paused` undefined keeps the current state (a new schedule starts active). */
+export type ScheduleWrite = Pick<ScheduleRow, "name" | "type" | "params" | "options" | "cron" | "tz" | "missed"> & { paused?: boolean };
 
 /** One tick to fire, with the task it adds. */
 export interface ScheduleFire {

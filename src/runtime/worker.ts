@@ -347,8 +347,13 @@ export class Worker {
     const runs = claimed.map((task) => this.registerRun(task));
     if (runs.length) this.leaseRenewer.handOver();
     for (const run of runs) this.launchRun(run);
+    // A short claim proves the queue empty only when nothing but emptiness could have cut it
+    // short: not per-type slots or flow limits, not types left out, not fair turns over keys
+    // whose tasks are not due yet.
     const typeLimited =
-      request.types.some((t) => Number.isFinite(t.slots) || t.flow) || request.types.length < this.registry.size;
+      request.types.some((t) => Number.isFinite(t.slots) || t.flow) ||
+      request.types.length < this.registry.size ||
+      request.policy?.order === "fair";
     if (claimed.length < request.limit && !typeLimited) this.maybeMore = false;
     else if (claimed.length === request.limit) this.pumpAgain = true;
   }

@@ -13,6 +13,7 @@ import { buildOpenApi } from "./openapi.js";
 import { parseQuery, isAdmin, type HttpEnv } from "./request.js";
 import { emptyQuerySchema, eventsQuerySchema } from "./schemas.js";
 import { dashboardMiddleware } from "./static-dashboard.js";
+import { scheduleRoutes } from "./schedule-routes.js";
 import { taskRoutes } from "./task-routes.js";
 
 export interface HttpAppOptions {
@@ -119,6 +120,7 @@ export function createHttpApp(lane: Tasklane, options: HttpAppOptions = {}): Tas
   });
 
   app.route("/api/tasks", taskRoutes(lane));
+  app.route("/api/schedules", scheduleRoutes(lane));
 
   app.get("/api/stats", async (c) => {
     parseQuery(c, emptyQuerySchema);

@@ -26,6 +26,7 @@ const STATUS_OF_CODE: Record<string, ContentfulStatusCode> = {
   VALIDATION_FAILED: 400,
   UNKNOWN_TASK_TYPE: 400,
   TASK_NOT_FOUND: 404,
+  SCHEDULE_NOT_FOUND: 404,
   INVALID_STATE: 409,
   KEY_CONFLICT: 409,
   QUEUE_FULL: 429,
@@ -38,6 +39,9 @@ function fieldOf(message: string): string | undefined {
   return m ? m[1] : undefined;
 }
 
+/** `params of "type" are invalid…`, possibly after the path of the follow-up that carries them (`then[0]: params of …`). */
+const PARAMS_OF = /^(?:([\w.[\]]+): )?params of "([^"]*)"/;
+
 /** Maps any thrown value to status + body; unexpected errors become a bare 500 (logged, never shown). */
 export function toErrorResponse(error: unknown): { status: ContentfulStatusCode; body: ErrorBody; unexpected: boolean } {
   if (error instanceof HttpError) {
@@ -45,21 +49,24 @@ export function toErrorResponse(error: unknown): { status: ContentfulStatusCode;
     if (error.details !== undefined) body.error.details = error.details;
     return { status: error.status, body, unexpected: false };
   }
-  if (error instanceof TasklaneError && error.code === "VALIDATION_FAILED" && /^params of /.test(error.message) && Array.isArray(error.details)) {
-    // Params refused by the type's schema: name the field inside params.
+  const paramsOf = error instanceof TasklaneError && error.code === "VALIDATION_FAILED" ? PARAMS_OF.exec(error.message) : null;
+  if (paramsOf && error instanceof TasklaneError && Array.isArray(error.details)) {
+    // Params refused by the type's schema: name the field inside params, below the follow-up
+    // that carries them if any (`then[0].params.n`).
+    const base = paramsOf[1] ? `${paramsOf[1]}.params` : "params";
     const issues = (error.details as Array<{ message: string; path?: ReadonlyArray<PropertyKey | { key: PropertyKey }> }>).map((i) => ({
-      field: ["params", ...(i.path ?? []).map((p) => String(typeof p === "object" ? p.key : p))].join("."),
+      field: [base, ...(i.path ?? []).map((p) => String(typeof p === "object" ? p.key : p))].join("."),
       message: i.message,
     }));
-    const first = issues[0] ?? { field: "params", message: error.message };
-    const type = /^params of "([^"]*)"/.exec(error.message)?.[1];
+    const first = issues[0] ?? { field: base, message: error.message };
+    const type = paramsOf[2];
     return {
       status: 400,
       body: { error: { code: error.code, message: `${first.field}: ${first.message} (params of "${type}")`, details: { field: first.field, issues } } },
       unexpected: false,
     };
   }
-  if (error instanceof TasklaneError && error.code === "UNKNOWN_TASK_TYPE") {
+  if (error instanceof TasklaneError && error.code === "UNKNOWN_TASK_TYPE" && error.details === undefined) {
     return { status: 400, body: { error: { code: error.code, message: `type: ${error.message}`, details: { field: "type" } } }, unexpected: false };
   }
   if (error instanceof TasklaneError && STATUS_OF_CODE[error.code] !== undefined) {

@@ -9,6 +9,11 @@ import {
   meSchema,
   nodeSchema,
   runSchema,
+  scheduleBodySchema,
+  scheduleNameSchema,
+  scheduleSchema,
+  scheduleShowQuerySchema,
+  scheduleTickSchema,
   statsSchema,
   taskEventSchema,
   taskIdSchema,
@@ -45,6 +50,7 @@ function queryParams(schema: z.ZodObject): Json[] {
   }));
 }
 
+const nameParam = { name: "name", in: "path", required: true, schema: schemaOf(scheduleNameSchema, "input") };
 const idParam = { name: "id", in: "path", required: true, schema: schemaOf(taskIdSchema, "input") };
 const json = (schema: z.ZodType, description: string) => ({ description, content: { "application/json": { schema: schemaOf(schema) } } });
 const sse = (description: string) => ({ description, content: { "text/event-stream": { schema: { type: "string" } } } });
@@ -54,7 +60,7 @@ const ERROR_TEXT: Record<number, string> = {
   400: "invalid input: the field is named in error.details.field",
   401: "missing, unknown or revoked token",
   403: "not allowed for this role",
-  404: "no such task, or one the caller may not see",
+  404: "no such task (or one the caller may not see), or no such schedule",
   409: "not possible in the task's current state",
   413: "body over the size limit",
   415: "body is not JSON",
@@ -65,6 +71,7 @@ const ERROR_TEXT: Record<number, string> = {
 export function buildOpenApi(options: { bodyLimit: number; version: string }): Json {
   const secured = { security: [{ bearer: [] }] };
   const task = (summary: string, extra: Json = {}) => ({ summary, ...secured, parameters: [idParam], ...extra });
+  const schedule = (summary: string, extra: Json = {}) => ({ summary: `${summary} (admin)`, ...secured, parameters: [nameParam], ...extra });
   return {
     openapi: "3.1.0",
     info: {
@@ -120,6 +127,45 @@ export function buildOpenApi(options: { bodyLimit: number; version: string }): J
             },
             ...errors(400, 401, 404),
           },
+        }),
+      },
+      "/api/schedules": {
+        get: {
+          summary: "Every schedule with its next three fire times (admin)",
+          ...secured,
+          responses: { "200": json(z.object({ schedules: z.array(scheduleSchema) }), "schedules, by name"), ...errors(401, 403) },
+        },
+        post: {
+          summary: "Create or update a schedule; cron, zone, type, params and options are validated before anything is stored (admin)",
+          ...secured,
+          requestBody: { required: true, content: { "application/json": { schema: schemaOf(scheduleBodySchema, "input") } } },
+          responses: {
+            "201": json(scheduleSchema, "created"),
+            "200": json(scheduleSchema, "updated"),
+            ...errors(400, 401, 403, 413, 415),
+          },
+        },
+      },
+      "/api/schedules/{name}": {
+        get: schedule("A schedule with its latest ticks", {
+          parameters: [nameParam, ...queryParams(scheduleShowQuerySchema)],
+          responses: { "200": json(scheduleSchema.extend({ ticks: z.array(scheduleTickSchema) }), "the schedule, ticks newest first"), ...errors(400, 401, 403, 404) },
+        }),
+        delete: schedule("Delete a schedule (the tasks it added stay)", {
+          responses: { "200": json(z.object({ name: z.string(), deleted: z.literal(true) }), "deleted"), ...errors(400, 401, 403, 404) },
+        }),
+      },
+      "/api/schedules/{name}/pause": {
+        post: schedule("Stop a schedule firing until it is resumed", { responses: { "200": json(scheduleSchema, "the schedule"), ...errors(400, 401, 403, 404) } }),
+      },
+      "/api/schedules/{name}/resume": {
+        post: schedule("Resume a paused schedule; ticks that passed while paused do not fire", {
+          responses: { "200": json(scheduleSchema, "the schedule"), ...errors(400, 401, 403, 404) },
+        }),
+      },
+      "/api/schedules/{name}/trigger": {
+        post: schedule("Add the schedule's task now, outside the cron (also while paused)", {
+          responses: { "201": json(taskSchema, "the task added"), ...errors(400, 401, 403, 404, 429) },
         }),
       },
       "/api/events": {

@@ -26,35 +26,83 @@ const instant = z
   .union([z.string().min(1).max(64), z.number().int().nonnegative().max(1e14)])
   .describe("ISO 8601 date-time, or epoch milliseconds");
 
+/** Per-task options shared by an add, a follow-up and a schedule's task. */
+const taskOptionShape = {
+  priority: z.number().int().min(-1_000_000).max(1_000_000).optional().describe("smaller runs first [0]"),
+  attempts: z.number().int().min(1).max(1_000_000).optional(),
+  backoff: z
+    .union([
+      duration,
+      z.strictObject({
+        type: z.enum(["fixed", "exponential"]).optional(),
+        delay: duration.optional(),
+        max: duration.optional(),
+        jitter: z.number().min(0).max(1).optional(),
+      }),
+    ])
+    .optional(),
+  timeout: duration.nullable().optional(),
+  cpu: z.number().int().min(0).max(100_000).optional().describe("CPU cost, 100 = one core"),
+  executor: z.string().min(1).max(ID_MAX).nullable().optional().describe("only the node of this name may run it"),
+  maxRuns: z.number().int().min(1).max(1_000_000).optional(),
+  deleteAfter: duration.optional(),
+  owner: userNameSchema.optional().describe("admin only: add on behalf of this user [the caller]"),
+  name: z.string().max(500).optional(),
+  description: z.string().max(5000).optional(),
+  group: z.string().min(1).max(ID_MAX).optional().describe("flow-control group: per-group limits and fair dispatch count by it [the type's group(params)]"),
+};
+
+/** Most follow-ups in one list; the library also bounds the whole tree (100) and its depth (20). */
+const FOLLOW_UPS_MAX = 100;
+
+/** A follow-up as sent: `{ type, params?, options? }`, its options possibly naming further follow-ups. */
+export interface FollowUpBody {
+  type: string;
+  params?: unknown;
+  options?: FollowUpOptionsBody;
+}
+export type FollowUpOptionsBody = Record<string, unknown> & { owner?: string; then?: FollowUpBody[]; onFailure?: FollowUpBody[] };
+
+// Recursive through the getters (zod 4): `then` of a follow-up's options holds follow-ups again.
+export const followUpOptionsSchema = z
+  .strictObject({
+    ...taskOptionShape,
+    delay: duration.optional().describe("added this long after the parent ends [0]"),
+    get then() {
+      return followUpListSchema.optional();
+    },
+    get onFailure() {
+      return followUpListSchema.optional();
+    },
+  })
+  .meta({ id: "FollowUpOptions" });
+
+export const followUpSchema: z.ZodType<FollowUpBody> = z
+  .strictObject({
+    type: z.string().min(1).max(ID_MAX).describe("registered task type"),
+    params: z.unknown().optional().describe("JSON params, validated by the type's schema when the parent is added"),
+    get options() {
+      return followUpOptionsSchema.optional();
+    },
+  })
+  .meta({ id: "FollowUp" });
+
+const followUpListSchema: z.ZodType<FollowUpBody[]> = z.array(followUpSchema).max(FOLLOW_UPS_MAX).meta({ id: "FollowUpList" });
+
+const thenField = followUpListSchema.optional().describe("follow-ups added when the task succeeds; each receives its result as ctx.parent");
+const onFailureField = followUpListSchema.optional().describe("follow-ups added when the task fails for good");
+
 export const addTaskBodySchema = z
   .strictObject({
     type: z.string().min(1).max(ID_MAX).describe("registered task type"),
     params: z.unknown().optional().describe("JSON params, validated by the type's schema"),
-    priority: z.number().int().min(-1_000_000).max(1_000_000).optional().describe("smaller runs first [0]"),
-    attempts: z.number().int().min(1).max(1_000_000).optional(),
-    backoff: z
-      .union([
-        duration,
-        z.strictObject({
-          type: z.enum(["fixed", "exponential"]).optional(),
-          delay: duration.optional(),
-          max: duration.optional(),
-          jitter: z.number().min(0).max(1).optional(),
-        }),
-      ])
-      .optional(),
-    timeout: duration.nullable().optional(),
-    cpu: z.number().int().min(0).max(100_000).optional().describe("CPU cost, 100 = one core"),
-    executor: z.string().min(1).max(ID_MAX).nullable().optional().describe("only the node of this name may run it"),
-    maxRuns: z.number().int().min(1).max(1_000_000).optional(),
-    deleteAfter: duration.optional(),
+    ...taskOptionShape,
     delay: duration.optional(),
     runAt: instant.optional(),
     deadline: instant.optional(),
     key: z.string().min(1).max(255).optional().describe("business key, unique among live tasks"),
-    owner: userNameSchema.optional().describe("admin only: add on behalf of this user [the caller]"),
-    name: z.string().max(500).optional(),
-    description: z.string().max(5000).optional(),
+    then: thenField,
+    onFailure: onFailureField,
   })
   .meta({ id: "AddTask" });
 export type AddTaskBody = z.infer<typeof addTaskBodySchema>;
@@ -125,6 +173,42 @@ export const eventsQuerySchema = z.strictObject({
 
 export const emptyQuerySchema = z.strictObject({});
 
+// ------------------------------------------------------------------ schedules
+
+export const scheduleNameSchema = z
+  .string()
+  .min(1)
+  .max(ID_MAX)
+  .regex(/^[A-Za-z0-9][\w.:-]*$/, "expected letters, digits, '_', '-', '.', ':' starting with a letter or digit")
+  .describe("schedule name");
+
+/** Options of the task each tick adds: those of an add, less the ones about a fixed time or a key. */
+const scheduleTaskOptionsSchema = z
+  .strictObject({ ...taskOptionShape, then: thenField, onFailure: onFailureField })
+  .meta({ id: "ScheduleTaskOptions" });
+
+const missedSchema = z
+  .union([z.literal("skip"), z.strictObject({ catchUp: duration })])
+  .describe('ticks missed while no node ran: "skip" (fire the latest once) or { catchUp: window } ["skip"]');
+
+export const scheduleBodySchema = z
+  .strictObject({
+    name: scheduleNameSchema,
+    type: z.string().min(1).max(ID_MAX).describe("task type added at each tick"),
+    cron: z.string().min(1).max(200).describe("5 fields (minute hour day month weekday) or 6 (seconds first)"),
+    tz: z.string().min(1).max(100).optional().describe('IANA time zone the expression is read in ["UTC"]'),
+    params: z.unknown().optional().describe("params of every task it adds, validated now"),
+    options: scheduleTaskOptionsSchema.optional(),
+    missed: missedSchema.optional(),
+    paused: z.boolean().optional().describe("create paused; on update, absent keeps the current state"),
+  })
+  .meta({ id: "ScheduleInput" });
+export type ScheduleBody = z.infer<typeof scheduleBodySchema>;
+
+export const scheduleShowQuerySchema = z.strictObject({
+  ticks: intString(1, 1000).optional().describe("how many recent ticks to include [20]"),
+});
+
 // ------------------------------------------------------------------ responses (documentation)
 
 const progressSchema = z
@@ -173,6 +257,12 @@ export const taskSchema = z
     progress: progressSchema,
     result: z.unknown(),
     error: errorInfoSchema,
+    group: z.string().nullable(),
+    parent: z
+      .object({ id: z.string(), type: z.string(), status: z.enum(["succeeded", "failed"]), result: z.unknown(), error: errorInfoSchema })
+      .nullable()
+      .describe("the task whose end added this follow-up, with its outcome"),
+    followUps: z.array(z.object({ id: z.string(), on: z.enum(["success", "failure"]), type: z.string() }).catchall(z.unknown())),
   })
   .meta({ id: "Task" });
 
@@ -250,6 +340,30 @@ export const nodeSchema = z
   })
   .catchall(z.unknown())
   .meta({ id: "Node" });
+
+export const scheduleSchema = z
+  .object({
+    name: z.string(),
+    type: z.string(),
+    params: z.unknown(),
+    options: z.record(z.string(), z.unknown()),
+    cron: z.string(),
+    tz: z.string(),
+    missed: z.union([z.object({ policy: z.literal("skip") }), z.object({ policy: z.literal("catchUp"), windowMs: z.number() })]),
+    paused: z.boolean(),
+    anchorAt: z.string(),
+    lastTickAt: z.string().nullable(),
+    lastTaskId: z.string().nullable(),
+    lastTaskStatus: z.enum(TASK_STATUSES).nullable(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    nextFires: z.array(z.string()).describe("the next three fire times, ISO 8601 UTC (none while paused)"),
+  })
+  .meta({ id: "Schedule" });
+
+export const scheduleTickSchema = z
+  .object({ schedule: z.string(), tickAt: z.string(), taskId: z.string().nullable(), firedAt: z.string() })
+  .meta({ id: "ScheduleTick" });
 
 export const errorSchema = z
   .object({

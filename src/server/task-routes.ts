@@ -5,10 +5,8 @@ import type { AddOptions } from "../model/options.js";
 import type { TaskRow } from "../model/task-row.js";
 import { HttpError } from "./errors.js";
 import { isAdmin, parseJsonBody, parseQuery, pathParam, type HttpEnv } from "./request.js";
+import { assertMaySubmit } from "./submission-guard.js";
 import { addTaskBodySchema, listTasksQuerySchema, logsQuerySchema, taskIdSchema } from "./schemas.js";
-
-/** Types only admins may add (the built-in `sql` type runs statements on the task database). */
-const ADMIN_ONLY_TYPES = new Set(["sql"]);
 
 /**
  * The task routes. Visibility: a `user` sees only tasks it owns; any other id answers the same
@@ -29,12 +27,7 @@ export function taskRoutes(lane: Tasklane): Hono<HttpEnv> {
   app.post("/", async (c) => {
     const user = c.get("user");
     const body = await parseJsonBody(c, addTaskBodySchema);
-    if (body.owner !== undefined && body.owner !== user.name && !isAdmin(user)) {
-      throw new HttpError(403, "FORBIDDEN", "owner: only admins may add tasks on behalf of another user", { field: "owner" });
-    }
-    if (ADMIN_ONLY_TYPES.has(body.type) && !isAdmin(user)) {
-      throw new HttpError(403, "FORBIDDEN", `type: "${body.type}" tasks are for admins only`, { field: "type" });
-    }
+    assertMaySubmit(user, body);
     const { type, params, ...rest } = body;
     const owner = body.owner ?? user.name;
     const options: AddOptions = { ...(rest as AddOptions), owner };

@@ -105,8 +105,16 @@ export interface SseMessage {
   data: string;
 }
 
+export interface SseClient {
+  status: number;
+  headers: Headers;
+  next(): Promise<SseMessage | null>;
+  nextOf(event: string): Promise<SseMessage | null>;
+  close(): void;
+}
+
 /** Opens an event stream; `next()` returns the next message (comments skipped); `close()` aborts. */
-export async function openSse(url: string, token: string, headers: Record<string, string> = {}) {
+export async function openSse(url: string, token: string, headers: Record<string, string> = {}): Promise<SseClient> {
   const abort = new AbortController();
   const res = await fetch(url, { headers: { authorization: `Bearer ${token}`, accept: "text/event-stream", ...headers }, signal: abort.signal });
   const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();

@@ -83,6 +83,16 @@ export function runDispatchConformance(target: ConformanceTarget): void {
         expect(new Set(groups)).toEqual(new Set(["g1", "g2", "g3"]));
       });
 
+      it("fair: a key whose tasks are not due yet does not leave the claim short", async () => {
+        await insertMany([
+          ...Array.from({ length: 20 }, () => newTask({ owner: "later", runAt: Date.now() + 3_600_000 })),
+          ...Array.from({ length: 20 }, () => newTask({ owner: "now" })),
+        ]);
+        const got = await claim({ limit: 10, policy: { order: "fair", agingMs: null } });
+        expect(got).toHaveLength(10);
+        expect(got.every((t) => t.owner === "now")).toBe(true);
+      });
+
       it("fifo: takes the longest-due task first, whatever its priority", async () => {
         const t0 = Date.now() - 10_000;
         await store.taskInsertMany(

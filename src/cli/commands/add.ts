@@ -1,10 +1,11 @@
-import fs from "node:fs";
 import { Command, Option } from "commander";
 import { SqlTasksDisabledError, UnknownTaskTypeError } from "../../model/errors.js";
 import type { AddOptions } from "../../model/options.js";
 import { withContext } from "../context.js";
 import { CliError } from "../errors.js";
+import type { TaskFolder } from "../task-loader.js";
 import { printJson } from "../format.js";
+import { parseFollowUpsFlag, parseJsonFlag } from "../json-flags.js";
 import { durationArg, instantArg, intArg, isoArg, nonEmptyArg } from "../parsers.js";
 
 interface AddFlags {
@@ -20,31 +21,31 @@ interface AddFlags {
   executor?: string;
   name?: string;
   description?: string;
+  group?: string;
+  then?: string;
+  onFailure?: string;
   json?: boolean;
 }
 
 /** `--params` is JSON, or `@file.json` to read it from a file, or `-` for stdin. */
 export function parseParams(text: string | undefined): unknown {
-  if (text === undefined) return undefined;
-  let source = text;
-  let where = "--params";
-  if (text === "-") {
-    source = fs.readFileSync(0, "utf8");
-    where = "--params (stdin)";
-  } else if (text.startsWith("@")) {
-    const file = text.slice(1);
-    try {
-      source = fs.readFileSync(file, "utf8");
-    } catch (error) {
-      throw new CliError(`--params: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-    }
-    where = `--params ${text}`;
+  return parseJsonFlag(text, "--params");
+}
+
+/**
+ * A disabled `sql` type or an unknown type, explained for the command line (where to enable it,
+ * which folder the types came from); any other error unchanged. Shared by `add` and `schedule`.
+ */
+export function explainTypeError(error: unknown, folder: TaskFolder | null): unknown {
+  if (error instanceof SqlTasksDisabledError) {
+    return new CliError(
+      'the built-in "sql" task type is disabled; enable it with --sql-tasks, TASKLANE_SQL_TASKS=1 or "sqlTasks": true in tasklane.config.json (and run a worker with it enabled)',
+    );
   }
-  try {
-    return JSON.parse(source);
-  } catch (error) {
-    throw new CliError(`${where} is not valid JSON: ${(error as Error).message}`);
+  if (error instanceof UnknownTaskTypeError && folder) {
+    return new CliError(`${error.message}; task types are loaded from ${folder.dir} (--tasks DIR to change)`);
   }
+  return error;
 }
 
 export function addCommand(): Command {
@@ -63,6 +64,9 @@ export function addCommand(): Command {
     .option("--executor <node>", "only the node of this name may run it", nonEmptyArg)
     .option("--name <title>", "a human title for this task")
     .option("--description <text>", "a longer description")
+    .option("--group <group>", "flow-control group (a customer, a tenant): per-group limits and fair dispatch count by it", nonEmptyArg)
+    .option("--then <json>", 'follow-ups added when it succeeds: JSON array of {"type","params","options"} (or @FILE)')
+    .option("--on-failure <json>", "follow-ups added when it fails for good: JSON array like --then (or @FILE)")
     .option("--json", "print the whole task as JSON")
     .option("--sql-tasks", "allow the built-in sql type (env TASKLANE_SQL_TASKS=1); a worker must run with it too")
     .action(async (type: string, flags: AddFlags, command: Command) => {
@@ -79,20 +83,17 @@ export function addCommand(): Command {
       if (flags.executor !== undefined) options.executor = flags.executor;
       if (flags.name !== undefined) options.name = flags.name;
       if (flags.description !== undefined) options.description = flags.description;
+      if (flags.group !== undefined) options.group = flags.group;
+      const then = parseFollowUpsFlag(flags.then, "--then");
+      if (then !== undefined) options.then = then;
+      const onFailure = parseFollowUpsFlag(flags.onFailure, "--on-failure");
+      if (onFailure !== undefined) options.onFailure = onFailure;
       await withContext(command, { loadTasks: true }, async ({ lane, folder }) => {
         let task;
         try {
           task = await lane.add(type, params, options);
         } catch (error) {
-          if (error instanceof SqlTasksDisabledError) {
-            throw new CliError(
-              'the built-in "sql" task type is disabled; enable it with --sql-tasks, TASKLANE_SQL_TASKS=1 or "sqlTasks": true in tasklane.config.json (and run a worker with it enabled)',
-            );
-          }
-          if (error instanceof UnknownTaskTypeError && folder) {
-            throw new CliError(`${error.message}; task types are loaded from ${folder.dir} (--tasks DIR to change)`);
-          }
-          throw error;
+          throw explainTypeError(error, folder);
         }
         if (flags.json) return printJson(task);
         process.stdout.write(`${task.id}\n`);

@@ -4,7 +4,7 @@ import type { Tasklane } from "../../client/tasklane.js";
 import { formatDuration } from "../../model/duration.js";
 import { TaskNotFoundError } from "../../model/errors.js";
 import { isFinalStatus } from "../../model/status.js";
-import type { RunRow, TaskRow } from "../../model/task-row.js";
+import type { RunRow, StoredFollowUp, TaskRow } from "../../model/task-row.js";
 import { withContext } from "../context.js";
 import { compactJson, formatAge, isoTime, painter, printJson, progressLine, statusStyle, useColor, type Paint } from "../format.js";
 import { durationArg } from "../parsers.js";
@@ -73,12 +73,17 @@ function details(task: TaskRow, runs: RunRow[], paint: Paint): string {
   add("deadline", when(task.deadline));
   add("key", task.key);
   add("owner", task.owner);
+  add("group", task.group);
+  if (task.parent) add("parent", `${task.parent.id} (${task.parent.type}, ${paint(statusStyle(task.parent.status), task.parent.status)})`);
   add("progress", task.progress ? progressLine(task) : null);
   if (task.status === "succeeded") add("result", compactJson(task.result));
   if (task.error) add("error", paint("red", `${task.error.name}: ${task.error.message}`));
   add("delete at", task.deleteAt ? isoTime(task.deleteAt) : null);
   const width = Math.max(...lines.map(([l]) => l.length));
   let out = lines.map(([l, v]) => `${paint("dim", l.padEnd(width))}  ${v}`).join("\n") + "\n";
+  if (task.followUps.length > 0) {
+    out += `\n${paint("bold", "follow-ups")}\n` + followUpLines(task.followUps, 1).join("\n") + "\n";
+  }
   if (runs.length > 0) {
     out += `\n${paint("bold", "runs")}\n`;
     for (const r of runs) {
@@ -90,6 +95,15 @@ function details(task: TaskRow, runs: RunRow[], paint: Paint): string {
     }
   }
   return out;
+}
+
+/** The follow-up tree: id, type and when it is added, children indented under their parent. */
+function followUpLines(followUps: StoredFollowUp[], depth: number): string[] {
+  return followUps.flatMap((f) => {
+    const delay = f.delayMs > 0 ? `, ${formatDuration(f.delayMs)} later` : "";
+    const line = `${"  ".repeat(depth)}${f.id}  ${f.type}  on ${f.on}${delay}`;
+    return [line, ...followUpLines(f.followUps, depth + 1)];
+  });
 }
 
 // ------------------------------------------------------------------ watch

@@ -5,8 +5,9 @@ import type { Logger } from "pino";
 import type { Tasklane } from "../../client/tasklane.js";
 import { formatDuration } from "../../model/duration.js";
 import type { TaskRow } from "../../model/task-row.js";
-import { resolveWorkerOptions, type WorkerOptions } from "../../runtime/worker.js";
+import { resolveWorkerOptions, type DispatchOrder, type WorkerOptions } from "../../runtime/worker.js";
 import { describeDb } from "../../store/open-store.js";
+import { DISPATCH_ORDERS } from "../config.js";
 import { openContext } from "../context.js";
 import { painter, useColor } from "../format.js";
 import { createLogger, type LogFormat } from "../logger.js";
@@ -19,6 +20,10 @@ interface WorkerFlags {
   poll?: number;
   grace?: number;
   quiet?: boolean;
+  dispatch?: DispatchOrder;
+  aging?: number;
+  /** False with `--no-scheduler`. */
+  scheduler: boolean;
   logLevel: string;
   logFormat: LogFormat | "auto";
 }
@@ -30,6 +35,13 @@ function addWorkerOptions(command: Command): Command {
     .option("--poll <duration>", "fallback poll for due tasks [1s]", durationArg)
     .option("--grace <duration>", "on SIGTERM/SIGINT, how long running tasks may take to finish [10s]", durationArg)
     .option("-q, --quiet", "no per-task log lines (start, stop and errors only)")
+    .addOption(
+      new Option("--dispatch <policy>", "claim order: priority, fifo, or fair (turns across groups/owners) (env TASKLANE_DISPATCH) [priority]").choices(
+        DISPATCH_ORDERS,
+      ),
+    )
+    .option("--aging <duration>", "priority aging: a waiting task gains one priority step per this long (10m); priority and fair only", durationArg)
+    .option("--no-scheduler", "do not fire cron schedules on this node (another node's scheduler does; each tick fires once)")
     .option("--sql-tasks", "run the built-in sql task type: SQL statements on the task database (env TASKLANE_SQL_TASKS=1) [off]")
     .addOption(new Option("--log-level <level>", "pino log level").choices(["debug", "info", "warn", "error", "silent"]).default("info"))
     .addOption(
@@ -41,7 +53,7 @@ function addWorkerOptions(command: Command): Command {
 
 export function startCommand(): Command {
   return addWorkerOptions(
-    new Command("start").description("run this node: the worker for the task folder's types (later also the scheduler and HTTP server)"),
+    new Command("start").description("run this node: the worker for the task folder's types, the cron scheduler and the HTTP API"),
   ).action(async (flags: WorkerFlags, command: Command) => runNode(command, flags, { banner: true, extensions: true }));
 }
 
@@ -53,7 +65,7 @@ export function workerCommand(): Command {
 
 /** Starts the worker, logs task events, and resolves after a graceful stop on SIGTERM/SIGINT. */
 async function runNode(command: Command, flags: WorkerFlags, mode: { banner: boolean; extensions: boolean }): Promise<void> {
-  const ctx = await openContext(command, { loadTasks: true });
+  const ctx = await openContext(command, { loadTasks: true, scheduler: flags.scheduler });
   const { config, lane } = ctx;
   const worker: WorkerOptions = {};
   const concurrency = flags.concurrency ?? config.concurrency;
@@ -62,8 +74,19 @@ async function runNode(command: Command, flags: WorkerFlags, mode: { banner: boo
   if (leaseMs !== undefined) worker.leaseMs = leaseMs;
   const pollMs = flags.poll ?? config.pollMs;
   if (pollMs !== undefined) worker.pollIntervalMs = pollMs;
+  const dispatch = flags.dispatch ?? config.dispatch;
+  const agingMs = flags.aging ?? config.agingMs;
+  if (agingMs !== undefined) worker.dispatch = { policy: dispatch ?? "priority", agingMs };
+  else if (dispatch !== undefined) worker.dispatch = dispatch;
   const graceMs = flags.grace ?? config.graceMs ?? 10_000;
-  const resolved = resolveWorkerOptions(worker);
+  let resolved;
+  try {
+    // Refuses e.g. --aging with fifo before anything starts.
+    resolved = resolveWorkerOptions(worker);
+  } catch (error) {
+    await lane.close({ graceMs: 0 }).catch(() => {});
+    throw error;
+  }
   const log = createLogger({ format: flags.logFormat, level: flags.logLevel, node: lane.node });
 
   wireEvents(lane, log, Boolean(flags.quiet));
@@ -97,12 +120,22 @@ async function runNode(command: Command, flags: WorkerFlags, mode: { banner: boo
       ["tasks", `${types.join(", ") || "(none)"}  ${painter(useColor(process.stderr))("dim", `from ${shortPath(folder.dir)} (${folder.source})`)}`],
       ["concurrency", String(resolved.concurrency)],
       ["lease", formatDuration(resolved.leaseMs)],
+      ["dispatch", resolved.dispatch.order + (resolved.dispatch.agingMs ? `, aging ${formatDuration(resolved.dispatch.agingMs)}` : "")],
+      ["scheduler", flags.scheduler ? "on" : "off (--no-scheduler)"],
       ...running.flatMap((r) => r.ext.banner ?? []),
       ["stop", `Ctrl-C or SIGTERM (grace ${formatDuration(graceMs)})`],
     ]);
   }
   log.info(
-    { db: describeDb(config.db), types, concurrency: resolved.concurrency, tasksDir: folder.dir },
+    {
+      db: describeDb(config.db),
+      types,
+      concurrency: resolved.concurrency,
+      dispatch: resolved.dispatch.order,
+      agingMs: resolved.dispatch.agingMs,
+      scheduler: flags.scheduler,
+      tasksDir: folder.dir,
+    },
     mode.banner ? "tasklane started" : "worker started",
   );
   if (types.length === 0) log.warn({ tasksDir: folder.dir }, "no task types loaded: this worker will claim nothing");
@@ -164,6 +197,7 @@ function wireEvents(lane: Tasklane, log: Logger, quiet: boolean): void {
   lane.on("task:expired", ({ task }) => log.info(taskFields(task), "task expired"));
   lane.on("task:rescued", ({ task }) => log.info({ ...taskFields(task), status: task.status }, "task rescued from a lost run"));
   lane.on("task:released", ({ task }) => log.info(taskFields(task), "task released to the queue (shutdown)"));
+  lane.on("schedule:fired", ({ schedule, tickAt, task }) => log.info({ schedule, tick: tickAt.toISOString(), id: task.id, type: task.type }, "schedule fired"));
 }
 
 function shortPath(dir: string): string {

@@ -625,9 +625,19 @@ export class PostgresStore implements Store {
     const limited = req.types.some((t) => Number.isFinite(t.slots));
     const scan = limited ? Math.min(req.limit * 4, 2000) : req.limit;
     const rows = await this.book(this.claimSql("claim", policy), this.claimParams(req, req.types, scan, policy));
-    const now = this.nowSync();
     rows.sort((a, b) => Number(a.claim_no) - Number(b.claim_no));
-    if (policy.order === "fair" && rows.length) this.fairCursor = rows[rows.length - 1]!.fair_key as string;
+    if (policy.order === "fair" && rows.length) {
+      this.fairCursor = rows[rows.length - 1]!.fair_key as string;
+      // Each key is read for its share of the claim; keys with fewer due tasks than their share
+      // leave it short. Once more for the rest, from the next keys on (one more statement, only then).
+      if (rows.length < req.limit && !req.types.some((t) => Number.isFinite(t.slots))) {
+        const more = await this.book(this.claimSql("claim", policy), this.claimParams({ ...req, limit: req.limit - rows.length }, req.types, scan, policy));
+        more.sort((a, b) => Number(a.claim_no) - Number(b.claim_no));
+        if (more.length) this.fairCursor = more[more.length - 1]!.fair_key as string;
+        rows.push(...more);
+      }
+    }
+    const now = this.nowSync();
     return rows.map((r) => pgRowToTask(r, now));
   }
 

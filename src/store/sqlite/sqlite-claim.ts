@@ -133,12 +133,18 @@ export class SqliteClaimReader {
           ORDER BY h.priority, h.run_at, h.id
           LIMIT @perKey)
         ORDER BY k.key, t.priority, t.run_at, t.id`);
-    const rows = heads.raw(true).all({ ...args, keys: JSON.stringify(keys), perKey }) as Array<[...Candidate, number]>;
+    let rows = heads.raw(true).all({ ...args, keys: JSON.stringify(keys), perKey }) as Array<[...Candidate, number]>;
+    if (rows.length < scan && perKey < scan) {
+      // Some keys had fewer due tasks than their share (their tasks are scheduled later, or of
+      // types not asked for): read again with a whole claim's worth per key, so the claim fills.
+      rows = heads.raw(true).all({ ...args, keys: JSON.stringify(keys), perKey: scan }) as Array<[...Candidate, number]>;
+    }
     // Turns: the first task of every key, then the second of every key, ...
     const byKey: Candidate[][] = keys.map(() => []);
     for (const row of rows) byKey[row[7]]!.push(row.slice(0, 7) as Candidate);
     const out: Candidate[] = [];
-    for (let turn = 0; turn < perKey; turn++) {
+    const turns = Math.max(...byKey.map((h) => h.length));
+    for (let turn = 0; turn < turns; turn++) {
       for (const head of byKey) if (head[turn]) out.push(head[turn]!);
     }
     return out;
