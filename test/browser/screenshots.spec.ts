@@ -41,7 +41,7 @@ async function shot(page: Page, name: string, fullPage = false): Promise<void> {
   await page.screenshot({ path: `${SHOTS}${name}.png`, fullPage, animations: "disabled" });
 }
 
-test("screenshots: overview, tasks, task detail, nodes", async ({ page }) => {
+test("screenshots: overview, tasks, task detail, nodes, schedules", async ({ page }) => {
   await logIn(page, server.loginUrl);
   await expect(page.getByTestId("count-succeeded")).toContainText("6");
   await expect(page.getByTestId("count-failed")).toContainText("2");
@@ -63,6 +63,22 @@ test("screenshots: overview, tasks, task detail, nodes", async ({ page }) => {
   await expect(page.locator("tr[data-node]")).toHaveCount(2);
   await expect(page.locator("tr[data-node='worker-b']")).toContainText("online");
   await shot(page, "nodes");
+
+  // Schedules last: a tick could add a task, which would change the pictures above.
+  const t = server.adminToken;
+  const schedule = (body: Record<string, unknown>) => api(server, t, "POST", "/api/schedules", { type: "steps", params: { steps: 3, stepMs: 30 }, ...body });
+  await schedule({ name: "nightly-export", cron: "30 2 * * *", tz: "Europe/Paris", missed: { catchUp: "6h" } });
+  await schedule({ name: "invoice-reminders", cron: "0 9 * * 1-5", tz: "America/New_York" });
+  await schedule({ name: "cache-warmup", cron: "*/15 * * * *", tz: "UTC" });
+  await schedule({ name: "monthly-billing", cron: "0 6 1 * *", tz: "Europe/London", paused: true });
+  await schedule({ name: "quarter-close", cron: "0 18 L 3,6,9,12 *", tz: "Asia/Tokyo" });
+  await api(server, t, "POST", "/api/schedules/nightly-export/trigger");
+  await api(server, t, "POST", "/api/schedules/invoice-reminders/trigger");
+  await page.goto(`${server.url}/schedules`);
+  await expect(page.locator("tr[data-schedule]")).toHaveCount(5);
+  await expect(page.locator("tr[data-schedule='nightly-export']").getByText("succeeded")).toBeVisible();
+  await expect(page.locator("tr[data-schedule='invoice-reminders']").getByText("succeeded")).toBeVisible();
+  await shot(page, "schedules");
 });
 
 test("screenshot: the tasks page on a phone, dark theme", async ({ browser }) => {

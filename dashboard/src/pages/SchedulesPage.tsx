@@ -100,8 +100,8 @@ export function SchedulesPage() {
                         <ol className="plain small">
                           {s.nextFires.map((f) => (
                             <li key={f}>
-                              <time dateTime={f} title={formatTime(f)}>
-                                {formatTime(f)} <span className="muted">({formatAge(f, now)})</span>
+                              <time dateTime={f} title={`${formatTime(f)} your time`}>
+                                {formatInZone(f, s.tz)} <span className="muted">({formatAge(f, now)})</span>
                               </time>
                             </li>
                           ))}
@@ -109,20 +109,17 @@ export function SchedulesPage() {
                       )}
                     </td>
                     <td>
-                      {s.lastTickAt ? (
-                        <>
-                          <span className="block">{formatAge(s.lastTickAt, now)}</span>
-                          {s.lastTaskId ? (
-                            <Link href={`/tasks/${encodeURIComponent(s.lastTaskId)}`}>
-                              <StatusBadge status={s.lastTaskStatus ?? "deleted"} />
-                            </Link>
-                          ) : null}
-                        </>
+                      {s.lastTickAt ? <span className="block">tick {formatAge(s.lastTickAt, now)}</span> : null}
+                      {s.lastTaskId ? (
+                        <Link href={`/tasks/${encodeURIComponent(s.lastTaskId)}`} aria-label={`Last task: ${s.lastTaskStatus ?? "deleted"}`}>
+                          <StatusBadge status={s.lastTaskStatus ?? "deleted"} />
+                        </Link>
                       ) : (
                         <span className="muted">never</span>
                       )}
                     </td>
-                    <td className="row-actions">
+                    <td>
+                      <div className="row-actions">
                       <button type="button" className="btn small" disabled={busy === s.name} onClick={() => void act(s, s.paused ? "resume" : "pause")}>
                         {s.paused ? "Resume" : "Pause"}
                       </button>
@@ -132,6 +129,7 @@ export function SchedulesPage() {
                       <button type="button" className="btn small ghost" disabled={busy === s.name} onClick={() => void act(s, "delete")}>
                         Delete
                       </button>
+                      </div>
                     </td>
                   </tr>
                 );
@@ -142,4 +140,15 @@ export function SchedulesPage() {
       ) : null}
     </section>
   );
+}
+
+/** A fire time in the schedule's own zone, where its cron is read ("daily at 02:30" fires at 02:30 there). */
+function formatInZone(iso: string, tz: string): string {
+  try {
+    return new Intl.DateTimeFormat(undefined, { timeZone: tz, weekday: "short", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" }).format(
+      new Date(iso),
+    );
+  } catch {
+    return formatTime(iso);
+  }
 }
