@@ -4,7 +4,7 @@ import { TASK_STATUSES, type Me, type Task } from "../api/types";
 import { ProgressBar } from "../components/ProgressBar";
 import { Empty, ErrorBox, Loading } from "../components/States";
 import { StatusBadge } from "../components/StatusBadge";
-import { formatAge, formatDuration } from "../lib/format";
+import { formatAge, formatDuration, formatNumber } from "../lib/format";
 import { Link, navigate, useLocation } from "../lib/router";
 import { canCancel, canRetry, runBulk, type BulkAction } from "../lib/task-actions";
 import { useAsync, useInterval, useNow } from "../lib/use-async";
@@ -43,6 +43,14 @@ export function TasksPage({ me }: { me: Me }) {
   const apiQ = apiQuery(query);
   const key = apiQ.toString();
   const page = useAsync((signal) => Api.listTasks(apiQ, signal), key);
+  // Counts per status for the tabs and the known types for the type filter (the caller's own
+  // tasks only, for users), refreshed less often than the rows.
+  // Asked only once the first rows are in: on a large database the rows come first.
+  const listShown = useRef(false);
+  if (page.data) listShown.current = true;
+  const stats = useAsync((signal) => (listShown.current ? Api.stats(signal) : Promise.resolve(null)), `stats-${listShown.current}`);
+  const refreshStats = useThrottled(stats.reload, 2000);
+  useInterval(stats.reload, 10_000);
   const now = useNow(1000);
   const status = query.get("status");
   const cursor = query.get("cursor");
@@ -59,6 +67,7 @@ export function TasksPage({ me }: { me: Me }) {
   useTaskEvents((e) => {
     // A change to a row on screen, or a new task while the newest page is shown.
     if (ids.has(e.taskId) || (e.kind === "added" && !cursor)) refresh();
+    refreshStats();
   });
   // Progress is not an event: while rows run, re-read the page each second.
   useInterval(page.reload, 1000, rows.some((t) => t.status === "running"));
@@ -109,15 +118,15 @@ export function TasksPage({ me }: { me: Me }) {
       <h1 id="tasks-title">Tasks</h1>
       <nav className="tabs" aria-label="Status">
         <Link href={withParams(query, { status: null, cursor: null })} aria-current={!status ? "page" : undefined} onClick={() => setHistory([])}>
-          all
+          all <TabCount n={stats.data?.total} />
         </Link>
         {TASK_STATUSES.map((s) => (
           <Link key={s} href={withParams(query, { status: s, cursor: null })} aria-current={status === s ? "page" : undefined} onClick={() => setHistory([])}>
-            {s}
+            {s} <TabCount n={stats.data?.byStatus[s]} />
           </Link>
         ))}
       </nav>
-      <Filters query={query} admin={admin} onApply={() => setHistory([])} />
+      <Filters query={query} admin={admin} types={Object.keys(stats.data?.byType ?? {}).sort()} onApply={() => setHistory([])} />
 
       <div className="bulkbar" aria-live="polite">
         <span>{selected.size > 0 ? `${selected.size} selected` : "Select tasks to cancel or retry them together."}</span>
@@ -184,6 +193,12 @@ export function TasksPage({ me }: { me: Me }) {
   );
 }
 
+/** The number of tasks in a tab (all owners for admins, one's own for users); nothing until known. */
+function TabCount({ n }: { n: number | undefined }) {
+  if (n === undefined) return null;
+  return <span className="tab-count">{formatNumber(n)}</span>;
+}
+
 function TaskRowView({ task: t, admin, now, checked, onToggle }: { task: Task; admin: boolean; now: number; checked: boolean; onToggle: () => void }) {
   const href = `/tasks/${encodeURIComponent(t.id)}`;
   const end = t.finishedAt ? Date.parse(t.finishedAt) : t.status === "running" ? now : null;
@@ -224,7 +239,7 @@ function TaskRowView({ task: t, admin, now, checked, onToggle }: { task: Task; a
 }
 
 /** Filters by type, owner (admins), key, text and creation time; applied on submit so typing does not reload per key. */
-function Filters({ query, admin, onApply }: { query: URLSearchParams; admin: boolean; onApply: () => void }) {
+function Filters({ query, admin, types, onApply }: { query: URLSearchParams; admin: boolean; types: string[]; onApply: () => void }) {
   const formRef = useRef<HTMLFormElement>(null);
   const toLocal = (iso: string | null) => {
     if (!iso) return "";
@@ -257,7 +272,12 @@ function Filters({ query, admin, onApply }: { query: URLSearchParams; admin: boo
       </label>
       <label>
         <span>Type</span>
-        <input name="type" defaultValue={query.get("type") ?? ""} placeholder="export-report" />
+        <input name="type" defaultValue={query.get("type") ?? ""} placeholder="any type" list="task-types" autoComplete="off" />
+        <datalist id="task-types">
+          {types.map((t) => (
+            <option key={t} value={t} />
+          ))}
+        </datalist>
       </label>
       {admin ? (
         <label>
