@@ -130,7 +130,7 @@ test("filters live in the URL: a shared link opens the same view", async ({ page
   const s = server();
   await logIn(page, s.loginUrl);
   await page.goto(`${s.url}/tasks`);
-  await page.getByRole("link", { name: "cancelled", exact: true }).click();
+  await page.getByRole("navigation", { name: "Status" }).getByRole("link", { name: /^cancelled/ }).click();
   await page.getByLabel("Search").fill("bulk 2");
   await page.getByRole("button", { name: "Apply" }).click();
   await expect(page).toHaveURL(/status=cancelled/);

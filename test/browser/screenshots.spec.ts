@@ -51,6 +51,7 @@ test("screenshots: overview, tasks, task detail, nodes, schedules", async ({ pag
 
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Tasks" }).click();
   await expect(page.locator("tr[data-task-id]")).toHaveCount(13);
+  await expect(page.getByRole("navigation", { name: "Status" }).getByRole("link", { name: /^all/ })).toContainText("13");
   await expect(page.locator(`tr[data-task-id="${exportTask.id}"] [role=progressbar]`)).not.toHaveAttribute("aria-valuenow", "0");
   await shot(page, "tasks");
 
