@@ -1,4 +1,4 @@
-import { createContext, useContext, useEffect, useRef, useState, type ReactNode } from "react";
+import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import { streamUrl } from "../api/client";
 import type { TaskEvent } from "../api/types";
 
@@ -22,13 +22,12 @@ const EventContext = createContext<EventHub | null>(null);
 export function EventStreamProvider({ children }: { children: ReactNode }) {
   const listeners = useRef(new Set<Listener>());
   const [state, setState] = useState<StreamState>("connecting");
-  const hub = useRef<EventHub>({
-    subscribe(fn) {
-      listeners.current.add(fn);
-      return () => listeners.current.delete(fn);
-    },
-    state: "connecting",
-  });
+  const subscribe = useCallback((fn: Listener) => {
+    listeners.current.add(fn);
+    return () => {
+      listeners.current.delete(fn);
+    };
+  }, []);
 
   useEffect(() => {
     const source = new EventSource(streamUrl("/api/events"));
@@ -47,8 +46,8 @@ export function EventStreamProvider({ children }: { children: ReactNode }) {
     return () => source.close();
   }, []);
 
-  hub.current.state = state;
-  return <EventContext.Provider value={{ ...hub.current, state }}>{children}</EventContext.Provider>;
+  const hub = useMemo<EventHub>(() => ({ subscribe, state }), [subscribe, state]);
+  return <EventContext.Provider value={hub}>{children}</EventContext.Provider>;
 }
 
 /** Calls `fn` for every task event; `fn` may change between renders without resubscribing. */
@@ -56,7 +55,8 @@ export function useTaskEvents(fn: Listener): void {
   const hub = useContext(EventContext);
   const ref = useRef(fn);
   ref.current = fn;
-  useEffect(() => hub?.subscribe((e) => ref.current(e)), [hub?.subscribe]);
+  const subscribe = hub?.subscribe;
+  useEffect(() => subscribe?.((e) => ref.current(e)), [subscribe]);
 }
 
 export function useStreamState(): StreamState {

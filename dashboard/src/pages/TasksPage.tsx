@@ -44,8 +44,8 @@ export function TasksPage({ me }: { me: Me }) {
   const key = apiQ.toString();
   const page = useAsync((signal) => Api.listTasks(apiQ, signal), key);
   // Counts per status for the tabs and the known types for the type filter (the caller's own
-  // tasks only, for users), refreshed less often than the rows.
-  // Asked only once the first rows are in: on a large database the rows come first.
+  // tasks only, for users), refreshed less often than the rows, and asked for only once the
+  // first rows are in: on a large database the rows come first.
   const listShown = useRef(false);
   if (page.data) listShown.current = true;
   const stats = useAsync((signal) => (listShown.current ? Api.stats(signal) : Promise.resolve(null)), `stats-${listShown.current}`);
