@@ -64,6 +64,11 @@ export async function startServer(options: { dir?: string; prefix?: string } = {
       clearTimeout(timer);
       reject(new Error(`tasklane start exited with ${code}:\n${stderr}`));
     });
+  }).catch((error: unknown) => {
+    // Never leave a half-started server behind a failed test.
+    child.kill("SIGKILL");
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw error;
   });
   const [, url, adminToken] = login as unknown as [string, string, string];
 
