@@ -88,7 +88,10 @@ const httpExtension: StartExtension = {
     prune.unref();
     log.info({ url: server.url }, "http api listening");
     if (firstToken) log.warn({ user: "admin" }, "no users existed: created admin; its login URL with the token is printed once on stderr");
-    const banner: Array<[string, string]> = [["http", `${server.url}/api  (docs/http.md)`]];
+    const banner: Array<[string, string]> = [
+      ["dashboard", `${server.url}/  (log in with an API token: tasklane user token <name>)`],
+      ["http", `${server.url}/api  (docs/http.md)`],
+    ];
     if (firstToken) banner.push(["login", `${server.url}/?token=${firstToken}  (admin token, shown once)`]);
     return {
       banner,
