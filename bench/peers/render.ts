@@ -1,0 +1,3 @@
+export function renderPage(_file: string): string[] {
+  return [];
+}
