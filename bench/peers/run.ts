@@ -11,6 +11,7 @@
  *   --only a,b       scenarios: add, drain, latency, realistic, backlog, failover [all]
  *   --systems a,b    tasklane-sqlite, tasklane-pg, graphile-worker, graphile-worker-batched, pg-boss, bullmq [all]
  *   --quick          small sizes (results go to results/quick.json, the page is not rendered)
+ *   --size k=v,…     override sizes (keys of FULL_SIZES in scenarios/types.ts), e.g. backlog=200000
  *   --out FILE       where to write the results [results/latest.json for a full run, else results/partial.json]
  *   --no-render      do not render docs/benchmarks.md after a full run
  *
@@ -25,7 +26,7 @@ import type { Adapter } from "./adapters/types.js";
 import { parseArgs } from "./common.js";
 import { environment } from "./environment.js";
 import { SCENARIOS } from "./scenarios/index.js";
-import { FULL_SIZES, QUICK_SIZES, type Row } from "./scenarios/types.js";
+import { FULL_SIZES, QUICK_SIZES, type Row, type Sizes } from "./scenarios/types.js";
 import { renderPage } from "./render.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -35,9 +36,15 @@ const only = args.option("only")?.split(",").map((s) => s.trim());
 const systems = args.option("systems")?.split(",").map((s) => s.trim());
 for (const s of only ?? []) if (!SCENARIOS.some((x) => x.id === s)) throw new Error(`--only: unknown scenario "${s}" (${SCENARIOS.map((x) => x.id).join(", ")})`);
 for (const s of systems ?? []) if (!ADAPTERS.some((x) => x.id === s)) throw new Error(`--systems: unknown system "${s}" (${ADAPTERS.map((x) => x.id).join(", ")})`);
-const full = !quick && !only && !systems;
+const full = !quick && !only && !systems && !args.option("size");
 const out = args.option("out") ?? path.join(here, "results", quick ? "quick.json" : full ? "latest.json" : "partial.json");
-const sizes = quick ? QUICK_SIZES : FULL_SIZES;
+const sizes: Sizes = { ...(quick ? QUICK_SIZES : FULL_SIZES) };
+// --size key=value,…: override single sizes (e.g. --size backlog=200000) for a partial run.
+for (const pair of args.option("size")?.split(",") ?? []) {
+  const [key, value] = pair.split("=");
+  if (!key || !(key in sizes) || typeof sizes[key as keyof Sizes] !== "number") throw new Error(`--size: unknown size "${key}"`);
+  (sizes as unknown as Record<string, number>)[key] = Number(value);
+}
 
 const loadavg = () => fs.readFileSync("/proc/loadavg", "utf8").trim();
 const started = Date.now();
