@@ -23,7 +23,9 @@ export interface WorkerChild {
 const ENTRY = fileURLToPath(new URL("./worker-process.ts", import.meta.url));
 
 export async function spawnWorker(system: string, target: Target, options: WorkerOptions): Promise<WorkerChild> {
-  const proc = spawn(process.execPath, ["--import", "tsx", ENTRY, JSON.stringify({ system, target, options })], {
+  // BENCH_CPU_PROF=dir: each worker process writes a V8 CPU profile there (where a worker's time goes).
+  const prof = process.env.BENCH_CPU_PROF ? ["--cpu-prof", "--cpu-prof-dir", process.env.BENCH_CPU_PROF] : [];
+  const proc = spawn(process.execPath, [...prof, "--import", "tsx", ENTRY, JSON.stringify({ system, target, options })], {
     stdio: ["pipe", "pipe", "inherit"],
   });
   let onReady: (() => void) | null = null;
@@ -40,8 +42,11 @@ export async function spawnWorker(system: string, target: Target, options: Worke
     async stop() {
       if (proc.exitCode !== null || proc.signalCode !== null) return;
       const stopped = new Promise<void>((r) => (onStopped = r));
+      const exited = new Promise<void>((r) => proc.once("exit", () => r()));
       proc.stdin!.write("stop\n");
       await Promise.race([stopped, sleep(8000)]);
+      // Let it exit by itself (a --cpu-prof profile is written at exit), then make sure.
+      await Promise.race([exited, sleep(3000)]);
       c.kill();
     },
     kill() {

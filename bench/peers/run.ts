@@ -46,6 +46,11 @@ for (const pair of args.option("size")?.split(",") ?? []) {
   (sizes as unknown as Record<string, number>)[key] = Number(value);
 }
 
+// A peer's pool may emit an error after its database is dropped (idle client terminated): log it,
+// keep the run going — the scenario that caused it has already recorded its figures or its failure.
+process.on("uncaughtException", (error) => console.error(`  (uncaught: ${error.message})`));
+process.on("unhandledRejection", (error) => console.error(`  (unhandled: ${error instanceof Error ? error.message : String(error)})`));
+
 const loadavg = () => fs.readFileSync("/proc/loadavg", "utf8").trim();
 const started = Date.now();
 const loadBefore = loadavg();
