@@ -94,7 +94,10 @@ function table(r: Results, s: Scenario): string {
       if (vals.length > 1) best.set(`${kase}|${c.key}`, c.better === "higher" ? Math.max(...vals) : Math.min(...vals));
     }
   }
-  const rows = [...s.rows].sort((a, b) => (a.case ?? "").localeCompare(b.case ?? "", "en", { numeric: true }) * (hasCase ? 1 : 0));
+  // Grouped by case in the order the scenario ran them; systems that did not run go last.
+  const cases = [...new Set(s.rows.filter((x) => x.case).map((x) => x.case!))];
+  const rank = (x: Row) => (x.case ? cases.indexOf(x.case) : cases.length);
+  const rows = [...s.rows].sort((a, b) => rank(a) - rank(b));
   const lines = [`| ${head.join(" | ")} |`, `|${head.map((_, i) => (i === 0 || (hasCase && i === 1) || (hasNote && i === head.length - 1) ? "---" : "---:")).join("|")}|`];
   for (const x of rows) {
     const cells = s.columns.map((c) => {
@@ -102,7 +105,9 @@ function table(r: Results, s: Scenario): string {
       const text = fmt(v, c.digits ?? 0);
       return typeof v === "number" && best.get(`${x.case ?? ""}|${c.key}`) === v ? `**${text}**` : text;
     });
-    lines.push(`| ${[labelOf(r, x.system), ...(hasCase ? [x.case ?? ""] : []), ...cells, ...(hasNote ? [(x.note ?? "").replace(/\|/g, "\\|")] : [])].join(" | ")} |`);
+    const unavailable = r.systems.find((y) => y.id === x.system)?.unavailable;
+    const note = unavailable ? "not run (see the systems table)" : (x.note ?? "");
+    lines.push(`| ${[labelOf(r, x.system), ...(hasCase ? [x.case ?? ""] : []), ...cells, ...(hasNote ? [note.replace(/\|/g, "\\|")] : [])].join(" | ")} |`);
   }
   return lines.join("\n");
 }
@@ -155,14 +160,16 @@ function standings(r: Results): string {
     const val = (id: string) => rows.find((x) => x.system === id)?.values[key] ?? null;
     const peers = rows.filter((x) => !x.system.startsWith("tasklane") && typeof x.values[key] === "number");
     const bestPeer = peers.sort((a, b) => (col.better === "higher" ? b.values[key]! - a.values[key]! : a.values[key]! - b.values[key]!))[0];
+    // No peer figure at all (failover at defaults): the peers' bounds are in the table's notes.
+    const peersBeyond = !bestPeer && rows.some((x) => !x.system.startsWith("tasklane") && x.note && !x.note.startsWith("not run"));
     const mark = (v: number | null) => {
       if (v === null) return "–";
-      if (!bestPeer) return fmt(v, col.digits ?? 0);
+      if (!bestPeer) return `${fmt(v, col.digits ?? 0)}${peersBeyond ? " ahead" : ""}`;
       const ahead = col.better === "higher" ? v > bestPeer.values[key]! : v < bestPeer.values[key]!;
       return `${fmt(v, col.digits ?? 0)} ${ahead ? "ahead" : "**behind**"}`;
     };
     lines.push(
-      `| ${title ?? `${s.title}: ${col.label}`} | ${mark(val("tasklane-sqlite"))} | ${mark(val("tasklane-pg"))} | ${bestPeer ? `${labelOf(r, bestPeer.system)}: ${fmt(bestPeer.values[key], col.digits ?? 0)}` : "–"} |`,
+      `| ${title ?? `${s.title}: ${col.label}`} | ${mark(val("tasklane-sqlite"))} | ${mark(val("tasklane-pg"))} | ${bestPeer ? `${labelOf(r, bestPeer.system)}: ${fmt(bestPeer.values[key], col.digits ?? 0)}` : peersBeyond ? "none measurable within the run (see 6.)" : "–"} |`,
     );
   };
   pick("add", "oneByOne", undefined, "1. add one by one (tasks/s)");
@@ -214,8 +221,11 @@ export function renderSection(r: Results, svgName: string): string {
     out.push("");
     out.push(table(r, s));
     if (s.id === "realistic") {
+      // One line per distinct progress mechanism, not one per system.
+      const by = new Map<string, string[]>();
+      for (const x of r.systems) by.set(x.progressNote, [...(by.get(x.progressNote) ?? []), x.label]);
       out.push("");
-      out.push("Progress: " + r.systems.filter((x) => !x.unavailable).map((x) => `${x.label}: ${x.progressNote}`).join("; ") + ".");
+      out.push("Progress reporting: " + [...by].map(([note, labels]) => `${labels.join(", ")}: ${note}`).join("; ") + ".");
     }
   }
   return out.join("\n");

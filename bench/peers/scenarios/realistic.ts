@@ -39,7 +39,6 @@ export async function runRealistic(adapter: Adapter, ctx: ScenarioContext): Prom
             workerCpuUsPerTask: (w.cpuMs * 1000) / Math.max(1, w.finished),
             statementsPerTask: adapter.backend === "postgres" ? w.statements / Math.max(1, w.finished) : null,
           },
-          note: adapter.progressNote,
         },
       ];
     } finally {
