@@ -168,8 +168,12 @@ function standings(r: Results): string {
       const ahead = col.better === "higher" ? v > bestPeer.values[key]! : v < bestPeer.values[key]!;
       return `${fmt(v, col.digits ?? 0)} ${ahead ? "ahead" : "**behind**"}`;
     };
+    // Latency on SQLite: the embedded figure (its intended use), with the cross-process one beside it.
+    const embedded = val("tasklane-sqlite-inproc");
+    const sqliteCell =
+      embedded !== null ? `${mark(embedded)} embedded; ${fmt(val("tasklane-sqlite"), col.digits ?? 0)} cross-process` : mark(val("tasklane-sqlite"));
     lines.push(
-      `| ${title ?? `${s.title}: ${col.label}`} | ${mark(val("tasklane-sqlite"))} | ${mark(val("tasklane-pg"))} | ${bestPeer ? `${labelOf(r, bestPeer.system)}: ${fmt(bestPeer.values[key], col.digits ?? 0)}` : peersBeyond ? "none measurable within the run (see 6.)" : "–"} |`,
+      `| ${title ?? `${s.title}: ${col.label}`} | ${sqliteCell} | ${mark(val("tasklane-pg"))} | ${bestPeer ? `${labelOf(r, bestPeer.system)}: ${fmt(bestPeer.values[key], col.digits ?? 0)}` : peersBeyond ? "none measurable within the run (see 6.)" : "–"} |`,
     );
   };
   pick("add", "oneByOne", undefined, "1. add one by one (tasks/s)");

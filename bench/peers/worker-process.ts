@@ -10,6 +10,7 @@ import readline from "node:readline";
 import { adapterById } from "./adapters/index.js";
 import type { Target, TaskKind, WorkerOptions } from "./adapters/types.js";
 import { countPgStatements, epochNow, sqlCounter } from "./common.js";
+import { instrumentStores, storeStatsTable } from "./store-stats.js";
 
 export interface ChildConfig {
   system: string;
@@ -20,6 +21,7 @@ export interface ChildConfig {
 const config = JSON.parse(process.argv[2]!) as ChildConfig;
 const out = (line: string) => process.stdout.write(line + "\n");
 countPgStatements();
+if (process.env.BENCH_STORE_STATS) instrumentStores();
 
 let finished = 0;
 let lastAt = 0;
@@ -62,6 +64,7 @@ for await (const line of readline.createInterface({ input: process.stdin })) {
     const cpu = process.cpuUsage(cpuAtGo);
     const statements = sqlCounter.statements - statementsAtGo;
     await Promise.race([worker.stop(), new Promise((r) => setTimeout(r, 5000))]).catch(() => undefined);
+    if (process.env.BENCH_STORE_STATS) process.stderr.write(`[${config.system} ${process.pid}] ${storeStatsTable(finished)}\n`);
     out(`stopped ${(cpu.user + cpu.system) / 1000} ${statements}`);
     process.exit(0);
   }

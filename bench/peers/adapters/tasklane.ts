@@ -100,38 +100,49 @@ function makeAdapter(backend: "sqlite" | "postgres"): Adapter {
     },
     async openProducer(target): Promise<Producer> {
       const lane = await Tasklane.open({ db: dbOf(target), tasks: definitions(null), node: `producer-${process.pid}` });
-      return {
-        async add(kind, payload) {
-          await lane.add(kind, payload);
-        },
-        async addBatch(kind, payloads) {
-          await lane.addMany(payloads.map((params) => ({ type: kind, params })));
-        },
-        async bulkFill(kind, n) {
-          const template = await lane.add(kind, { seq: 0 });
-          await fillBySql(target, template.id, n - 1);
-        },
-        async doneCount(kind) {
-          const counts = await lane.counts();
-          return counts.filter((c) => c.type === kind && c.status === "succeeded").reduce((s, c) => s + c.count, 0);
-        },
-        async close() {
-          await lane.close();
-        },
-      };
+      return producerOf(lane, target);
+    },
+    async openEmbedded(target, options, hooks) {
+      const lane = await Tasklane.open({ db: dbOf(target), tasks: definitions(hooks), node: `embedded-${process.pid}` });
+      return { producer: producerOf(lane, target), worker: { start: () => lane.start(workerOptions(options)), stop: () => lane.close({ graceMs: 500 }) } };
     },
     async prepareWorker(target: Target, options: WorkerOptions, hooks: WorkerHooks): Promise<PreparedWorker> {
       const lane = await Tasklane.open({ db: dbOf(target), tasks: definitions(hooks), node: `w-${process.pid}` });
-      // The overload guard (on by default) stops claiming while the 1-minute load average exceeds
-      // 6 per core; other people's work on a shared benchmark machine can trip it, and no peer has
-      // such a guard, so it is off here (stated on the results page).
-      const worker = { concurrency: options.concurrency, overload: false as const, ...(options.short ? { leaseMs: SHORT_LEASE_MS } : {}) };
       return {
-        start: () => lane.start(worker),
+        start: () => lane.start(workerOptions(options)),
         stop: () => lane.close({ graceMs: 500 }),
       };
     },
   };
+}
+
+function producerOf(lane: Tasklane, target: Target): Producer {
+  return {
+    async add(kind, payload) {
+      await lane.add(kind, payload);
+    },
+    async addBatch(kind, payloads) {
+      await lane.addMany(payloads.map((params) => ({ type: kind, params })));
+    },
+    async bulkFill(kind, n) {
+      const template = await lane.add(kind, { seq: 0 });
+      await fillBySql(target, template.id, n - 1);
+    },
+    async doneCount(kind) {
+      const counts = await lane.counts();
+      return counts.filter((c) => c.type === kind && c.status === "succeeded").reduce((s, c) => s + c.count, 0);
+    },
+    async close() {
+      await lane.close();
+    },
+  };
+}
+
+function workerOptions(options: WorkerOptions) {
+  // The overload guard (on by default) stops claiming while the 1-minute load average exceeds
+  // 6 per core; other people's work on a shared benchmark machine can trip it, and no peer has
+  // such a guard, so it is off here (stated on the results page).
+  return { concurrency: options.concurrency, overload: false as const, ...(options.short ? { leaseMs: SHORT_LEASE_MS } : {}) };
 }
 
 export const tasklaneSqlite = makeAdapter("sqlite");

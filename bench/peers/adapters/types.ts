@@ -72,6 +72,11 @@ export interface Adapter {
   openProducer(target: Target, options?: ProducerOptions): Promise<Producer>;
   /** Called in the worker process: connect and get ready, but do not claim until start(). */
   prepareWorker(target: Target, options: WorkerOptions, hooks: WorkerHooks): Promise<PreparedWorker>;
+  /**
+   * Embedded use (Tasklane on SQLite): one instance that both adds and runs, in this process, so
+   * an add wakes its own worker directly. Optional; only the latency scenario uses it.
+   */
+  openEmbedded?(target: Target, options: WorkerOptions, hooks: WorkerHooks): Promise<{ producer: Producer; worker: PreparedWorker }>;
   /** Failover: what the system does at defaults and at its short settings, when not measurable. */
   failover: { defaultNote?: string; shortNote?: string; shortSettings: string; defaultSettings: string };
   /** How progress is reported in the realistic scenario. */
