@@ -9,6 +9,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { adapterById } from "./adapters/index.js";
 import { chartSvg, type Panel } from "./svg.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -115,6 +116,15 @@ function table(r: Results, s: Scenario): string {
 /** The figures the chart shows: one panel per (scenario, key figure[, case]). */
 function panels(r: Results): Panel[] {
   const out: Panel[] = [];
+  // Unmeasured failover: the bound follows from the peer's code and settings (adapters/*.ts), not from a run.
+  const brief = (system: string, kase?: string) => {
+    try {
+      const f = adapterById(system).failover;
+      return kase === "default" ? f.defaultBrief : kase === "short" ? f.shortBrief : undefined;
+    } catch {
+      return undefined;
+    }
+  };
   const add = (s: Scenario | undefined, key: string, title: string, kase?: string) => {
     if (!s) return;
     const col = s.columns.find((c) => c.key === key)!;
@@ -131,7 +141,11 @@ function panels(r: Results): Panel[] {
           label: labelOf(r, x.system).replace(", worker in-process", " in-proc"),
           value: typeof v === "number" ? v : null,
           color: COLORS[x.system] ?? "#777",
-          missing: unavailable ? "not run (no Redis driver installed)" : x.note?.startsWith("failed") ? "failed" : "not measured (see table)",
+          missing: unavailable
+            ? "not run (no Redis driver installed)"
+            : x.note?.startsWith("failed")
+              ? "failed"
+              : (brief(x.system, s.id === "failover" ? kase : undefined) ?? "not measured (see table)"),
         };
       }),
     });
@@ -165,7 +179,9 @@ function standings(r: Results): string {
     const mark = (v: number | null) => {
       if (v === null) return "–";
       if (!bestPeer) return `${fmt(v, col.digits ?? 0)}${peersBeyond ? " ahead" : ""}`;
-      const ahead = col.better === "higher" ? v > bestPeer.values[key]! : v < bestPeer.values[key]!;
+      const best = bestPeer.values[key]!;
+      if (fmt(v, col.digits ?? 0) === fmt(best, col.digits ?? 0)) return `${fmt(v, col.digits ?? 0)} even`;
+      const ahead = col.better === "higher" ? v > best : v < best;
       return `${fmt(v, col.digits ?? 0)} ${ahead ? "ahead" : "**behind**"}`;
     };
     // Latency on SQLite: the embedded figure (its intended use), with the cross-process one beside it.

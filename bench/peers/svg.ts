@@ -28,7 +28,7 @@ const GAP = 4;
 const COLS = 2;
 
 export function chartSvg(title: string, subtitle: string, panels: Panel[]): string {
-  const heights = panels.map((p) => 34 + p.bars.length * (BAR_H + GAP) + 10);
+  const heights = panels.map((p) => 46 + p.bars.length * (BAR_H + GAP) + 12);
   const rows: number[] = [];
   for (let i = 0; i < panels.length; i += COLS) rows.push(Math.max(...heights.slice(i, i + COLS)));
   const top = 56;
@@ -64,10 +64,11 @@ function panelSvg(p: Panel, x: number, y: number): string {
   const best = p.better === "higher" ? Math.max(...values) : Math.min(...values);
   const out = [
     `<g transform="translate(${x},${y})">`,
-    `<text x="0" y="14" font-size="12" font-weight="600" fill="#222">${esc(p.title)} <tspan font-weight="400" fill="#777">(${p.better} is better, log scale)</tspan></text>`,
+    `<text x="0" y="14" font-size="12" font-weight="600" fill="#222">${esc(p.title)}</text>`,
+    `<text x="0" y="28" font-size="10" fill="#777">${p.better} is better · log scale · best in bold</text>`,
   ];
   p.bars.forEach((b, i) => {
-    const by = 26 + i * (BAR_H + GAP);
+    const by = 38 + i * (BAR_H + GAP);
     out.push(`<text x="${LABEL_W - 6}" y="${by + BAR_H - 3}" text-anchor="end" fill="#333">${esc(b.label)}</text>`);
     if (b.value === null || !(b.value > 0)) {
       out.push(`<text x="${LABEL_W}" y="${by + BAR_H - 3}" fill="#999" font-style="italic">${esc(b.missing ?? "not measured")}</text>`);

@@ -32,6 +32,8 @@ function makeAdapter(batched: boolean): Adapter {
       shortSettings: "none configurable",
       defaultNote:
         "not measurable in a 15-minute run: jobs locked by a dead worker are released only when locked_at is 4 hours old (hard-coded in resetLockedAt); a restarted worker gets a new workerId and does not reclaim them",
+      defaultBrief: "≥ 4 h (fixed lock timeout; not run)",
+      shortBrief: "≥ 4 h (not configurable; not run)",
       shortNote: "no setting shortens the 4 h lock timeout (minResetLockedInterval only changes how often the 4 h check runs)",
     },
     progressNote: "no native progress API: the handler sleeps in 10 steps without reporting",

@@ -32,6 +32,7 @@ export const pgBoss: Adapter = {
   failover: {
     defaultSettings: "expireInSeconds 900, maintenanceIntervalSeconds 120 (defaults)",
     shortSettings: `expireInSeconds ${SHORT_EXPIRE_S} (the task's run time: expiry is a run timeout, a shorter one expires healthy runs), maintenanceIntervalSeconds 1, pollingIntervalSeconds ${POLL_S}`,
+    defaultBrief: "15–17 min (expiry + maintenance; not run)",
     defaultNote: "not run (over the time budget): a dead worker's jobs are retried once they are 15 min old and the 2-minute maintenance runs, i.e. 15–17 min",
   },
   progressNote: "no native progress API: the handler sleeps in 10 steps without reporting",

@@ -78,7 +78,15 @@ export interface Adapter {
    */
   openEmbedded?(target: Target, options: WorkerOptions, hooks: WorkerHooks): Promise<{ producer: Producer; worker: PreparedWorker }>;
   /** Failover: what the system does at defaults and at its short settings, when not measurable. */
-  failover: { defaultNote?: string; shortNote?: string; shortSettings: string; defaultSettings: string };
+  failover: {
+    defaultNote?: string;
+    shortNote?: string;
+    shortSettings: string;
+    defaultSettings: string;
+    /** A few words for the chart where the figure is not measured (e.g. "≥ 4 h"). */
+    defaultBrief?: string;
+    shortBrief?: string;
+  };
   /** How progress is reported in the realistic scenario. */
   progressNote: string;
 }

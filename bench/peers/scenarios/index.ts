@@ -46,6 +46,7 @@ export const SCENARIOS: ScenarioSpec[] = [
       { key: "p95", label: "p95 (ms)", better: "lower", digits: 2 },
       { key: "p99", label: "p99 (ms)", better: "lower", digits: 2 },
       { key: "max", label: "max (ms)", better: "lower", digits: 1 },
+      { key: "addP50", label: "of which the add call, p50 (ms)", better: "lower", digits: 2 },
     ],
     run: runLatency,
   },
