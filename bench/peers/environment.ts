@@ -14,8 +14,21 @@ const versionOf = (pkg: string) => {
   }
 };
 
-/** `INFO server` over a raw socket: BullMQ's driver may be absent, and this needs none. */
+/** Redis durability settings (BullMQ's adds are only as durable as these). */
+async function redisDurability(): Promise<string | null> {
+  const get = (key: string) =>
+    redisCommand(`CONFIG GET ${key}`, new RegExp(`${key}\\r\\n\\$\\d+\\r\\n([^\\r]*)`)).catch(() => null);
+  const [aof, fsync, save] = [await get("appendonly"), await get("appendfsync"), await get("save")];
+  if (aof === null) return null;
+  return `appendonly ${aof}, appendfsync ${fsync}, save "${save ?? ""}"`;
+}
+
 function redisVersion(): Promise<string | null> {
+  return redisCommand("INFO server", /redis_version:([^\r\n]+)/);
+}
+
+/** One inline command over a raw socket: BullMQ's driver may be absent, and this needs none. */
+function redisCommand(command: string, answer: RegExp): Promise<string | null> {
   return new Promise((resolve) => {
     const url = new URL(REDIS_URL);
     const socket = net.connect(Number(url.port || 6379), url.hostname);
@@ -26,10 +39,10 @@ function redisVersion(): Promise<string | null> {
     };
     socket.setTimeout(2000, () => done(null));
     socket.on("error", () => done(null));
-    socket.on("connect", () => socket.write("INFO server\r\n"));
+    socket.on("connect", () => socket.write(command + "\r\n"));
     socket.on("data", (chunk) => {
       data += chunk.toString();
-      const m = /redis_version:([^\r\n]+)/.exec(data);
+      const m = answer.exec(data);
       if (m) done(m[1]!);
     });
   });
@@ -55,6 +68,7 @@ export async function environment(): Promise<Record<string, unknown>> {
       node: process.version,
       postgres: pgInfo.version!.split(" on ")[0],
       redis: await redisVersion(),
+      redisDurability: await redisDurability(),
       tasklane: (JSON.parse(fs.readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version,
       "graphile-worker": versionOf("graphile-worker"),
       "pg-boss": versionOf("pg-boss"),

@@ -216,7 +216,7 @@ export function renderSection(r: Results, svgName: string): string {
     `- **Machine**: ${r.machine.cores} cores (${r.machine.cpu}), ${r.machine.ramGiB} GiB RAM, ${r.machine.os}; every system, its database and the load generator on this one box.`,
   );
   out.push(
-    `- **Versions**: Node ${v.node}; ${v.postgres} (shared_buffers ${r.postgres.shared_buffers}, synchronous_commit ${r.postgres.synchronous_commit}, fsync ${r.postgres.fsync}, max_connections ${r.postgres.max_connections}); Redis ${v.redis ?? "?"}; pg ${v.pg}; better-sqlite3 ${v["better-sqlite3"]}.`,
+    `- **Versions**: Node ${v.node}; ${v.postgres} (shared_buffers ${r.postgres.shared_buffers}, synchronous_commit ${r.postgres.synchronous_commit}, fsync ${r.postgres.fsync}, max_connections ${r.postgres.max_connections}); Redis ${v.redis ?? "?"}${v.redisDurability ? ` (${v.redisDurability}: BullMQ's adds here are acknowledged before anything reaches disk, unlike the PostgreSQL and SQLite systems, which fsync)` : ""}; pg ${v.pg}; better-sqlite3 ${v["better-sqlite3"]}.`,
   );
   out.push(
     `- **Load average** (\`/proc/loadavg\`) before: \`${r.loadavgBefore}\`, after: \`${r.loadavgAfter}\`.${noisy ? " The machine was shared with other work during this run, so absolute figures are noisy (±20–50% between runs); the ordering of systems is what to read." : ""}`,

@@ -81,9 +81,16 @@ export const bullmq: Adapter = {
         await queue.addBulk(payloads.map((data) => ({ name: kind, data })));
       },
       async bulkFill(kind, n) {
-        for (let from = 0; from < n; from += 5000) {
-          await queue.addBulk(Array.from({ length: Math.min(5000, n - from) }, (_, i) => ({ name: kind, data: { seq: from + i + 1 } })));
-        }
+        // Set-up only: four addBulk calls of 5,000 in flight keep Redis busy (one call at a time
+        // leaves it waiting on the client between chunks).
+        const chunks: number[] = [];
+        for (let from = 0; from < n; from += 5000) chunks.push(from);
+        const lane = async () => {
+          for (let from = chunks.shift(); from !== undefined; from = chunks.shift()) {
+            await queue.addBulk(Array.from({ length: Math.min(5000, n - from) }, (_, i) => ({ name: kind, data: { seq: from + i + 1 } })));
+          }
+        };
+        await Promise.all([lane(), lane(), lane(), lane()]);
       },
       async doneCount() {
         return queue.getCompletedCount();

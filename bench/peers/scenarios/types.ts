@@ -31,7 +31,7 @@ export const FULL_SIZES: Sizes = {
   backlogSample: 20_000,
   backlogCapMs: 10_000,
   failoverTasks: 100,
-  failoverCapMs: 60_000,
+  failoverCapMs: 75_000,
   failoverModes: ["default", "short"],
 };
 
