@@ -21,7 +21,7 @@ export interface FollowTaskEventsOptions {
   signal?: AbortSignal;
   /**
    * Fallback poll while idle, ms [500]. Changes made by this process wake the follower at once,
-   * other processes' commits within ~25 ms on SQLite (its change counter); the poll is the floor.
+   * other processes' commits within ~10 ms on SQLite (its change counter); the poll is the floor.
    */
   pollMs?: number;
 }
