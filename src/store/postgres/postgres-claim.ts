@@ -18,9 +18,14 @@ export function claimWhere(): string {
 
 const CANDIDATE_COLUMNS = `id, type, priority, run_at, LEAST(cpu, $6) AS cpu, grp, ${FAIR_KEY} AS fair_key`;
 
-/** The candidates CTE(s) of a policy, ending in `cand` with an `ord` expression usable in windows. */
-function candidates(S: string, policy: DispatchPolicy, extraWhere: string): { ctes: string; order: string } {
+/**
+ * The candidates CTE(s) of a policy, ending in `cand`, and the order of a policy as window
+ * ORDER BY terms. `lock` adds FOR UPDATE SKIP LOCKED (the one-statement claim; the flow-limited
+ * claim is serialised by its advisory lock instead).
+ */
+function candidates(S: string, policy: DispatchPolicy, extraWhere: string, lock = true): { ctes: string; order: string } {
   const where = `${claimWhere()}${extraWhere}`;
+  const forUpdate = lock ? "FOR UPDATE SKIP LOCKED" : "";
   if (policy.order === "fair") {
     // A skip scan over the distinct fairness keys after the cursor (wrapping to the start), then
     // each key's best tasks; taken in turns: every key's first, then every key's second, ...
@@ -50,7 +55,7 @@ function candidates(S: string, policy: DispatchPolicy, extraWhere: string): { ct
             WHERE ${FAIR_KEY} = k.v AND ${where}
             ORDER BY ${FAIR_KEY}, priority, run_at, id
             LIMIT GREATEST(1, CEIL($4::float8 / GREATEST(1, (SELECT count(*) FROM fair_keys))))::bigint
-            FOR UPDATE SKIP LOCKED
+            ${forUpdate}
           ) c
         )`,
       order: "r.turn, r.key_no, r.priority, r.run_at, r.id",
@@ -76,7 +81,7 @@ function candidates(S: string, policy: DispatchPolicy, extraWhere: string): { ct
             WHERE priority = p.v AND ${where}
             ORDER BY priority, run_at, id
             LIMIT $4
-            FOR UPDATE SKIP LOCKED
+            ${forUpdate}
           ) c WHERE p.v IS NOT NULL
         )`,
       order,
@@ -88,7 +93,7 @@ function candidates(S: string, policy: DispatchPolicy, extraWhere: string): { ct
           WHERE ${where}
           ORDER BY priority, run_at, id
           LIMIT $4
-          FOR UPDATE SKIP LOCKED
+          ${forUpdate}
         )`,
     order: "r.priority, r.run_at, r.id",
   };
@@ -117,15 +122,19 @@ export function policyTakesNinth(policy: DispatchPolicy): boolean {
 }
 
 /**
- * Candidates only (locked, not taken), for the flow-limited claim, which chooses in JS under a
- * transaction-scoped advisory lock. The parameter after the claim's own lists blocked
- * [type, group] pairs.
+ * Candidates only (not taken), for the flow-limited claim, which chooses in JS under a
+ * transaction-scoped advisory lock. They are not row-locked: every claim of a limited type holds
+ * that advisory lock, and the take re-checks `status = 'queued'`, so a candidate cancelled or
+ * deleted meanwhile is simply not taken (locking the few hundred rows read cost more than the
+ * whole plain claim). The parameter after the claim's own lists blocked `type<TAB>group` keys.
  */
 export function candidateStatement(S: string, policy: DispatchPolicy): string {
   const blockedParam = policyTakesNinth(policy) ? "$10" : "$9";
+  // A plain filter on each row (not NOT EXISTS, which the planner turns into an anti-join over a
+  // scan of every queued row and a sort: measured 25 ms against an index walk).
   const blocked = `
-        AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(${blockedParam}::jsonb) b WHERE b ->> 0 = type AND b ->> 1 = grp)`;
-  const { ctes, order } = candidates(S, policy, blocked);
+        AND NOT ((type || chr(9) || coalesce(grp, '')) = ANY(${blockedParam}::text[]))`;
+  const { ctes, order } = candidates(S, policy, blocked, false);
   // The parameter list is the claim's own ($1..$9); PostgreSQL must be able to type every one,
   // so those this statement does not need are named in a condition that is always true.
   return `WITH RECURSIVE ${ctes}

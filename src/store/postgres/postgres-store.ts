@@ -714,7 +714,7 @@ export class PostgresStore implements Store {
         const candidates = (
           await client.query(this.claimSql("candidates", policy), [
             ...this.claimParams(req, types, scan, policy),
-            JSON.stringify(blocked.filter(([, g]) => g !== null)),
+            blocked.filter(([, g]) => g !== null).map(([t, g]) => `${t}\t${g}`),
           ])
         ).rows as PgRow[];
         choice = chooseCandidates(
