@@ -274,8 +274,8 @@ export interface ClaimRequest {
 /**
  * The claim order. `priority`: priority, then due time, then id. `fifo`: due time, then id.
  * `fair`: turns across fairness keys (the task's group, else its owner), each key's tasks in
- * priority order. `agingMs` (priority and fair): a task's priority improves by 1 for every
- * `agingMs` it has been due, so a low-priority task is eventually taken.
+ * priority order. `agingMs` (the priority policy only; fair turns ignore it): a task's priority
+ * improves by 1 for every `agingMs` it has been due, so a low-priority task is eventually taken.
  */
 export interface DispatchPolicy {
   order: "priority" | "fifo" | "fair";

@@ -93,6 +93,27 @@ export function runDispatchConformance(target: ConformanceTarget): void {
         expect(got.every((t) => t.owner === "now")).toBe(true);
       });
 
+      it("fair: keys with nothing claimable now (other types, not due, blocked) do not stall the keys behind them", async () => {
+        const fair = { order: "fair" as const, agingMs: null };
+        // Keys a..d hold only a type this node does not run, or only tasks due in an hour.
+        await insertMany([
+          newTask({ owner: "a", type: "other" }),
+          newTask({ owner: "b", type: "other" }),
+          newTask({ owner: "c", runAt: Date.now() + 3_600_000 }),
+          newTask({ owner: "d", runAt: Date.now() + 3_600_000 }),
+          newTask({ id: "e1", owner: "e" }),
+          newTask({ id: "f1", owner: "f" }),
+          newTask({ id: "g1", owner: "g" }),
+        ]);
+        expect((await claim({ limit: 1, policy: fair })).map((t) => t.id)).toEqual(["e1"]);
+        expect((await claim({ limit: 2, policy: fair })).map((t) => t.id).sort()).toEqual(["f1", "g1"]);
+        // Limited claims, with a whole group blocked at its limit, behave the same.
+        await insertMany([newTask({ id: "h1", owner: "h", group: "busy" }), newTask({ id: "h2", owner: "h", group: "busy" }), newTask({ id: "z1", owner: "z" })]);
+        const first = await limited({ groupConcurrency: 1 }, { limit: 1, policy: fair });
+        const rest = await limited({ groupConcurrency: 1 }, { limit: 5, policy: fair });
+        expect([...first, ...rest].map((t) => t.id).sort()).toEqual(["h1", "z1"]);
+      });
+
       it("fifo: takes the longest-due task first, whatever its priority", async () => {
         const t0 = Date.now() - 10_000;
         await store.taskInsertMany(

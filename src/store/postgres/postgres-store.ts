@@ -196,6 +196,17 @@ export class PostgresStore implements Store {
       insertAndNotify: `WITH ins AS (${insertSql}),
           woke AS (SELECT pg_notify($2, $3) FROM (SELECT 1 FROM ins LIMIT 1) AS any_row)
         SELECT ins.*, (SELECT count(*) FROM woke) AS woke FROM ins`,
+      // The `$2`-th fairness key after `$1` (or the last there is) and how many were found: where
+      // a fair claim that came back short goes on from.
+      fairKeyAdvance: `WITH RECURSIVE k(v, n) AS (
+          SELECT (SELECT coalesce(grp, owner, '') FROM ${S}.tasks WHERE status = 'queued' AND coalesce(grp, owner, '') > $1
+                  ORDER BY 1 LIMIT 1), 1
+          UNION ALL
+          SELECT (SELECT coalesce(grp, owner, '') FROM ${S}.tasks WHERE status = 'queued' AND coalesce(grp, owner, '') > k.v
+                  ORDER BY 1 LIMIT 1), k.n + 1
+          FROM k WHERE k.v IS NOT NULL AND k.n < $2
+        )
+        SELECT v, n FROM k WHERE v IS NOT NULL ORDER BY n DESC LIMIT 1`,
       finish: `WITH f AS (
           SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(id text, run_no int, next text, delay_ms float8, refund int,
             result jsonb, error jsonb, p_current float8, p_total float8, p_message text, p_rate float8, p_at text, outcome text)
@@ -626,16 +637,27 @@ export class PostgresStore implements Store {
     const scan = limited ? Math.min(req.limit * 4, 2000) : req.limit;
     const rows = await this.book(this.claimSql("claim", policy), this.claimParams(req, req.types, scan, policy));
     rows.sort((a, b) => Number(a.claim_no) - Number(b.claim_no));
-    if (policy.order === "fair" && rows.length) {
-      this.fairCursor = rows[rows.length - 1]!.fair_key as string;
-      // Each key is read for its share of the claim; keys with fewer due tasks than their share
-      // leave it short. Once more for the rest, from the next keys on (one more statement, only then).
-      if (rows.length < req.limit && !req.types.some((t) => Number.isFinite(t.slots))) {
-        const more = await this.book(this.claimSql("claim", policy), this.claimParams({ ...req, limit: req.limit - rows.length }, req.types, scan, policy));
+    if (policy.order === "fair") {
+      // A claim reads `limit` keys from the cursor on, and the key scan cannot tell which keys have
+      // something claimable now (due, of these types), so it may come back short while later keys
+      // have work. Move past the keys it examined and claim again, until full, every key was seen
+      // (the statement itself wraps once the scan reaches the end), or 8 rounds.
+      // When every key fitted in one round, a key may still hold more than its share: claim again
+      // from the same cursor as long as the last round found something.
+      let examined = req.limit;
+      let progressed = rows.length > 0;
+      for (let round = 1; rows.length < req.limit && round < 8; round++) {
+        const [next] = await this.book<{ v: string; n: number }>(this.sql.fairKeyAdvance, [this.fairCursor, examined]);
+        if (next && next.n >= examined) this.fairCursor = next.v;
+        else if (!progressed) break;
+        examined = req.limit - rows.length;
+        const more = await this.book(this.claimSql("claim", policy), this.claimParams({ ...req, limit: examined }, req.types, scan, policy));
         more.sort((a, b) => Number(a.claim_no) - Number(b.claim_no));
-        if (more.length) this.fairCursor = more[more.length - 1]!.fair_key as string;
         rows.push(...more);
+        progressed = more.length > 0;
       }
+      // The next claim starts after the last key served (or past the keys found empty).
+      if (rows.length) this.fairCursor = rows[rows.length - 1]!.fair_key as string;
     }
     const now = this.nowSync();
     return rows.map((r) => pgRowToTask(r, now));
@@ -711,12 +733,19 @@ export class PostgresStore implements Store {
       let choice: ReturnType<typeof chooseCandidates> | null = null;
       if (types.length) {
         const scan = Math.min(req.limit * 4, 2000);
-        const candidates = (
-          await client.query(this.claimSql("candidates", policy), [
-            ...this.claimParams(req, types, scan, policy),
-            blocked.filter(([, g]) => g !== null).map(([t, g]) => `${t}\t${g}`),
-          ])
-        ).rows as PgRow[];
+        const blockedKeys = blocked.filter(([, g]) => g !== null).map(([t, g]) => `${t}\t${g}`);
+        const candidates = (await client.query(this.claimSql("candidates", policy), [...this.claimParams(req, types, scan, policy), blockedKeys]))
+          .rows as PgRow[];
+        // Fair: keys with nothing claimable now leave a round short; go on past them (see taskClaim).
+        for (let round = 1; policy.order === "fair" && candidates.length < req.limit && round < 8; round++) {
+          const [next] = (await client.query(this.sql.fairKeyAdvance, [this.fairCursor, req.limit])).rows as Array<{ v: string; n: number }>;
+          if (!next || next.n < req.limit) break;
+          this.fairCursor = next.v;
+          const seen = new Set(candidates.map((c) => c.id));
+          const more = (await client.query(this.claimSql("candidates", policy), [...this.claimParams(req, types, scan, policy), blockedKeys]))
+            .rows as PgRow[];
+          candidates.push(...more.filter((c) => !seen.has(c.id)));
+        }
         choice = chooseCandidates(
           candidates.map((c) => ({ id: c.id, type: c.type, cpu: c.cpu, fairKey: c.fair_key, group: c.grp })),
           types,
@@ -1110,6 +1139,10 @@ export class PostgresStore implements Store {
     return this.transaction(async (client) => {
       const out: ScheduleFired[] = [];
       for (const fire of fires) {
+        // Lock the schedule first: a delete (or pause) waits for this fire to commit, or this fire
+        // sees the schedule gone, never a task added after the delete returned. Racing fires of
+        // one schedule queue here too (a share lock would deadlock them at the update below).
+        await client.query(`SELECT 1 FROM ${S}.schedules WHERE name = $1 FOR NO KEY UPDATE`, [fire.schedule]);
         // The unique (schedule, tick_at) key makes a tick fire once across nodes; the conditions
         // keep a node with a clock behind (or a stale list) from firing a tick already passed.
         const tick = await client.query(

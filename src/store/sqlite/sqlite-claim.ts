@@ -97,33 +97,60 @@ export class SqliteClaimReader {
     return all.sort((a, b) => effective(a) - effective(b) || byAge(a, b)).slice(0, scan);
   }
 
-  private fairCandidates(args: Record<string, unknown>, blocked: boolean, scan: number, limit: number): Candidate[] {
-    const keysAfter = this.statement("fairKeys", () => `WITH RECURSIVE k(v) AS (
-          SELECT (SELECT ${FAIR_KEY.replaceAll("t.", "")} FROM tasks INDEXED BY tasks_ready_fair
-                  WHERE status = 'queued' AND ${FAIR_KEY.replaceAll("t.", "")} > @after ORDER BY 1 LIMIT 1)
+  /** Up to `count` fairness keys after `after` in key order (any queued task counts, due or not). */
+  private keysAfter(after: string, count: number): string[] {
+    const K = FAIR_KEY.replaceAll("t.", "");
+    return this.statement("fairKeys", () => `WITH RECURSIVE k(v) AS (
+          SELECT (SELECT ${K} FROM tasks INDEXED BY tasks_ready_fair WHERE status = 'queued' AND ${K} > @after ORDER BY 1 LIMIT 1)
           UNION ALL
-          SELECT (SELECT ${FAIR_KEY.replaceAll("t.", "")} FROM tasks INDEXED BY tasks_ready_fair
-                  WHERE status = 'queued' AND ${FAIR_KEY.replaceAll("t.", "")} > k.v ORDER BY 1 LIMIT 1)
+          SELECT (SELECT ${K} FROM tasks INDEXED BY tasks_ready_fair WHERE status = 'queued' AND ${K} > k.v ORDER BY 1 LIMIT 1)
           FROM k WHERE k.v IS NOT NULL
         )
-        SELECT v FROM k WHERE v IS NOT NULL LIMIT @keys`);
-    // '' sorts first, so "after a value below every key" is spelled with NULL handling: take '' itself first.
-    const keys: string[] = [];
+        SELECT v FROM k WHERE v IS NOT NULL LIMIT @keys`).pluck(true).all({ after, keys: count }) as string[];
+  }
+
+  /** Whether the shared key '' (tasks with neither group nor owner) has queued tasks: `keysAfter` never returns it. */
+  private hasEmptyKey(): boolean {
+    const K = FAIR_KEY.replaceAll("t.", "");
+    return this.statement("fairEmpty", () => `SELECT 1 FROM tasks INDEXED BY tasks_ready_fair WHERE status = 'queued' AND ${K} = '' LIMIT 1`)
+      .pluck(true)
+      .get() !== undefined;
+  }
+
+  /**
+   * Fair candidates: rounds of `limit` keys from the cursor on, wrapping once, until the claim's
+   * worth of candidates is found or every key was seen. The key scan cannot tell which keys have
+   * something claimable now (due, of the types asked for, not blocked), so a round may find
+   * nothing; moving on keeps such keys from stalling the others. At most 8 rounds per claim;
+   * when nothing at all is found the cursor moves past the keys examined, so the next claim goes on
+   * from there.
+   */
+  private fairCandidates(args: Record<string, unknown>, blocked: boolean, scan: number, limit: number): Candidate[] {
     const wanted = Math.max(1, limit);
-    for (const k of keysAfter.pluck(true).all({ after: this.fairCursor, keys: wanted }) as string[]) keys.push(k);
-    if (keys.length < wanted) {
-      const hasEmpty = this.statement("fairEmpty", () =>
-        `SELECT 1 FROM tasks INDEXED BY tasks_ready_fair WHERE status = 'queued' AND ${FAIR_KEY.replaceAll("t.", "")} = '' LIMIT 1`,
-      ).pluck(true).get();
-      const wrapped: string[] = hasEmpty ? [""] : [];
-      wrapped.push(...(keysAfter.pluck(true).all({ after: "", keys: wanted }) as string[]));
-      for (const k of wrapped) {
-        if (keys.length >= wanted) break;
-        if (!keys.includes(k)) keys.push(k);
+    const out: Candidate[] = [];
+    const seen = new Set<string>();
+    let cursor = this.fairCursor;
+    let wrapped = false;
+    for (let round = 0; round < 8 && out.length < scan; round++) {
+      const keys = this.keysAfter(cursor, wanted).filter((k) => !seen.has(k));
+      if (keys.length < wanted && !wrapped) {
+        // The end of the key order: go on from the start ('' first), up to the keys already seen.
+        wrapped = true;
+        const fromStart = [...(this.hasEmptyKey() ? [""] : []), ...this.keysAfter("", wanted)];
+        for (const k of fromStart) if (keys.length < wanted && !seen.has(k) && !keys.includes(k)) keys.push(k);
       }
+      if (keys.length === 0) break;
+      for (const k of keys) seen.add(k);
+      out.push(...this.headsInTurns(args, blocked, keys, Math.max(1, Math.ceil((scan - out.length) / keys.length)), scan - out.length));
+      cursor = keys[keys.length - 1]!;
+      if (wrapped && keys.length < wanted) break;
     }
-    if (keys.length === 0) return [];
-    const perKey = Math.max(1, Math.ceil(scan / keys.length));
+    if (out.length === 0 && seen.size > 0) this.fairCursor = cursor;
+    return out.slice(0, scan);
+  }
+
+  /** The best claimable tasks of each key, taken in turns: every key's first, then every key's second, ... */
+  private headsInTurns(args: Record<string, unknown>, blocked: boolean, keys: string[], perKey: number, want: number): Candidate[] {
     // Each key's best tasks in one statement: a correlated, limited walk of the fair index per key.
     const heads = this.statement(`fairHeads:${blocked}`, () => `SELECT ${this.columns()}, k.key AS key_no
         FROM json_each(@keys) k JOIN tasks t ON t.rowid IN (
@@ -134,16 +161,15 @@ export class SqliteClaimReader {
           LIMIT @perKey)
         ORDER BY k.key, t.priority, t.run_at, t.id`);
     let rows = heads.raw(true).all({ ...args, keys: JSON.stringify(keys), perKey }) as Array<[...Candidate, number]>;
-    if (rows.length < scan && perKey < scan) {
-      // Some keys had fewer due tasks than their share (their tasks are scheduled later, or of
-      // types not asked for): read again with a whole claim's worth per key, so the claim fills.
-      rows = heads.raw(true).all({ ...args, keys: JSON.stringify(keys), perKey: scan }) as Array<[...Candidate, number]>;
+    if (rows.length < want && perKey < want) {
+      // Some keys had fewer claimable tasks than their share: read again with the whole want per
+      // key, so the claim fills from the keys that have more.
+      rows = heads.raw(true).all({ ...args, keys: JSON.stringify(keys), perKey: want }) as Array<[...Candidate, number]>;
     }
-    // Turns: the first task of every key, then the second of every key, ...
     const byKey: Candidate[][] = keys.map(() => []);
     for (const row of rows) byKey[row[7]]!.push(row.slice(0, 7) as Candidate);
     const out: Candidate[] = [];
-    const turns = Math.max(...byKey.map((h) => h.length));
+    const turns = Math.max(0, ...byKey.map((h) => h.length));
     for (let turn = 0; turn < turns; turn++) {
       for (const head of byKey) if (head[turn]) out.push(head[turn]!);
     }
