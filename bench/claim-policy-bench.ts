@@ -19,12 +19,10 @@ import { sortableId } from "../src/model/ids.js";
 import { SqliteStore } from "../src/store/sqlite/sqlite-store.js";
 import { PostgresStore } from "../src/store/postgres/postgres-store.js";
 import type { ClaimRequest, ClaimType, DispatchPolicy, NewTask, Store } from "../src/store/store.js";
+import { parseArgs } from "./bench-kit.js";
 
 const args = process.argv.slice(2);
-const option = (name: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : undefined;
-};
+const { option } = parseArgs(process.argv.slice(2));
 const which = option("db") ?? "both";
 const TASKS = Number(option("tasks") ?? 20_000);
 const BATCH = Number(option("batch") ?? 100);

@@ -16,6 +16,7 @@ import { sortableId } from "../src/model/ids.js";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { fileURLToPath } from "node:url";
+import { percentile } from "./bench-kit.js";
 
 const execFileAsync = promisify(execFile);
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
@@ -28,9 +29,6 @@ const { token } = (await lane.users.add("bench", { role: "admin" })).token;
 const server = await serveHttp(lane, { port: 0 });
 const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
 
 // 1. POST throughput, from a client in its own process (sharing this one would halve the server's CPU).
 const client = await execFileAsync(

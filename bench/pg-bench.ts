@@ -25,17 +25,9 @@ import { fileURLToPath } from "node:url";
 import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 import pg from "pg";
 import { Tasklane, defineTask } from "../src/index.js";
+import { parseArgs, percentile, perSec, sleep } from "./bench-kit.js";
 
-const args = process.argv.slice(2);
-function flag(name: string): boolean {
-  return args.includes(`--${name}`);
-}
-function option(name: string): string | undefined {
-  const i = args.indexOf(`--${name}`);
-  if (i >= 0) return args[i + 1];
-  const eq = args.find((a) => a.startsWith(`--${name}=`));
-  return eq?.slice(name.length + 3);
-}
+const { flag, option } = parseArgs(process.argv.slice(2));
 const profile = flag("profile");
 const SERVER = option("db") ?? process.env.TASKLANE_TEST_PG ?? "postgres://postgres@127.0.0.1:5432/postgres";
 
@@ -249,12 +241,6 @@ function report(what: string, value: string, note = ""): void {
   console.log(`  ${what}: ${value}${note ? `  (${note})` : ""}`);
 }
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
-const perSec = (n: number, ms: number) => (n / ms) * 1000;
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // ---------------------------------------------------------------- phases
 

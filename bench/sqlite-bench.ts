@@ -20,19 +20,11 @@ import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 import { Tasklane, defineTask, type TaskDefinition } from "../src/index.js";
 import type { Store } from "../src/store/store.js";
 import { SqliteStore } from "../src/store/sqlite/sqlite-store.js";
+import { parseArgs, percentile, perSec } from "./bench-kit.js";
 
 // ---------------------------------------------------------------- arguments
 
-const args = process.argv.slice(2);
-function flag(name: string): boolean {
-  return args.includes(`--${name}`);
-}
-function option(name: string): string | undefined {
-  const i = args.indexOf(`--${name}`);
-  if (i >= 0) return args[i + 1];
-  const eq = args.find((a) => a.startsWith(`--${name}=`));
-  return eq?.slice(name.length + 3);
-}
+const { flag, option } = parseArgs(process.argv.slice(2));
 const sync = (option("sync") ?? "full").toLowerCase();
 if (sync !== "full" && sync !== "normal") {
   console.error(`--sync: expected full or normal, got ${sync}`);
@@ -140,15 +132,6 @@ function printStats(phase: string, stats: StatsTable | null, wallMs: number, tas
   stats.clear();
 }
 
-function perSec(n: number, ms: number): number {
-  return (n / ms) * 1000;
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[i]!;
-}
 
 /** The connection's `PRAGMA synchronous` right after an acknowledged write (0 OFF, 1 NORMAL, 2 FULL). */
 function syncModeOf(lane: Tasklane): string {

@@ -8,12 +8,7 @@ import pg from "pg";
 /** Wall-clock ms with sub-ms precision, comparable across processes on one machine. */
 export const epochNow = (): number => performance.timeOrigin + performance.now();
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-export function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}
+export { parseArgs, percentile, sleep } from "../bench-kit.js";
 
 export const round = (n: number, digits = 0): number => {
   const f = 10 ** digits;
@@ -67,18 +62,5 @@ export function countPgStatements(): void {
   proto.query = function (this: unknown, ...a: unknown[]) {
     sqlCounter.statements += 1;
     return original.apply(this, a);
-  };
-}
-
-/** Parses `--name value`, `--name=value` and bare `--flag` arguments. */
-export function parseArgs(argv: string[]): { flag(name: string): boolean; option(name: string): string | undefined } {
-  return {
-    flag: (name) => argv.includes(`--${name}`),
-    option: (name) => {
-      const i = argv.indexOf(`--${name}`);
-      if (i >= 0 && argv[i + 1] !== undefined && !argv[i + 1]!.startsWith("--")) return argv[i + 1];
-      const eq = argv.find((a) => a.startsWith(`--${name}=`));
-      return eq?.slice(name.length + 3);
-    },
   };
 }
