@@ -6,6 +6,16 @@ import type { NewTask } from "../store/store.js";
 /** How a schedule treats ticks missed while no node ran: see `MissedTickPolicy`. */
 export type StoredMissedPolicy = { policy: "skip" } | { policy: "catchUp"; windowMs: number };
 
+/** The stored columns (`missed`, `catch_up_ms`) of a policy. */
+export function missedColumns(m: StoredMissedPolicy): { missed: StoredMissedPolicy["policy"]; catchUpMs: number } {
+  return { missed: m.policy, catchUpMs: m.policy === "catchUp" ? m.windowMs : 0 };
+}
+
+/** The policy of the stored columns. */
+export function missedOfColumns(missed: string, catchUpMs: number): StoredMissedPolicy {
+  return missed === "catchUp" ? { policy: "catchUp", windowMs: catchUpMs } : { policy: "skip" };
+}
+
 /** A cron schedule as stored. Times by the store clock. */
 export interface ScheduleRow {
   name: string;

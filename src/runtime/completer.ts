@@ -1,4 +1,4 @@
-import type { TaskRow } from "../model/task-row.js";
+import { runIdOf, type TaskRow } from "../model/task-row.js";
 import type { ClaimRequest, FinishApplied, RunFinish, Store } from "../store/store.js";
 import type { RunFlusher } from "./run-flusher.js";
 import type { RunState } from "./run-state.js";
@@ -104,7 +104,7 @@ export class Completer {
   }
 
   private deliver(batch: PendingFinish[], rows: FinishApplied[]): void {
-    const byRun = new Map(rows.map((r) => [`${r.taskId}#${r.runNo}`, r]));
+    const byRun = new Map(rows.map((r) => [runIdOf(r.taskId, r.runNo), r]));
     this.onDone(
       batch.map((b) => {
         const applied = byRun.get(b.run.runId);

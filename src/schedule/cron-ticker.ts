@@ -111,7 +111,8 @@ export class CronTicker {
       const [next] = nextFires(job, now, 1);
       if (next && (earliest === null || next.getTime() < earliest)) earliest = next.getTime();
     }
-    for (const name of this.parsed.keys()) if (!schedules.some((s) => s.name === name)) this.parsed.delete(name);
+    const names = new Set(schedules.map((s) => s.name));
+    for (const name of this.parsed.keys()) if (!names.has(name)) this.parsed.delete(name);
     return earliest;
   }
 }

@@ -10,6 +10,24 @@ import type { DispatchPolicy } from "../store.js";
 
 const FAIR_KEY = "coalesce(grp, owner, '')";
 
+/** The first fairness key of a queued task that satisfies `bound` (e.g. `> $1`): one step of the skip scan. */
+function nextFairKey(S: string, bound: string): string {
+  return `(SELECT ${FAIR_KEY} FROM ${S}.tasks WHERE status = 'queued' AND ${FAIR_KEY} ${bound} ORDER BY ${FAIR_KEY} LIMIT 1)`;
+}
+
+/**
+ * The `$2`-th fairness key after `$1` (or the last there is) and how many were found: where a
+ * fair claim that came back short goes on from.
+ */
+export function fairKeyAdvanceStatement(S: string): string {
+  return `WITH RECURSIVE k(v, n) AS (
+          SELECT ${nextFairKey(S, "> $1")}, 1
+          UNION ALL
+          SELECT ${nextFairKey(S, "> k.v")}, k.n + 1 FROM k WHERE k.v IS NOT NULL AND k.n < $2
+        )
+        SELECT v, n FROM k WHERE v IS NOT NULL ORDER BY n DESC LIMIT 1`;
+}
+
 /** Conditions of a claimable task (columns unqualified, of `tasks`). */
 export function claimWhere(): string {
   return `status = 'queued' AND run_at <= now()::timestamptz(3) AND type = ANY($1::text[])
@@ -29,18 +47,16 @@ function candidates(S: string, policy: DispatchPolicy, extraWhere: string, lock 
   if (policy.order === "fair") {
     // A skip scan over the distinct fairness keys after the cursor (wrapping to the start), then
     // each key's best tasks; taken in turns: every key's first, then every key's second, ...
-    const next = (bound: string) =>
-      `(SELECT ${FAIR_KEY} FROM ${S}.tasks WHERE status = 'queued' AND ${FAIR_KEY} ${bound} ORDER BY ${FAIR_KEY} LIMIT 1)`;
     return {
       ctes: `after_cursor(v, n) AS (
-          SELECT ${next("> $9")}, 1
+          SELECT ${nextFairKey(S, "> $9")}, 1
           UNION ALL
-          SELECT ${next("> a.v")}, a.n + 1 FROM after_cursor a WHERE a.v IS NOT NULL AND a.n < $5
+          SELECT ${nextFairKey(S, "> a.v")}, a.n + 1 FROM after_cursor a WHERE a.v IS NOT NULL AND a.n < $5
         ),
         from_start(v, n) AS (
-          SELECT ${next(">= ''")}, 1
+          SELECT ${nextFairKey(S, ">= ''")}, 1
           UNION ALL
-          SELECT ${next("> f.v")}, f.n + 1 FROM from_start f WHERE f.v IS NOT NULL AND f.v <= $9 AND f.n < $5
+          SELECT ${nextFairKey(S, "> f.v")}, f.n + 1 FROM from_start f WHERE f.v IS NOT NULL AND f.v <= $9 AND f.n < $5
         ),
         fair_keys AS (
           SELECT v, n FROM after_cursor WHERE v IS NOT NULL

@@ -1,7 +1,7 @@
 import pg from "pg";
 import { KeyConflictError, QueueFullError, ValidationError } from "../../model/errors.js";
 import type { TaskStatus } from "../../model/status.js";
-import type { EventRow, RunRow, TaskRow } from "../../model/task-row.js";
+import { runIdOf, type EventRow, type RunRow, type TaskRow } from "../../model/task-row.js";
 import { decodeCursor, encodeCursor } from "../cursor.js";
 import type {
   ClaimRequest,
@@ -39,10 +39,10 @@ import type { ClaimType, DispatchPolicy } from "../store.js";
 
 const PRIORITY_POLICY: DispatchPolicy = { order: "priority", agingMs: null };
 import { POSTGRES_MIGRATIONS } from "./migrations.js";
-import { candidateStatement, claimStatement, policyTakesNinth } from "./postgres-claim.js";
+import { candidateStatement, claimStatement, fairKeyAdvanceStatement, policyTakesNinth } from "./postgres-claim.js";
 import { FlowAllowance, rateWindows } from "../flow-budget.js";
 import { chooseCandidates } from "../claim-choice.js";
-import type { ScheduleFire, ScheduleFired, ScheduleRow, ScheduleTick, ScheduleWrite } from "../../model/schedule.js";
+import { missedColumns, missedOfColumns, type ScheduleFire, type ScheduleFired, type ScheduleRow, type ScheduleTick, type ScheduleWrite } from "../../model/schedule.js";
 import type { SqlRunOptions, SqlRunResult } from "../store.js";
 import { postgresSqlRun } from "./postgres-sql-run.js";
 import { pgRowToEvent, pgRowToNode, pgRowToRun, pgRowToTask, pgRowToToken, pgRowToUser, type PgRow } from "./postgres-rows.js";
@@ -196,17 +196,7 @@ export class PostgresStore implements Store {
       insertAndNotify: `WITH ins AS (${insertSql}),
           woke AS (SELECT pg_notify($2, $3) FROM (SELECT 1 FROM ins LIMIT 1) AS any_row)
         SELECT ins.*, (SELECT count(*) FROM woke) AS woke FROM ins`,
-      // The `$2`-th fairness key after `$1` (or the last there is) and how many were found: where
-      // a fair claim that came back short goes on from.
-      fairKeyAdvance: `WITH RECURSIVE k(v, n) AS (
-          SELECT (SELECT coalesce(grp, owner, '') FROM ${S}.tasks WHERE status = 'queued' AND coalesce(grp, owner, '') > $1
-                  ORDER BY 1 LIMIT 1), 1
-          UNION ALL
-          SELECT (SELECT coalesce(grp, owner, '') FROM ${S}.tasks WHERE status = 'queued' AND coalesce(grp, owner, '') > k.v
-                  ORDER BY 1 LIMIT 1), k.n + 1
-          FROM k WHERE k.v IS NOT NULL AND k.n < $2
-        )
-        SELECT v, n FROM k WHERE v IS NOT NULL ORDER BY n DESC LIMIT 1`,
+      fairKeyAdvance: fairKeyAdvanceStatement(S),
       finish: `WITH f AS (
           SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(id text, run_no int, next text, delay_ms float8, refund int,
             result jsonb, error jsonb, p_current float8, p_total float8, p_message text, p_rate float8, p_at text, outcome text)
@@ -841,7 +831,7 @@ export class PostgresStore implements Store {
       const cut = new Map<string, number>();
       const E = `${this.S}.events`;
       for (const t of trims) {
-        cut.set(`${t.taskId}#${t.runNo}`, t.dropBelowSeq);
+        cut.set(runIdOf(t.taskId, t.runNo), t.dropBelowSeq);
         const message = `${t.droppedTotal} earlier log line(s) of this run were dropped (per-run cap)`;
         const updated = await client.query(`UPDATE ${E} SET message = $1 WHERE task_id = $2 AND run_no = $3 AND seq = 0`, [message, t.taskId, t.runNo]);
         if (updated.rowCount === 1) {
@@ -862,7 +852,7 @@ export class PostgresStore implements Store {
           ]);
         }
       }
-      const kept = events.filter((e) => e.seq >= (cut.get(`${e.taskId}#${e.runNo}`) ?? 0));
+      const kept = events.filter((e) => e.seq >= (cut.get(runIdOf(e.taskId, e.runNo)) ?? 0));
       if (kept.length) await client.query(this.sql.eventInsert, [pgJson(kept.map(toRow))]);
     });
   }
@@ -1074,6 +1064,7 @@ export class PostgresStore implements Store {
   // ---------------------------------------------------------------- schedules
 
   async scheduleUpsert(schedule: ScheduleWrite): Promise<ScheduleRow> {
+    const missed = missedColumns(schedule.missed);
     const S = this.S;
     // A new schedule, or a changed cron, zone or missed-tick policy, counts ticks from now; the
     // last fired tick is kept, so no tick at or before it ever fires again.
@@ -1096,8 +1087,8 @@ export class PostgresStore implements Store {
         pgJson(schedule.options ?? {}),
         schedule.cron,
         schedule.tz,
-        schedule.missed.policy,
-        schedule.missed.policy === "catchUp" ? schedule.missed.windowMs : 0,
+        missed.missed,
+        missed.catchUpMs,
         schedule.paused ?? null,
       ],
     );
@@ -1444,7 +1435,7 @@ function pgRowToSchedule(r: PgRow): ScheduleRow {
     options: r.options,
     cron: r.cron,
     tz: r.tz,
-    missed: r.missed === "catchUp" ? { policy: "catchUp", windowMs: Number(r.catch_up_ms) } : { policy: "skip" },
+    missed: missedOfColumns(r.missed, Number(r.catch_up_ms)),
     paused: r.paused === true,
     anchorAt: r.anchor_at,
     lastTickAt: r.last_tick_at,

@@ -5,7 +5,8 @@ import { rateWindows, type FlowBudget } from "../flow-budget.js";
 /** A claim candidate as read from the ready set: [id, type, cpu (capped), fair key, group, priority, run_at]. */
 export type Candidate = [string, string, number, string, string | null, number, number];
 
-const FAIR_KEY = "coalesce(t.grp, t.owner, '')";
+/** A task's fairness key, as the fair index declares it; `alias` qualifies the columns. */
+const fairKeyOf = (alias?: string) => (alias ? `coalesce(${alias}.grp, ${alias}.owner, '')` : "coalesce(grp, owner, '')");
 
 /**
  * Reads claim candidates in the order of a dispatch policy, and the flow-control state the claim
@@ -46,7 +47,7 @@ export class SqliteClaimReader {
   }
 
   private columns(): string {
-    return `t.id, t.type, MIN(t.cpu, @cpuCapacity) AS cpu, ${FAIR_KEY} AS fair_key, t.grp, t.priority, t.run_at`;
+    return `t.id, t.type, MIN(t.cpu, @cpuCapacity) AS cpu, ${fairKeyOf("t")} AS fair_key, t.grp, t.priority, t.run_at`;
   }
 
   /** Candidates in claim order, at most `scan` (fair: about `scan`, spread over keys). */
@@ -99,7 +100,7 @@ export class SqliteClaimReader {
 
   /** Up to `count` fairness keys after `after` in key order (any queued task counts, due or not). */
   private keysAfter(after: string, count: number): string[] {
-    const K = FAIR_KEY.replaceAll("t.", "");
+    const K = fairKeyOf();
     return this.statement("fairKeys", () => `WITH RECURSIVE k(v) AS (
           SELECT (SELECT ${K} FROM tasks INDEXED BY tasks_ready_fair WHERE status = 'queued' AND ${K} > @after ORDER BY 1 LIMIT 1)
           UNION ALL
@@ -111,7 +112,7 @@ export class SqliteClaimReader {
 
   /** Whether the shared key '' (tasks with neither group nor owner) has queued tasks: `keysAfter` never returns it. */
   private hasEmptyKey(): boolean {
-    const K = FAIR_KEY.replaceAll("t.", "");
+    const K = fairKeyOf();
     return this.statement("fairEmpty", () => `SELECT 1 FROM tasks INDEXED BY tasks_ready_fair WHERE status = 'queued' AND ${K} = '' LIMIT 1`)
       .pluck(true)
       .get() !== undefined;
@@ -155,7 +156,7 @@ export class SqliteClaimReader {
     const heads = this.statement(`fairHeads:${blocked}`, () => `SELECT ${this.columns()}, k.key AS key_no
         FROM json_each(@keys) k JOIN tasks t ON t.rowid IN (
           SELECT h.rowid FROM tasks h INDEXED BY tasks_ready_fair
-          WHERE coalesce(h.grp, h.owner, '') = k.value AND ${this.readyWhere(blocked, "h")}
+          WHERE ${fairKeyOf("h")} = k.value AND ${this.readyWhere(blocked, "h")}
           -- The key is fixed by the equality: ordering by it too makes SQLite sort (measured 7x).
           ORDER BY h.priority, h.run_at, h.id
           LIMIT @perKey)

@@ -1,5 +1,5 @@
 import type Database from "better-sqlite3";
-import type { ScheduleRow, ScheduleWrite } from "../../model/schedule.js";
+import { missedColumns, missedOfColumns, type ScheduleRow, type ScheduleWrite } from "../../model/schedule.js";
 import type { SqlRow } from "./sqlite-rows.js";
 
 type ScheduleStatementName =
@@ -56,8 +56,7 @@ export function scheduleArgs(s: ScheduleWrite, now: number): Record<string, unkn
     options: JSON.stringify(s.options ?? {}),
     cron: s.cron,
     tz: s.tz,
-    missed: s.missed.policy,
-    catchUpMs: s.missed.policy === "catchUp" ? s.missed.windowMs : 0,
+    ...missedColumns(s.missed),
     paused: s.paused === undefined ? null : s.paused ? 1 : 0,
     now,
   };
@@ -71,7 +70,7 @@ export function rowToSchedule(r: SqlRow): ScheduleRow {
     options: JSON.parse(r.options),
     cron: r.cron,
     tz: r.tz,
-    missed: r.missed === "catchUp" ? { policy: "catchUp", windowMs: r.catch_up_ms } : { policy: "skip" },
+    missed: missedOfColumns(r.missed, r.catch_up_ms),
     paused: r.paused === 1,
     anchorAt: new Date(r.anchor_at),
     lastTickAt: r.last_tick_at === null ? null : new Date(r.last_tick_at),

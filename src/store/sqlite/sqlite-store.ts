@@ -1,7 +1,7 @@
 import Database from "better-sqlite3";
 import { KeyConflictError, QueueFullError, ValidationError } from "../../model/errors.js";
 import type { TaskStatus } from "../../model/status.js";
-import type { EventRow, RunRow, TaskRow } from "../../model/task-row.js";
+import { runIdOf, type EventRow, type RunRow, type TaskRow } from "../../model/task-row.js";
 import type { NodeHeartbeat, NodeRow } from "../../model/node-row.js";
 import type {
   ClaimRequest,
@@ -447,7 +447,7 @@ export class SqliteStore implements Store {
       // Trims first, so a marker created now gets an id ahead of the lines it precedes.
       const cut = new Map<string, number>();
       for (const t of trims) {
-        cut.set(`${t.taskId}#${t.runNo}`, t.dropBelowSeq);
+        cut.set(runIdOf(t.taskId, t.runNo), t.dropBelowSeq);
         const message = `${t.droppedTotal} earlier log line(s) of this run were dropped (per-run cap)`;
         if (this.stmt.markerUpdate.run(message, t.taskId, t.runNo).changes === 1) {
           this.stmt.eventTrim.run(t.taskId, t.runNo, t.dropBelowSeq);
@@ -459,7 +459,7 @@ export class SqliteStore implements Store {
         }
       }
       for (const e of events) {
-        if (e.seq < (cut.get(`${e.taskId}#${e.runNo}`) ?? 0)) continue;
+        if (e.seq < (cut.get(runIdOf(e.taskId, e.runNo)) ?? 0)) continue;
         this.stmt.eventInsert.run({ ...e, data: e.data === undefined ? null : JSON.stringify(e.data) });
       }
     });
@@ -489,14 +489,14 @@ export class SqliteStore implements Store {
         f.outcome,
       ];
     });
-    const byRun = new Map(batch.map((b) => [`${b[0]}#${b[1]}`, b]));
+    const byRun = new Map(batch.map((b) => [runIdOf(b[0] as string, b[1] as number), b]));
     {
       const now = Date.now();
       for (const b of batch) b[3] = now + (b[3] as number); // retry delay → due time by this store's clock
       const rows = this.stmt.finish.all({ now, batch: JSON.stringify(batch) }) as SqlRow[];
       const runs: unknown[][] = [];
       const applied: FinishApplied[] = rows.map((row) => {
-        const b = byRun.get(`${row.id}#${row.run_count}`)!;
+        const b = byRun.get(runIdOf(row.id, row.run_count))!;
         // The attempt of the run is the one before a refund.
         runs.push([row.id, row.run_count, row.attempt + (b[4] as number), row.node, row.started_at, b[12], b[5], b[6]]);
         return {
