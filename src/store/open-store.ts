@@ -52,7 +52,12 @@ export async function openStore(config: StoreConfig): Promise<Store> {
  * else `tasklane`.
  */
 async function openPostgres(db: string, config: StoreConfig): Promise<Store> {
-  const url = new URL(db);
+  let url: URL;
+  try {
+    url = new URL(db);
+  } catch {
+    throw new ConfigError(`db: ${describeDb(db)} is not a valid PostgreSQL URL (percent-encode special characters in the password)`);
+  }
   const schema = config.schema ?? url.searchParams.get("schema") ?? "tasklane";
   url.searchParams.delete("schema");
   try {
