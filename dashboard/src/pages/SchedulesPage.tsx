@@ -142,12 +142,18 @@ export function SchedulesPage() {
   );
 }
 
+/** One formatter per zone: the page re-renders every second with three fire times per schedule. */
+const zoneFormats = new Map<string, Intl.DateTimeFormat>();
+
 /** A fire time in the schedule's own zone, where its cron is read ("daily at 02:30" fires at 02:30 there). */
 function formatInZone(iso: string, tz: string): string {
   try {
-    return new Intl.DateTimeFormat(undefined, { timeZone: tz, weekday: "short", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" }).format(
-      new Date(iso),
-    );
+    let format = zoneFormats.get(tz);
+    if (!format) {
+      format = new Intl.DateTimeFormat(undefined, { timeZone: tz, weekday: "short", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+      zoneFormats.set(tz, format);
+    }
+    return format.format(new Date(iso));
   } catch {
     return formatTime(iso);
   }
