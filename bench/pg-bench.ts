@@ -293,7 +293,8 @@ async function phaseDrain(concurrency: number, processes: number): Promise<void>
     await filler.close();
   }
   if (flag("analyze")) await withAdmin((client) => client.query(`ANALYZE "${new URL(db).searchParams.get("schema")}".tasks`));
-  const claimBatch = Math.min(concurrency, 100);
+  // The worker's default: with fetch-ahead a node claims beyond its free slots, up to this many.
+  const claimBatch = 100;
   const children = Array.from({ length: processes }, (_, i) => spawnChild(db, `w${i + 1}`, concurrency, claimBatch));
   try {
     await Promise.all(children.map((c) => c.waitLine("opened")));

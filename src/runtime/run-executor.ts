@@ -72,23 +72,33 @@ export async function executeRun(def: TaskDefinition, run: RunState, settings: E
   return decideFinish(run, settled);
 }
 
+/**
+ * How a run ends when it was stopped without (or before) its handler's say: released to the
+ * queue on shutdown, cancelled. Also used for a fetched-ahead run that never started.
+ */
+export function stoppedFinish(run: RunState, kind: "shutdown" | "cancelled"): RunFinish {
+  const base = { taskId: run.taskId, runNo: run.runNo };
+  if (kind === "cancelled") {
+    return { ...base, outcome: "cancelled", next: "cancelled", error: { name: "Cancelled", message: "cancelled by request" } };
+  }
+  return {
+    ...base,
+    outcome: "offline",
+    next: "queued",
+    retryDelayMs: 0,
+    refundAttempt: true,
+    error: { name: "Released", message: `released by node ${run.task.node} while shutting down` },
+  };
+}
+
 function decideFinish(run: RunState, settled: Settled): RunFinish | null {
-  const task = run.task;
   const base = { taskId: run.taskId, runNo: run.runNo };
   switch (run.abortKind) {
     case "lease-lost":
       return null;
     case "shutdown":
-      return {
-        ...base,
-        outcome: "offline",
-        next: "queued",
-        retryDelayMs: 0,
-        refundAttempt: true,
-        error: { name: "Released", message: `released by node ${task.node} while shutting down` },
-      };
     case "cancelled":
-      return { ...base, outcome: "cancelled", next: "cancelled", error: { name: "Cancelled", message: "cancelled by request" } };
+      return stoppedFinish(run, run.abortKind);
     case "timeout":
       return failure(run, { name: "TimeoutError", message: run.reason!.message }, "timed_out", true);
     default:

@@ -9,7 +9,8 @@ import { Completer } from "./completer.js";
 import { LoadGuard, type OverloadOptions } from "./load-guard.js";
 import { Maintenance } from "./maintenance.js";
 import { RunFlusher } from "./run-flusher.js";
-import { executeRun } from "./run-executor.js";
+import { executeRun, stoppedFinish } from "./run-executor.js";
+import { FetchAheadBuffer } from "./fetch-ahead.js";
 import { RunState } from "./run-state.js";
 import { announceFinish } from "./announce.js";
 import { LeaseRenewer } from "./lease-renewer.js";
@@ -22,6 +23,12 @@ export interface WorkerOptions {
   concurrency?: number;
   /** Most tasks claimed per store round trip [100]. */
   claimBatch?: number;
+  /**
+   * Fetch ahead: besides filling its free slots, the node claims about this much work beyond
+   * them (at its recent rate of finishing tasks), held in a local buffer and started the moment
+   * a slot frees, ms [50]; at most `claimBatch` tasks. 0 turns it off.
+   */
+  fetchAheadMs?: number;
   /** Fallback poll for due tasks when no wake-up arrives, ms [1000]. */
   pollIntervalMs?: number;
   /** Lease of a run: a node that stops renewing it for this long is presumed dead, ms [15000]. */
@@ -79,9 +86,14 @@ function resolveDispatch(option: WorkerOptions["dispatch"]): DispatchPolicy {
 
 export function resolveWorkerOptions(o: WorkerOptions = {}): ResolvedWorkerOptions {
   const leaseMs = o.leaseMs ?? 15_000;
+  const fetchAheadMs = o.fetchAheadMs ?? 50;
+  if (!Number.isFinite(fetchAheadMs) || fetchAheadMs < 0 || fetchAheadMs > 60_000) {
+    throw new ValidationError(`fetchAheadMs: ${String(o.fetchAheadMs)} is not allowed; use 0 (off) to 60000 milliseconds`);
+  }
   return {
     concurrency: o.concurrency ?? 10,
     claimBatch: o.claimBatch ?? 100,
+    fetchAheadMs,
     pollIntervalMs: o.pollIntervalMs ?? 1000,
     leaseMs,
     heartbeatMs: o.heartbeatMs ?? Math.min(1000, Math.floor(leaseMs / 3)),
@@ -105,8 +117,15 @@ export function resolveWorkerOptions(o: WorkerOptions = {}): ResolvedWorkerOptio
  * them in batches, and recovers what other nodes lost.
  */
 export class Worker {
-  /** Runs in flight, by run id (`taskId#runNo`): a task re-claimed here after its old run was rescued is a second entry. */
+  /**
+   * Runs started (handler running, or its finish being written), by run id (`taskId#runNo`): a
+   * task re-claimed here after its old run was rescued is a second entry.
+   */
   readonly running = new Map<string, RunState>();
+  /** Runs claimed ahead of free slots, not started yet. */
+  private readonly buffered: FetchAheadBuffer;
+  /** Runs whose handler has not settled: what `concurrency` bounds. */
+  private executing = 0;
   private readonly runningByType = new Map<string, number>();
   private cpuUsed = 0;
   private accepting = false;
@@ -133,6 +152,7 @@ export class Worker {
     readonly node: string,
     readonly options: ResolvedWorkerOptions,
   ) {
+    this.buffered = new FetchAheadBuffer(options.fetchAheadMs, options.claimBatch);
     this.flusher = new RunFlusher(store, this.running, registry, bus, options.flushMs);
     this.completer = new Completer(
       store,
@@ -145,8 +165,8 @@ export class Worker {
     this.maintenance = new Maintenance(store, registry, bus, options, () => this.notify());
     this.loadGuard = options.overload ? new LoadGuard(options.overload) : null;
     this.leaseRenewer = new LeaseRenewer(store, options.leaseMs, options.heartbeatMs, {
-      // Every registered run, including finished ones whose outcome is still being written.
-      current: () => [...this.running.values()],
+      // Every claimed run: buffered, running, and finished ones whose outcome is still being written.
+      current: () => [...this.running.values(), ...this.buffered.values()],
       onRenewed: (asked, held) => this.onLeasesRenewed(asked, held),
       onError: (error) => bus.emit("error", { error, where: "renewing leases" }),
     });
@@ -235,6 +255,12 @@ export class Worker {
   /** Aborts a run on this node (cancel from this process); returns whether it was here. */
   abortLocal(taskId: string, kind: "cancelled"): boolean {
     let found = false;
+    for (const run of [...this.buffered.values()]) {
+      if (run.taskId !== taskId) continue;
+      this.buffered.delete(run);
+      this.endUnstarted(run, kind);
+      found = true;
+    }
     for (const run of this.running.values()) {
       if (run.taskId !== taskId) continue;
       run.abort(kind, "cancelled by request");
@@ -256,6 +282,8 @@ export class Worker {
     if (this.wakeTimer) clearTimeout(this.wakeTimer);
     this.unwatchChanges?.();
     this.pollTimer = this.wakeTimer = this.unwatchChanges = null;
+    // Claimed ahead but never started: back to the queue at once, in their old place.
+    for (const run of this.buffered.takeAll()) this.endUnstarted(run, "shutdown");
     await this.waitIdle(graceMs);
     for (const run of this.running.values()) run.abort("shutdown", "node is shutting down");
     // Each aborted run ends within abortGraceMs (released to the queue at once).
@@ -315,7 +343,8 @@ export class Worker {
     if (freeing.some((r) => r.task.followUps.length > 0)) this.maybeMore = true;
     if (!this.accepting || !this.maybeMore) return null;
     const releasing = freeing.filter((r) => this.running.get(r.runId) === r);
-    const free = this.options.concurrency - (this.running.size - releasing.length);
+    // Free slots plus the fetch-ahead the buffer still lacks (see FetchAheadBuffer).
+    const free = this.options.concurrency + this.buffered.target() - this.executing - this.buffered.size;
     if (free <= 0) return null;
     if (this.loadGuard?.isOverloaded()) return null; // the poll timer tries again
     let byType = this.runningByType;
@@ -344,9 +373,9 @@ export class Worker {
   private takeClaimed(claimed: TaskRow[], request: ClaimRequest): void {
     // Every run is registered and handed to the lease renewer before any handler starts: a
     // handler that blocks from its first line must not keep the others (or itself) unrenewed.
-    const runs = claimed.map((task) => this.registerRun(task));
-    if (runs.length) this.leaseRenewer.handOver();
-    for (const run of runs) this.launchRun(run);
+    for (const task of claimed) this.buffered.push(this.registerRun(task));
+    if (claimed.length) this.leaseRenewer.handOver();
+    this.startBuffered();
     // A short claim proves the queue empty only when nothing but emptiness could have cut it
     // short: not per-type slots or flow limits, not types left out, not fair turns over keys
     // whose tasks are not due yet.
@@ -396,9 +425,9 @@ export class Worker {
     }
   }
 
+  /** Per-type slots and CPU are counted from the claim on (a buffered run holds them). */
   private registerRun(task: TaskRow): RunState {
     const run = new RunState(task, this.options.maxEventsPerRun, this.renewalDeadline(task));
-    this.running.set(run.runId, run);
     this.runningByType.set(task.type, (this.runningByType.get(task.type) ?? 0) + 1);
     this.cpuUsed += Math.min(task.cpu, this.options.cpuCapacity);
     return run;
@@ -414,8 +443,37 @@ export class Worker {
     return Date.now() + task.timeoutMs + this.options.abortGraceMs + this.options.leaseMs;
   }
 
+  /** Starts buffered runs, oldest claim first, while slots are free. */
+  private startBuffered(): void {
+    if (!this.accepting) {
+      // A claim that was in flight when the node began to stop.
+      for (const run of this.buffered.takeAll()) this.endUnstarted(run, "shutdown");
+      return;
+    }
+    while (this.executing < this.options.concurrency) {
+      const run = this.buffered.shift();
+      if (!run) return;
+      this.launchRun(run);
+    }
+  }
+
+  /** Ends a buffered run without calling its handler (stop, cancel), through the completer. */
+  private endUnstarted(run: RunState, kind: "shutdown" | "cancelled"): void {
+    this.running.set(run.runId, run);
+    this.completer.push(run, stoppedFinish(run, kind));
+  }
+
+  /** Drops a buffered run whose lease was lost: nothing may be written for it. */
+  private dropUnstarted(run: RunState): void {
+    this.buffered.delete(run);
+    this.running.set(run.runId, run);
+    this.release(run);
+  }
+
   private launchRun(run: RunState): void {
     const task = run.task;
+    this.running.set(run.runId, run);
+    this.executing++;
     const def = this.registry.get(task.type);
     this.bus.emit("task:started", { task });
     if (!this.accepting) run.abort("shutdown", "node is shutting down");
@@ -433,14 +491,23 @@ export class Worker {
           refundAttempt: true,
           error: { name: "NoHandler", message: `no handler for ${task.type}` },
         });
+    const settled = () => {
+      this.executing--;
+      this.buffered.noteFinished();
+    };
     void execution.then(
       (finish) => {
+        settled();
         if (finish) this.completer.push(run, finish);
         else this.release(run);
+        // The slot is free the moment the handler is done, not when its finish is written.
+        this.startBuffered();
       },
       (error: Error) => {
+        settled();
         this.bus.emit("error", { error, where: `executing ${task.type}` });
         this.release(run);
+        this.startBuffered();
       },
     );
   }
@@ -491,7 +558,18 @@ export class Worker {
   private onLeasesRenewed(asked: RunRef[], held: LeaseState[]): void {
     const byId = new Map(held.map((h) => [h.taskId, h]));
     for (const ref of asked) {
-      const run = this.running.get(runIdOf(ref.taskId, ref.runNo));
+      const runId = runIdOf(ref.taskId, ref.runNo);
+      const waiting = this.buffered.get(runId);
+      if (waiting) {
+        const state = byId.get(waiting.taskId);
+        if (!state || state.runNo !== waiting.runNo) this.dropUnstarted(waiting);
+        else if (state.cancelRequested) {
+          this.buffered.delete(waiting);
+          this.endUnstarted(waiting, "cancelled");
+        }
+        continue;
+      }
+      const run = this.running.get(runId);
       if (!run || run.finished) continue;
       const state = byId.get(run.taskId);
       if (!state || state.runNo !== run.runNo) {

@@ -274,6 +274,17 @@ export function runStoreConformance(target: ConformanceTarget): void {
         expect(again).toMatchObject({ attempt: 1, runCount: 2 });
       });
 
+      it("puts a released task back in its old place in the claim order", async () => {
+        const t0 = Date.now() - 60_000;
+        await insert(newTask({ id: "first", runAt: t0 }), newTask({ id: "second", runAt: t0 + 1000 }));
+        const [taken] = await claim({ limit: 1 });
+        expect(taken!.id).toBe("first");
+        await insert(newTask({ id: "later" }));
+        await store.taskFinishMany([{ taskId: "first", runNo: 1, outcome: "offline", next: "queued", retryDelayMs: 0, refundAttempt: true }]);
+        expect((await store.taskGet("first"))!.runAt.getTime()).toBe(t0);
+        expect((await claim()).map((t) => t.id)).toEqual(["first", "second", "later"]);
+      });
+
       it("fails a re-queue that has no run left instead of leaving it queued forever", async () => {
         await insert(newTask({ id: "last", maxRuns: 1, maxAttempts: 3 }));
         await claim();
@@ -408,6 +419,17 @@ export function runStoreConformance(target: ConformanceTarget): void {
         expect(byId.spent).toMatchObject({ status: "failed" });
         expect((await store.runList("again"))[0]!.outcome).toBe("offline");
         expect(await store.taskRescueExpired()).toEqual([]);
+      });
+
+      it("puts a rescued task back in its old place in the claim order", async () => {
+        const t0 = Date.now() - 60_000;
+        await insert(newTask({ id: "lost", runAt: t0 }), newTask({ id: "next", runAt: t0 + 1000 }));
+        await claim({ limit: 1, leaseMs: 1 });
+        await insert(newTask({ id: "meanwhile" }));
+        await sleep(5);
+        expect((await store.taskRescueExpired()).map((t) => t.id)).toEqual(["lost"]);
+        expect((await store.taskGet("lost"))!.runAt.getTime()).toBe(t0);
+        expect((await claim()).map((t) => t.id)).toEqual(["lost", "next", "meanwhile"]);
       });
 
       it("re-queues one node's leftovers at once, leaving other nodes alone", async () => {

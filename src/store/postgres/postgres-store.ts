@@ -208,7 +208,8 @@ export class PostgresStore implements Store {
         upd AS (
           UPDATE ${S}.tasks t SET
             status = ${NEXT},
-            run_at = CASE WHEN f.next = 'queued' THEN now() + f.delay_ms * interval '1 millisecond' ELSE t.run_at END,
+            -- A released run (attempt refunded) goes back to its old place in the claim order.
+            run_at = CASE WHEN f.next = 'queued' AND f.refund = 0 THEN now() + f.delay_ms * interval '1 millisecond' ELSE t.run_at END,
             attempt = t.attempt - f.refund,
             result = f.result,
             error = f.error,
@@ -273,7 +274,8 @@ export class PostgresStore implements Store {
       rescue: (condition: string) => `WITH r AS (
           UPDATE ${S}.tasks SET
             status = CASE WHEN cancel_requested THEN 'cancelled' WHEN ${OUT_OF_TRIES} THEN 'failed' ELSE 'queued' END,
-            run_at = now(),
+            -- run_at is kept: a rescued task goes back to its old place in the claim order, not
+            -- behind everything added while its node was dying.
             lease_expires_at = NULL,
             updated_at = now(),
             error = jsonb_build_object('name', 'NodeLostError', 'message', 'node ' || node || ' ' || $1::text),

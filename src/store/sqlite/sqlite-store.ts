@@ -262,7 +262,8 @@ export class SqliteStore implements Store {
       // nothing would ever claim, rescue or retry it otherwise.
       finish: db.prepare(`UPDATE tasks SET
           status = ${SQLITE_NEXT_STATUS},
-          run_at = CASE WHEN f.next = 'queued' THEN f.run_at ELSE tasks.run_at END,
+          -- A released run (attempt refunded) goes back to its old place in the claim order.
+          run_at = CASE WHEN f.next = 'queued' AND f.refund = 0 THEN f.run_at ELSE tasks.run_at END,
           attempt = tasks.attempt - f.refund,
           result = f.result,
           error = f.error,
@@ -594,7 +595,8 @@ export class SqliteStore implements Store {
         .prepare(
           `UPDATE tasks SET
             status = CASE WHEN cancel_requested = 1 THEN 'cancelled' WHEN ${outOfTries} THEN 'failed' ELSE 'queued' END,
-            run_at = @now,
+            -- run_at is kept: a rescued task goes back to its old place in the claim order, not
+            -- behind everything added while its node was dying.
             lease_expires_at = NULL,
             updated_at = @now,
             error = json_object('name', 'NodeLostError', 'message', 'node ' || node || ' ' || @why),

@@ -1,0 +1,115 @@
+import { describe, expect, it } from "vitest";
+import { defineTask } from "../../src/index.js";
+import { openStore } from "../../src/store/open-store.js";
+import { BACKENDS, useLanes, waitFor, waitForStatus } from "../helpers/lane.js";
+
+/**
+ * Fetch-ahead: a node claims beyond its free slots (about `fetchAheadMs` of work at its recent
+ * rate), holds those runs in a local buffer and starts them as slots free. Buffered runs are
+ * claimed runs: released at once on stop, fenced when their lease is taken over.
+ */
+for (const backend of BACKENDS) {
+  describe(`fetch-ahead on ${backend}`, () => {
+    const useLane = useLanes(backend);
+
+    /** A node with one slot that has learned a fast finishing rate, then meets gated tasks. */
+    async function nodeWithBuffer(file: string) {
+      let open!: () => void;
+      const gate = new Promise<void>((r) => (open = r));
+      const started: string[] = [];
+      const fast = defineTask({ name: "fast", run: async () => "ok" });
+      const gated = defineTask({
+        name: "gated",
+        run: async (ctx) => {
+          started.push(ctx.task.id);
+          await Promise.race([gate, new Promise((r) => ctx.signal.addEventListener("abort", r))]);
+          return "done";
+        },
+      });
+      const lane = await useLane().open({
+        file,
+        node: "a",
+        tasks: [fast, gated],
+        worker: { concurrency: 1, claimBatch: 20, fetchAheadMs: 60_000, abortGraceMs: 200, heartbeatMs: 100 },
+      });
+      await lane.start();
+      // Learn a rate: 40 quick tasks through one slot.
+      const warm = await lane.addMany(Array.from({ length: 40 }, () => ({ type: "fast" })));
+      await waitForStatus(lane, warm.at(-1)!.id, ["succeeded"]);
+      const tasks = await lane.addMany(Array.from({ length: 30 }, () => ({ type: "gated" })));
+      return { lane, tasks, started, open: () => open() };
+    }
+
+    it("claims beyond its free slots and runs the buffered tasks as slots free", async () => {
+      const file = useLane().file();
+      const { lane, tasks, started, open } = await nodeWithBuffer(file);
+      // One slot runs, up to claimBatch more are claimed (status running on this node), unstarted.
+      await waitFor(async () => (await lane.list({ status: ["running"], type: ["gated"], limit: 100 })).tasks.length > 1, "claims ahead");
+      expect(started.length).toBe(1);
+      const running = (await lane.list({ status: ["running"], type: ["gated"], limit: 100 })).tasks;
+      expect(running.length).toBeLessThanOrEqual(21);
+      expect(running.every((t) => t.node === "a")).toBe(true);
+      open();
+      for (const t of tasks) await waitForStatus(lane, t.id, ["succeeded"]);
+      // Started one at a time, in claim order (the order they were added: same priority and due time).
+      expect(started).toEqual(tasks.map((t) => t.id));
+    });
+
+    it("releases buffered tasks at once on stop, attempts refunded, never started", async () => {
+      const file = useLane().file();
+      const { lane, tasks, started } = await nodeWithBuffer(file);
+      await waitFor(async () => (await lane.list({ status: ["running"], type: ["gated"], limit: 100 })).tasks.length > 1, "claims ahead");
+      const buffered = (await lane.list({ status: ["running"], type: ["gated"], limit: 100 })).tasks.map((t) => t.id).filter((id) => !started.includes(id));
+      expect(buffered.length).toBeGreaterThan(0);
+      await lane.stop({ graceMs: 0 });
+      for (const id of buffered) {
+        const t = await lane.get(id);
+        expect(t).toMatchObject({ status: "queued", attempt: 0, node: "a" });
+      }
+      expect(started.length).toBe(1);
+      // Another node takes them all, in their old order.
+      const order: string[] = [];
+      const b = await useLane().open({ file, node: "b", tasks: [defineTask({ name: "gated", run: async (ctx) => void order.push(ctx.task.id) })], worker: { concurrency: 1 } });
+      await b.start();
+      for (const t of tasks) await waitForStatus(b, t.id, ["succeeded"]);
+      expect(order).toEqual(tasks.map((t) => t.id));
+    });
+
+    it("ends a cancelled buffered task as cancelled without starting it", async () => {
+      const file = useLane().file();
+      const { lane, started, open } = await nodeWithBuffer(file);
+      await waitFor(async () => (await lane.list({ status: ["running"], type: ["gated"], limit: 100 })).tasks.length > 1, "claims ahead");
+      const buffered = (await lane.list({ status: ["running"], type: ["gated"], limit: 100 })).tasks.map((t) => t.id).filter((id) => !started.includes(id));
+      const victim = buffered[buffered.length - 1]!;
+      await lane.cancel(victim);
+      expect(await waitForStatus(lane, victim, ["cancelled"])).toMatchObject({ status: "cancelled" });
+      open();
+      for (const id of buffered.filter((id) => id !== victim)) await waitForStatus(lane, id, ["succeeded"]);
+      expect(started).not.toContain(victim);
+      expect((await lane.runs(victim)).map((r) => r.outcome)).toEqual(["cancelled"]);
+    });
+
+    it("never starts a buffered task whose lease was taken over", async () => {
+      const file = useLane().file();
+      const { lane, started, open } = await nodeWithBuffer(file);
+      await waitFor(async () => (await lane.list({ status: ["running"], type: ["gated"], limit: 100 })).tasks.length > 1, "claims ahead");
+      const held = (await lane.list({ status: ["running"], type: ["gated"], limit: 100 })).tasks.map((t) => t.id);
+      const buffered = held.filter((id) => !started.includes(id));
+      // Node b takes every run of node a over in one statement (a new run number: a's fencing
+      // token is stale), as a rescue and a claim elsewhere would.
+      const other = await openStore({ db: file });
+      try {
+        await other.sqlRun("UPDATE tasks SET run_count = run_count + 1, node = 'b' WHERE node = 'a' AND status = 'running'", [], { rowLimit: 10 });
+      } finally {
+        await other.close();
+      }
+      // Node a's next lease renewal (every 100 ms) finds those leases gone...
+      await new Promise((r) => setTimeout(r, 400));
+      open();
+      await new Promise((r) => setTimeout(r, 300));
+      // ...so it dropped its buffered runs unstarted and wrote nothing for any of them.
+      expect(started.filter((id) => buffered.includes(id))).toEqual([]);
+      for (const id of held) expect(await lane.get(id)).toMatchObject({ status: "running", node: "b", runCount: 2, attempt: 1 });
+    });
+  });
+}
