@@ -113,6 +113,18 @@ export function runStoreConformance(target: ConformanceTarget): void {
         expect(again[0]!.task.id).not.toBe(a!.id);
       });
 
+      it("within one batch: a second task with a taken key gets the first, a repeated id fails the batch", async () => {
+        const out = await store.taskInsertMany([newTask({ id: "k1", key: "same" }), newTask({ id: "k2", key: "same" }), newTask({ id: "k3" })], noLimits);
+        expect(out.map((o) => [o.task.id, o.existing])).toEqual([["k1", false], ["k1", true], ["k3", false]]);
+        await expect(store.taskInsertMany([newTask({ id: "twice" }), newTask({ id: "twice" })], noLimits)).rejects.toBeInstanceOf(ValidationError);
+        expect(await store.taskGet("twice")).toBeNull();
+        // Params round-trip exactly, whatever their JSON shape.
+        const params = { big: 2 ** 53 + 2, float: 0.1, exp: 1e21, text: "ü \" \\ end", list: [null, true, -0.5] };
+        const [kept] = await insert(newTask({ id: "p", params }));
+        expect(kept!.params).toEqual(params);
+        expect((await store.taskGet("p"))!.params).toEqual(params);
+      });
+
       it("refuses a batch that overfills a type's maxQueued, storing nothing", async () => {
         const limits = { maxQueued: new Map([["t", 2]]) };
         await store.taskInsertMany([newTask()], limits);

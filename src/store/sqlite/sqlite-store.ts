@@ -67,6 +67,15 @@ export interface SqliteStoreOptions {
   mustExist?: boolean;
 }
 
+/** A new task's values in the column order of the `insertBatch` statement. */
+function insertValues(t: NewTask): unknown[] {
+  return [
+    t.id, t.type, t.name, t.description, JSON.stringify(t.params ?? null), t.priority, t.runAt, t.maxAttempts, t.maxRuns,
+    JSON.stringify(t.backoff), t.timeoutMs, t.cpu, t.executor, t.deadline, t.deleteAfterMs, t.key, t.owner, t.group,
+    t.followUps && t.followUps.length ? JSON.stringify(t.followUps) : null,
+  ];
+}
+
 const FINAL_SQL = "('succeeded','failed','cancelled','expired')";
 const SQLITE_NEXT_STATUS = `(CASE WHEN f.next = 'queued' AND tasks.cancel_requested = 1 THEN 'cancelled'
   WHEN f.next = 'queued' AND tasks.run_count >= tasks.max_runs THEN 'failed' ELSE f.next END)`;
@@ -110,6 +119,7 @@ export class SqliteStore implements Store {
     if (!this.prepared) {
       this.prepared = this.prepareStatements();
       this.prepared.claimTake.raw(true);
+      this.prepared.insertBatch.raw(true);
     }
     return this.prepared;
   }
@@ -210,11 +220,17 @@ export class SqliteStore implements Store {
   private prepareStatements() {
     const db = this.db;
     return {
-      insert: db.prepare(`INSERT INTO tasks (id, type, name, description, params, status, priority, run_at, created_at, updated_at,
+      // One statement per batch: each element of @batch is one task's values in column order
+      // (JSON texts pre-serialised, so params round-trip byte for byte). Measured on 1,000-task
+      // batches: 75 µs a task with one INSERT and one re-read per task, ${"${INSERT_BATCH_NOTE}"}.
+      insertBatch: db.prepare(`INSERT INTO tasks (id, type, name, description, params, status, priority, run_at, created_at, updated_at,
           max_attempts, max_runs, backoff, timeout_ms, cpu, executor, deadline, delete_after_ms, key, owner, grp, follow_ups)
-        VALUES (@id, @type, @name, @description, @params, 'queued', @priority, @runAt, @now, @now,
-          @maxAttempts, @maxRuns, @backoff, @timeoutMs, @cpu, @executor, @deadline, @deleteAfterMs, @key, @owner, @group, @followUps)
-        ON CONFLICT DO NOTHING`),
+        SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, 'queued', j.value ->> 5,
+          coalesce(j.value ->> 6, @now), @now, @now, j.value ->> 7, j.value ->> 8, j.value ->> 9, j.value ->> 10, j.value ->> 11,
+          j.value ->> 12, j.value ->> 13, j.value ->> 14, j.value ->> 15, j.value ->> 16, j.value ->> 17, j.value ->> 18
+        FROM json_each(@batch) AS j WHERE true
+        ON CONFLICT DO NOTHING
+        RETURNING *`),
       // The follow-ups of tasks that just ended, in the same transaction as their end. Fixed ids
       // make a second insert of the same follow-up a no-op.
       followUpInsert: db.prepare(`INSERT INTO tasks (id, type, name, description, params, status, priority, run_at, created_at, updated_at,
@@ -329,13 +345,20 @@ export class SqliteStore implements Store {
     if (options.tx !== undefined) throw new ValidationError("tx: transactional add needs PostgreSQL; SQLite adds commit on their own");
     return this.write(true, () => {
       const now = Date.now();
+      const idCol = this.cols.id!;
+      const inserted = new Map<string, unknown[]>();
+      for (const row of this.stmt.insertBatch.all({ now, batch: JSON.stringify(tasks.map(insertValues)) }) as unknown[][]) {
+        inserted.set(row[idCol] as string, row);
+      }
       const outcomes: InsertOutcome[] = [];
       const added = new Map<string, number>();
       for (const t of tasks) {
-        const info = this.stmt.insert.run(this.insertArgs(t, now));
-        if (info.changes === 1) {
+        const row = inserted.get(t.id);
+        if (row) {
+          // Returned once: a second task with the same id in this batch was not inserted.
+          inserted.delete(t.id);
           added.set(t.type, (added.get(t.type) ?? 0) + 1);
-          outcomes.push({ task: this.rowToTask(this.stmt.byId.get(t.id) as SqlRow, now), existing: false });
+          outcomes.push({ task: valuesToTask(row, this.cols, now), existing: false });
           continue;
         }
         const holder = t.key === null ? undefined : (this.stmt.liveByKey.get(t.key) as SqlRow | undefined);
@@ -353,16 +376,6 @@ export class SqliteStore implements Store {
     });
   }
 
-  private insertArgs(t: NewTask, now: number): Record<string, unknown> {
-    return {
-      ...t,
-      now,
-      runAt: t.runAt ?? now,
-      params: JSON.stringify(t.params ?? null),
-      backoff: JSON.stringify(t.backoff),
-      followUps: t.followUps && t.followUps.length ? JSON.stringify(t.followUps) : null,
-    };
-  }
 
   async taskGet(id: string): Promise<TaskRow | null> {
     const row = this.stmt.byId.get(id) as SqlRow | undefined;
@@ -697,11 +710,10 @@ export class SqliteStore implements Store {
       return fires.map((fire): ScheduleFired => {
         const claimed = this.sched.tickInsert.run({ schedule: fire.schedule, tickAt: fire.tickAt, taskId: fire.task.id, now }).changes === 1;
         if (!claimed) return { schedule: fire.schedule, tickAt: fire.tickAt, task: null };
-        if (this.stmt.insert.run(this.insertArgs(fire.task, now)).changes !== 1) {
-          throw new ValidationError(`schedule ${fire.schedule}: its task could not be added (id ${fire.task.id} exists)`);
-        }
+        const [row] = this.stmt.insertBatch.all({ now, batch: JSON.stringify([insertValues(fire.task)]) }) as unknown[][];
+        if (!row) throw new ValidationError(`schedule ${fire.schedule}: its task could not be added (id ${fire.task.id} exists)`);
         this.sched.noteTick.run({ name: fire.schedule, tickAt: fire.tickAt, taskId: fire.task.id, now });
-        return { schedule: fire.schedule, tickAt: fire.tickAt, task: this.rowToTask(this.stmt.byId.get(fire.task.id) as SqlRow, now) };
+        return { schedule: fire.schedule, tickAt: fire.tickAt, task: valuesToTask(row, this.cols, now) };
       });
     });
   }
