@@ -6,7 +6,8 @@
  *
  * Options:
  *   --db URL          the server [TASKLANE_TEST_PG, else postgres://postgres@127.0.0.1:5432/postgres]
- *   --only a,b,…      phases: add, addMany, drain10x1, drain100x1, drain10x2, drain100x2, latency, latencyx [all]
+ *   --only a,b,…      phases: add, addMany, drain10x1, drain100x1, drain10x2, drain100x2, latency, latencyx, idle [all]
+ *   --idle-seconds N  length of each window of the idle phase [30]
  *   --drain N         tasks per drain phase [50000]
  *   --analyze         ANALYZE the tasks table after filling it for a drain (the planner's statistics
  *                     are otherwise stale right after a bulk fill: see the report)
@@ -406,10 +407,44 @@ async function phaseLatency(crossProcess: boolean): Promise<void> {
   }
 }
 
+/**
+ * What an idle node costs the server: transactions committed a second (pg_stat_database), with
+ * one idle node (worker, scheduler and a schedule that fires hourly) minus the same window with
+ * none, so background activity and the measurement's own queries cancel out.
+ */
+async function phaseIdle(): Promise<void> {
+  const seconds = Number(option("idle-seconds") ?? 30);
+  const rate = async (): Promise<number> => {
+    await sleep(1500); // the statistics of what came before are flushed
+    const c0 = await serverCommits();
+    const t0 = Date.now();
+    await sleep(seconds * 1000);
+    await sleep(1100); // ...and those of the window itself
+    const c1 = await serverCommits();
+    return (c1 - c0) / ((Date.now() - t0 - 1100) / 1000);
+  };
+  const none = await rate();
+  const db = freshDb();
+  const hourly = defineTask({ name: "hourly", schedule: { cron: "0 * * * *" }, run: () => null });
+  const lane = await Tasklane.open({ db, tasks: [noop, hourly], node: "idle" });
+  await lane.start();
+  await sleep(3000); // start-up: migrations, first claims, schedule upsert
+  if (profile) sqlStatsSnapshot();
+  const withNode = await rate();
+  if (profile) printSqlStats("of the idle node and the measurement, per second", sqlStatsSnapshot(), seconds);
+  await lane.close();
+  const cost = withNode - none;
+  report(
+    `one idle node (worker + scheduler, default options), ${seconds} s`,
+    `${cost.toFixed(2)} transactions/s`,
+    `server: ${withNode.toFixed(2)}/s with the node, ${none.toFixed(2)}/s without (pg_stat_database xact_commit)`,
+  );
+}
+
 // ---------------------------------------------------------------- main
 
 async function main(): Promise<void> {
-  const PHASES = ["add", "addMany", "drain10x1", "drain100x1", "drain10x2", "drain100x2", "latency", "latencyx"] as const;
+  const PHASES = ["add", "addMany", "drain10x1", "drain100x1", "drain10x2", "drain100x2", "latency", "latencyx", "idle"] as const;
   type Phase = (typeof PHASES)[number];
   const only = option("only")?.split(",").map((s) => s.trim()) ?? [...PHASES];
   for (const p of only) {
@@ -445,6 +480,7 @@ async function main(): Promise<void> {
     drain100x2: () => phaseDrain(100, 2),
     latency: () => phaseLatency(false),
     latencyx: () => phaseLatency(true),
+    idle: phaseIdle,
   };
   try {
     for (const phase of PHASES) if (only.includes(phase)) await runners[phase]();

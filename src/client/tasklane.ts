@@ -83,6 +83,7 @@ export class Tasklane {
   private readonly workerOptions: WorkerOptions;
   private worker: Worker | null = null;
   private ticker: CronTicker | null = null;
+  private unwatchSchedules: (() => void) | null = null;
   private readonly schedulerEnabled: boolean;
   private readonly addBatcher: AddBatcher;
   private readonly ownsStore: boolean;
@@ -350,6 +351,14 @@ export class Tasklane {
     await this.worker.start();
     if (this.schedulerEnabled) {
       this.cronTicker().start();
+      // Schedule changes announced by other nodes (PostgreSQL); after a reconnect ("any"), one
+      // look in case an announcement was missed. SQLite's "any" (every commit elsewhere) is no
+      // such sign: its ticker keeps its one-second look instead.
+      const announced = this.store.capabilities.dueTimeNotification;
+      this.unwatchSchedules =
+        this.store.watchChanges?.((hint) => {
+          if (hint === "schedules" || (announced && hint === "any")) this.ticker?.poke();
+        }) ?? null;
     }
   }
 
@@ -380,13 +389,16 @@ export class Tasklane {
     const now = await this.store.now();
     const write = await toScheduleWrite(name, spec, (t) => this.definition(t), now);
     const row = await this.store.scheduleUpsert(write);
+    this.ticker?.poke();
     return scheduleInfo(this.store, row, now);
   }
 
   /** Deletes a schedule (its tasks stay); false if there was none. */
   async unschedule(name: string): Promise<boolean> {
     checkScheduleName(name);
-    return this.store.scheduleDelete(name);
+    const deleted = await this.store.scheduleDelete(name);
+    this.ticker?.poke();
+    return deleted;
   }
 
   /** Stops a schedule firing until `resume`. */
@@ -403,6 +415,7 @@ export class Tasklane {
     checkScheduleName(name);
     const row = await this.store.schedulePause(name, paused);
     if (!row) throw new ScheduleNotFoundError(name);
+    this.ticker?.poke();
     return scheduleInfo(this.store, row, await this.store.now());
   }
 
@@ -457,6 +470,8 @@ export class Tasklane {
    * aborted and released to the queue at once (the released run does not count as a failure).
    */
   async stop(options: { graceMs?: number } = {}): Promise<void> {
+    this.unwatchSchedules?.();
+    this.unwatchSchedules = null;
     await this.ticker?.stop();
     await this.worker?.stop(options.graceMs ?? 10_000);
   }

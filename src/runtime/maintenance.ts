@@ -10,6 +10,15 @@ import type { ResolvedWorkerOptions } from "./worker.js";
  */
 /** How long fired-tick records are kept (a schedule's latest is always kept: it guards against firing twice). */
 const TICK_RECORDS_KEPT_MS = 30 * 86_400_000;
+/**
+ * Every tick rescues expired leases (failover speed rests on it). Rarer chores: deadlines every
+ * `EXPIRE_EVERY` ticks (an overdue task is never claimed anyway: this only settles its status),
+ * statistics and rate-limit records every `SLOW_CHORES_MS`. Each is a transaction on every idle
+ * node; at one a second each, an idle PostgreSQL node cost about 5 transactions a second.
+ */
+const EXPIRE_EVERY = 5;
+const IDLE_RESCUE_EVERY = 5;
+const SLOW_CHORES_MS = 30_000;
 
 export class Maintenance {
   private tickTimer: NodeJS.Timeout | null = null;
@@ -40,29 +49,30 @@ export class Maintenance {
     this.tickTimer = this.pruneTimer = null;
   }
 
+  /** Store-clock time of the next rescue pass (see `rescueTime`). */
+  private nextRescueAt = 0;
+
+  /**
+   * When to look for expired leases next: when the earliest lease still held expires (a dead
+   * node's runs are rescued within a tick of their expiry), and at least every
+   * `IDLE_RESCUE_EVERY` ticks, for runs claimed after this pass. A pass every tick was one
+   * transaction a second on every idle node.
+   */
+  private rescueTime(nextExpiryAt: number | null, now: number): number {
+    const latest = now + IDLE_RESCUE_EVERY * this.options.maintenanceMs;
+    return nextExpiryAt === null ? latest : Math.min(latest, nextExpiryAt);
+  }
+
   async tick(): Promise<void> {
     if (this.busy) return;
     this.busy = true;
     try {
-      const rescued = await this.store.taskRescueExpired();
-      // A re-queued task, or a failed one whose onFailure follow-ups were just added, is work.
-      if (rescued.some((t) => t.status === "queued" || (t.status === "failed" && t.followUps.length > 0))) this.onRequeued();
-      for (const task of rescued) {
-        this.bus.emit("task:rescued", { task });
-        if (task.status === "failed") {
-          this.bus.emit("task:failed", { task, error: task.error });
-          const hook = this.registry.get(task.type)?.onError;
-          if (hook && task.error) {
-            Promise.resolve()
-              .then(() => hook(task, task.error!, { willRetry: false }))
-              .catch((error: Error) => this.bus.emit("error", { error, where: `onError of ${task.type}` }));
-          }
-        } else if (task.status === "cancelled") {
-          this.bus.emit("task:cancelled", { task });
-        }
+      if ((await this.store.now()) >= this.nextRescueAt) await this.rescue();
+      this.ticks++;
+      if (this.ticks % EXPIRE_EVERY === 0) {
+        for (const task of await this.store.taskExpireOverdue()) this.bus.emit("task:expired", { task });
       }
-      for (const task of await this.store.taskExpireOverdue()) this.bus.emit("task:expired", { task });
-      if (++this.ticks * this.options.maintenanceMs >= 5000) {
+      if (this.ticks * this.options.maintenanceMs >= SLOW_CHORES_MS) {
         this.ticks = 0;
         await this.analyze();
         await this.store.flowStartPrune();
@@ -71,6 +81,27 @@ export class Maintenance {
       this.bus.emit("error", { error: error as Error, where: "maintenance" });
     } finally {
       this.busy = false;
+    }
+  }
+
+  private async rescue(): Promise<void> {
+    const { tasks: rescued, nextExpiryAt } = await this.store.taskRescueExpired();
+    this.nextRescueAt = this.rescueTime(nextExpiryAt, await this.store.now());
+    // A re-queued task, or a failed one whose onFailure follow-ups were just added, is work.
+    if (rescued.some((t) => t.status === "queued" || (t.status === "failed" && t.followUps.length > 0))) this.onRequeued();
+    for (const task of rescued) {
+      this.bus.emit("task:rescued", { task });
+      if (task.status === "failed") {
+        this.bus.emit("task:failed", { task, error: task.error });
+        const hook = this.registry.get(task.type)?.onError;
+        if (hook && task.error) {
+          Promise.resolve()
+            .then(() => hook(task, task.error!, { willRetry: false }))
+            .catch((error: Error) => this.bus.emit("error", { error, where: `onError of ${task.type}` }));
+        }
+      } else if (task.status === "cancelled") {
+        this.bus.emit("task:cancelled", { task });
+      }
     }
   }
 

@@ -29,7 +29,10 @@ export interface WorkerOptions {
    * a slot frees, ms [50]; at most `claimBatch` tasks. 0 turns it off.
    */
   fetchAheadMs?: number;
-  /** Fallback poll for due tasks when no wake-up arrives, ms [1000]. */
+  /**
+   * Fallback poll for due tasks when no wake-up arrives, ms [1000; 10000 on a store whose
+   * wake-ups carry due times (PostgreSQL), unless a registered type has a cluster-wide flow limit].
+   */
   pollIntervalMs?: number;
   /** Lease of a run: a node that stops renewing it for this long is presumed dead, ms [15000]. */
   leaseMs?: number;
@@ -66,7 +69,9 @@ export interface WorkerOptions {
 
 export type DispatchOrder = DispatchPolicy["order"];
 
-export type ResolvedWorkerOptions = Required<Omit<WorkerOptions, "overload" | "types" | "dispatch">> & {
+export type ResolvedWorkerOptions = Required<Omit<WorkerOptions, "overload" | "types" | "dispatch" | "pollIntervalMs">> & {
+  /** Null: chosen by the store's wake-ups (see `WorkerOptions.pollIntervalMs`). */
+  pollIntervalMs: number | null;
   overload: Required<OverloadOptions> | false;
   types: string[] | null;
   dispatch: DispatchPolicy;
@@ -94,7 +99,7 @@ export function resolveWorkerOptions(o: WorkerOptions = {}): ResolvedWorkerOptio
     concurrency: o.concurrency ?? 10,
     claimBatch: o.claimBatch ?? 100,
     fetchAheadMs,
-    pollIntervalMs: o.pollIntervalMs ?? 1000,
+    pollIntervalMs: o.pollIntervalMs ?? null,
     leaseMs,
     heartbeatMs: o.heartbeatMs ?? Math.min(1000, Math.floor(leaseMs / 3)),
     cpuCapacity: o.cpuCapacity ?? os.availableParallelism() * 100,
@@ -214,11 +219,14 @@ export class Worker {
     this.loadGuard?.start();
     this.flusher.start();
     this.maintenance.start();
-    this.pollTimer = setInterval(() => this.notify(), this.options.pollIntervalMs);
+    this.pollMs = this.choosePollMs();
+    this.pollTimer = setInterval(() => this.notify(), this.pollMs);
     this.leaseRenewer.start();
     this.unwatchChanges =
-      this.store.watchChanges?.((hint) => {
-        if (hint !== "cancel") this.notify();
+      this.store.watchChanges?.((hint, dueAt) => {
+        if (hint === "schedules") return;
+        if (hint === "work" && dueAt !== undefined) this.wakeAt(dueAt);
+        else if (hint !== "cancel") this.notify();
         // A cancel somewhere in the cluster: if it is one of ours, the lease check reports it now.
         else if (this.running.size > 0) this.leaseRenewer.checkSoon();
       }) ?? null;
@@ -231,25 +239,57 @@ export class Worker {
     this.schedulePump();
   }
 
-  private wakeTimer: NodeJS.Timeout | null = null;
-  private wakeTimerAt = Infinity;
+  /** The fallback poll in use, ms. */
+  private pollMs = 1000;
 
   /**
-   * Claims at `at` (epoch ms): a retry or delayed task this process knows about starts on time
-   * instead of at the next poll.
+   * The fallback poll: as configured; else long where the store's wake-ups tell due times
+   * (PostgreSQL: an idle node then costs well under a transaction a second, measured with
+   * `npm run bench:pg -- --only idle`), and a second where a cluster-wide flow limit can free
+   * work without any wake-up (another node's finish, a rate window passing).
+   */
+  private choosePollMs(): number {
+    if (this.options.pollIntervalMs !== null) return this.options.pollIntervalMs;
+    const flowLimited = [...this.registry.values()].some((def) => flowLimitsOf(def));
+    return this.store.capabilities.dueTimeNotification && !flowLimited ? 10_000 : 1000;
+  }
+
+  private wakeTimer: NodeJS.Timeout | null = null;
+  private wakeTimerAt = Infinity;
+  /** Known due times of work due later (epoch ms), ascending; the earliest has the timer. */
+  private readonly dueTimes: number[] = [];
+
+  /**
+   * Claims at `at` (epoch ms): a retry or delayed task this node knows about (its own, or told
+   * by a wake-up) starts on time instead of at the next poll.
    */
   wakeAt(at: number): void {
     if (!this.accepting) return;
     const delay = at - Date.now();
     if (delay <= 0) return this.notify();
-    if (delay >= this.options.pollIntervalMs || at >= this.wakeTimerAt) return;
+    if (delay >= this.pollMs) return;
+    // Sorted insert; bounded, since the poll catches whatever is dropped.
+    let i = this.dueTimes.length;
+    while (i > 0 && this.dueTimes[i - 1]! > at) i--;
+    if (this.dueTimes[i - 1] === at) return;
+    this.dueTimes.splice(i, 0, at);
+    if (this.dueTimes.length > 1000) this.dueTimes.pop();
+    this.armWakeTimer();
+  }
+
+  private armWakeTimer(): void {
+    const next = this.dueTimes[0];
+    if (next === undefined || next === this.wakeTimerAt) return;
     if (this.wakeTimer) clearTimeout(this.wakeTimer);
-    this.wakeTimerAt = at;
+    this.wakeTimerAt = next;
     this.wakeTimer = setTimeout(() => {
       this.wakeTimer = null;
       this.wakeTimerAt = Infinity;
+      const now = Date.now();
+      while (this.dueTimes.length && this.dueTimes[0]! <= now) this.dueTimes.shift();
       this.notify();
-    }, delay + 1);
+      this.armWakeTimer();
+    }, Math.max(0, next - Date.now()) + 1);
   }
 
   /** Aborts a run on this node (cancel from this process); returns whether it was here. */
@@ -280,6 +320,8 @@ export class Worker {
     await this.nodeReporter.draining();
     if (this.pollTimer) clearInterval(this.pollTimer);
     if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    this.dueTimes.length = 0;
+    this.wakeTimerAt = Infinity;
     this.unwatchChanges?.();
     this.pollTimer = this.wakeTimer = this.unwatchChanges = null;
     // Claimed ahead but never started: back to the queue at once, in their old place.

@@ -11,25 +11,49 @@ export interface CronTickerHooks {
   onError(error: Error, schedule: string | null): void;
 }
 
-/** Longest sleep between passes: how soon a schedule added or changed on another node is seen. */
+/**
+ * Longest sleep between passes: how soon a schedule added or changed on another node is seen
+ * when nothing announces it. Where the store announces schedule changes (PostgreSQL) the ticker
+ * is poked at once and sleeps until the next tick, at most `ANNOUNCED_MAX_SLEEP_MS` (a lost
+ * announcement, during a reconnect, delays a new schedule by at most that): listing the
+ * schedules every second was one of the five transactions a second an idle node cost.
+ */
 const MAX_SLEEP_MS = 1000;
+const ANNOUNCED_MAX_SLEEP_MS = 30_000;
 
 /**
  * Fires due cron ticks on this node. Every node may run one: correctness rests on the store's
  * unique `(schedule, tick)` row written with the task, not on a leader, so racing nodes add one
  * task per tick. Each pass lists the schedules (one query), computes their due ticks from the
- * last fired tick and fires them; then it sleeps until the next tick, at most a second.
+ * last fired tick and fires them; then it sleeps until the next tick, or until poked.
  */
 export class CronTicker {
   private timer: NodeJS.Timeout | null = null;
   private running = false;
   private passing: Promise<void> | null = null;
   private readonly parsed = new Map<string, { key: string; job: Cron }>();
+  private readonly maxSleepMs: number;
 
   constructor(
     private readonly store: Store,
     private readonly hooks: CronTickerHooks,
-  ) {}
+  ) {
+    this.maxSleepMs = store.capabilities.dueTimeNotification ? ANNOUNCED_MAX_SLEEP_MS : MAX_SLEEP_MS;
+  }
+
+  /** A schedule changed (here or announced by another node): pass again now. */
+  poke(): void {
+    if (!this.running) return;
+    // A pass in progress may have listed the schedules before the change: one more after it.
+    if (this.passing) {
+      this.pokedDuringPass = true;
+      return;
+    }
+    if (this.timer) clearTimeout(this.timer);
+    this.schedule(0);
+  }
+
+  private pokedDuringPass = false;
 
   start(): void {
     if (this.running) return;
@@ -53,13 +77,17 @@ export class CronTicker {
   }
 
   private async pass(): Promise<void> {
-    let sleep = MAX_SLEEP_MS;
+    let sleep = this.maxSleepMs;
     try {
       const now = await this.store.now();
       const next = await this.fireDue(now);
-      if (next !== null) sleep = Math.max(5, Math.min(MAX_SLEEP_MS, next - now));
+      if (next !== null) sleep = Math.max(5, Math.min(this.maxSleepMs, next - now));
     } catch (error) {
       this.hooks.onError(error as Error, null);
+    }
+    if (this.pokedDuringPass) {
+      this.pokedDuringPass = false;
+      sleep = 0;
     }
     this.schedule(sleep);
   }

@@ -31,7 +31,7 @@ export interface Store {
    * claims instead of waiting for its poll). Returns the unsubscribe function. Optional: a
    * store without it is polled.
    */
-  watchChanges?(onChange: (hint: ChangeHint) => void): () => void;
+  watchChanges?(onChange: ChangeWatcher): () => void;
   /** Refreshes the query planner's statistics when much has changed; optional (engines that need it). */
   analyzeIfStale?(): Promise<boolean>;
 
@@ -80,8 +80,11 @@ export interface Store {
   runList(taskId: string): Promise<RunRow[]>;
   eventList(taskId: string, options: { afterId?: number; limit?: number }): Promise<EventRow[]>;
 
-  /** Re-queues (or fails, when out of attempts/runs) tasks whose lease expired: run outcome `offline`. */
-  taskRescueExpired(): Promise<TaskRow[]>;
+  /**
+   * Re-queues (or fails, when out of attempts/runs) tasks whose lease expired: run outcome
+   * `offline`. Also tells when the next lease still held expires, so a caller can sleep until then.
+   */
+  taskRescueExpired(): Promise<RescueOutcome>;
   /** On start: re-queues this node's leftover runs at once, without waiting for lease expiry. */
   taskRescueNode(node: string): Promise<TaskRow[]>;
   /** Queued tasks past their deadline → `expired`. */
@@ -181,10 +184,18 @@ export interface StoreCapabilities {
   changeNotification: boolean;
   /** `watchChanges` reports cancel requests as such (hint `cancel`): a running task is stopped at once, not at the next heartbeat. */
   cancelNotification: boolean;
+  /**
+   * `watchChanges` tells the due time of work added for later (`dueAt`) and announces schedule
+   * changes (hint `schedules`): an idle node can sleep on timers instead of polling every second.
+   */
+  dueTimeNotification: boolean;
 }
 
-/** What a change notification is about: new or re-queued work, a cancel request, or unknown (any commit). */
-export type ChangeHint = "work" | "cancel" | "any";
+/** What a change notification is about: new or re-queued work, a cancel request, a schedule change, or unknown (any commit). */
+export type ChangeHint = "work" | "cancel" | "schedules" | "any";
+
+/** Receives change notifications; `dueAt` (store clock, epoch ms): the work is due then, not now. */
+export type ChangeWatcher = (hint: ChangeHint, dueAt?: number) => void;
 
 /** Serialisable description of a store, opened again inside a worker thread. */
 export type StoreThreadConfig =
@@ -349,6 +360,12 @@ export interface FinishApplied extends RunRef {
   updatedAt: Date;
   finishedAt: Date | null;
   deleteAt: Date | null;
+}
+
+export interface RescueOutcome {
+  tasks: TaskRow[];
+  /** The earliest lease expiry among runs still running (store clock, epoch ms); null when none run. */
+  nextExpiryAt: number | null;
 }
 
 export interface PruneOptions {

@@ -240,7 +240,7 @@ export function runDispatchConformance(target: ConformanceTarget): void {
         await store.taskInsertMany([newTask({ id: "r1", maxAttempts: 1, followUps: [followUp("r1.1", "failure")] })], noLimits);
         await claim({ limit: 1, node: "dead", leaseMs: 1 });
         await sleep(20);
-        const rescued = await store.taskRescueExpired();
+        const rescued = (await store.taskRescueExpired()).tasks;
         expect(rescued.map((t) => t.status)).toEqual(["failed"]);
         expect(await store.taskGet("r1.1")).toMatchObject({ status: "queued", parent: { id: "r1", status: "failed" } });
       });

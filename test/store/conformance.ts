@@ -226,7 +226,7 @@ export function runStoreConformance(target: ConformanceTarget): void {
         const [t] = await insert(newTask({ id: "f" }));
         await claim({ leaseMs: 1 });
         await sleep(5);
-        const rescued = await store.taskRescueExpired();
+        const rescued = (await store.taskRescueExpired()).tasks;
         expect(rescued.map((r) => r.id)).toEqual(["f"]);
         const [again] = await claim({ node: "n2" });
         expect(again!.runCount).toBe(2);
@@ -425,12 +425,26 @@ export function runStoreConformance(target: ConformanceTarget): void {
         await insert(newTask({ id: "again", maxAttempts: 3 }), newTask({ id: "spent", maxAttempts: 1 }));
         await claim({ leaseMs: 1 });
         await sleep(5);
-        const rescued = await store.taskRescueExpired();
+        const rescued = (await store.taskRescueExpired()).tasks;
         const byId = Object.fromEntries(rescued.map((t) => [t.id, t]));
         expect(byId.again).toMatchObject({ status: "queued", attempt: 1, error: { name: "NodeLostError" } });
         expect(byId.spent).toMatchObject({ status: "failed" });
         expect((await store.runList("again"))[0]!.outcome).toBe("offline");
-        expect(await store.taskRescueExpired()).toEqual([]);
+        expect((await store.taskRescueExpired()).tasks).toEqual([]);
+      });
+
+      it("tells when the next lease still held expires, or null when nothing runs", async () => {
+        expect((await store.taskRescueExpired()).nextExpiryAt).toBeNull();
+        await insert(newTask({ id: "short", runAt: Date.now() - 2000 }), newTask({ id: "long", runAt: Date.now() - 1000 }));
+        await claim({ limit: 1, leaseMs: 1 });
+        const before = await store.now();
+        await claim({ limit: 1, leaseMs: 60_000 });
+        await sleep(5);
+        const out = await store.taskRescueExpired();
+        expect(out.tasks.map((t) => t.id)).toEqual(["short"]);
+        // The expired one is rescued, so the next expiry is the long lease's.
+        expect(out.nextExpiryAt).toBeGreaterThanOrEqual(before + 59_000);
+        expect(out.nextExpiryAt).toBeLessThanOrEqual((await store.now()) + 61_000);
       });
 
       it("puts a rescued task back in its old place in the claim order", async () => {
@@ -439,7 +453,7 @@ export function runStoreConformance(target: ConformanceTarget): void {
         await claim({ limit: 1, leaseMs: 1 });
         await insert(newTask({ id: "meanwhile" }));
         await sleep(5);
-        expect((await store.taskRescueExpired()).map((t) => t.id)).toEqual(["lost"]);
+        expect((await store.taskRescueExpired()).tasks.map((t) => t.id)).toEqual(["lost"]);
         expect((await store.taskGet("lost"))!.runAt.getTime()).toBe(t0);
         expect((await claim()).map((t) => t.id)).toEqual(["lost", "next", "meanwhile"]);
       });

@@ -21,6 +21,8 @@ import type {
   RunRef,
   Store,
   ChangeHint,
+  ChangeWatcher,
+  RescueOutcome,
   StoreCapabilities,
   StoreThreadConfig,
   TaskListFilter,
@@ -61,6 +63,24 @@ export interface PostgresStoreOptions {
 
 /** The NOTIFY channel for wake-ups; the payload is the schema, so schemas sharing a database stay apart. */
 const WAKE_CHANNEL = "tasklane_wake";
+
+/**
+ * Payloads on the wake channel: `schema` (work due now), `schema:at:MS` (work added that is due
+ * at MS by the database clock, none due now), `schema:cancel`, `schema:schedules`. Other
+ * schemas' payloads are ignored.
+ */
+export function parseWakePayload(schema: string, payload: string): { hint: ChangeHint; dueAt?: number } | null {
+  if (payload === schema) return { hint: "work" };
+  if (!payload.startsWith(`${schema}:`)) return null;
+  const rest = payload.slice(schema.length + 1);
+  if (rest === "cancel") return { hint: "cancel" };
+  if (rest === "schedules") return { hint: "schedules" };
+  if (rest.startsWith("at:")) {
+    const dueAt = Number(rest.slice(3));
+    return Number.isFinite(dueAt) ? { hint: "work", dueAt } : { hint: "work" };
+  }
+  return null;
+}
 const FINAL_SQL = "('succeeded','failed','cancelled','expired')";
 const OUT_OF_TRIES = "(attempt >= max_attempts OR run_count >= max_runs)";
 // Times are stored as timestamptz(3), which ROUNDS to the millisecond: a run_at set to now() may
@@ -94,7 +114,13 @@ function quoteIdent(name: string): string {
  */
 export class PostgresStore implements Store {
   readonly dialect = "postgres" as const;
-  readonly capabilities: StoreCapabilities = { multiProcess: true, transactionalAdd: true, changeNotification: true, cancelNotification: true };
+  readonly capabilities: StoreCapabilities = {
+    multiProcess: true,
+    transactionalAdd: true,
+    changeNotification: true,
+    cancelNotification: true,
+    dueTimeNotification: true,
+  };
   readonly schema: string;
   private readonly S: string;
   private readonly pool: pg.Pool;
@@ -109,7 +135,7 @@ export class PostgresStore implements Store {
   private clockOffsetMs = 0;
   private clockMeasuredAt = 0;
   private listener: pg.Client | null = null;
-  private readonly watchers = new Set<(hint: ChangeHint) => void>();
+  private readonly watchers = new Set<ChangeWatcher>();
   private listenRetry: NodeJS.Timeout | null = null;
   /** A LISTEN connection exists, is being opened, or will be retried. */
   private listening = false;
@@ -193,8 +219,14 @@ export class PostgresStore implements Store {
     return {
       insert: insertSql,
       // The referenced scalar subquery makes the notify run (an unreferenced SELECT CTE would not).
+      // Tasks all due later tell their earliest due time, so idle nodes set a timer for it
+      // instead of polling every second (see parseWakePayload).
       insertAndNotify: `WITH ins AS (${insertSql}),
-          woke AS (SELECT pg_notify($2, $3) FROM (SELECT 1 FROM ins LIMIT 1) AS any_row)
+          woke AS (
+            SELECT pg_notify($2, CASE WHEN bool_and(scheduled_now)
+              THEN $3 || ':at:' || floor(extract(epoch FROM min(run_at)) * 1000)::bigint ELSE $3 END)
+            FROM ins HAVING count(*) > 0
+          )
         SELECT ins.*, (SELECT count(*) FROM woke) AS woke FROM ins`,
       fairKeyAdvance: fairKeyAdvanceStatement(S),
       finish: `WITH f AS (
@@ -291,7 +323,11 @@ export class PostgresStore implements Store {
           SELECT id, run_count, attempt, node, started_at, now(), 'offline', NULL, error FROM r
         ),
         kids AS (${followUps("r")})
-        SELECT *, (status = 'queued' AND run_at > now()::timestamptz(3)) AS scheduled_now FROM r`,
+        -- One row at least: the earliest lease still to expire comes back even when nothing was
+        -- rescued, so the caller can sleep until then (see Maintenance).
+        SELECT r.*, (r.status = 'queued' AND r.run_at > now()::timestamptz(3)) AS scheduled_now, nx.next_expiry
+        FROM (SELECT min(lease_expires_at) AS next_expiry FROM ${S}.tasks WHERE status = 'running' AND lease_expires_at > now()) AS nx
+        LEFT JOIN r ON true`,
     };
   }
 
@@ -404,7 +440,7 @@ export class PostgresStore implements Store {
 
   // ---------------------------------------------------------------- wake-ups
 
-  watchChanges(onChange: (hint: ChangeHint) => void): () => void {
+  watchChanges(onChange: ChangeWatcher): () => void {
     this.watchers.add(onChange);
     // Set before the first await in listen(): two watchers added in one turn share one connection.
     if (!this.listening) {
@@ -434,11 +470,10 @@ export class PostgresStore implements Store {
     };
     client.on("error", retry);
     client.on("end", retry);
-    const cancelPayload = `${this.schema}:cancel`;
     client.on("notification", (n) => {
-      const hint: ChangeHint | null = n.payload === this.schema ? "work" : n.payload === cancelPayload ? "cancel" : null;
-      if (!hint) return;
-      for (const watcher of this.watchers) watcher(hint);
+      const wake = parseWakePayload(this.schema, n.payload ?? "");
+      if (!wake) return;
+      for (const watcher of this.watchers) watcher(wake.hint, wake.dueAt);
     });
     // Known from the start, so close() ends it even while it is still connecting.
     this.listener = client;
@@ -504,7 +539,13 @@ export class PostgresStore implements Store {
         }
       }
       // Delivered at commit, so a transactional add wakes workers only if the caller commits.
-      if (inserted.size) await client.query("SELECT pg_notify($1, $2)", this.notifyArgs());
+      if (inserted.size) {
+        const rows = [...inserted.values()];
+        const payload = rows.every((r) => r.scheduled_now)
+          ? `${this.schema}:at:${Math.min(...rows.map((r) => (r.run_at as Date).getTime()))}`
+          : this.schema;
+        await client.query("SELECT pg_notify($1, $2)", [WAKE_CHANNEL, payload]);
+      }
       return outcomes;
     };
     if (options.tx) return run(options.tx as pg.ClientBase);
@@ -965,21 +1006,23 @@ export class PostgresStore implements Store {
 
   // ---------------------------------------------------------------- recovery and retention
 
-  async taskRescueExpired(): Promise<TaskRow[]> {
+  async taskRescueExpired(): Promise<RescueOutcome> {
     // Several nodes may run this at once: a row another rescuer just re-queued fails the
     // re-checked WHERE (status = 'running') and is skipped, never rescued twice.
     return this.rescue("status = 'running' AND lease_expires_at < now()", ["stopped renewing its lease"]);
   }
 
   async taskRescueNode(node: string): Promise<TaskRow[]> {
-    return this.rescue("status = 'running' AND node = $2", ["restarted while the run was in progress", node]);
+    return (await this.rescue("status = 'running' AND node = $2", ["restarted while the run was in progress", node])).tasks;
   }
 
-  private async rescue(condition: string, args: unknown[]): Promise<TaskRow[]> {
-    const rows = await this.book(this.sql.rescue(condition), args);
+  private async rescue(condition: string, args: unknown[]): Promise<RescueOutcome> {
+    const all = await this.book(this.sql.rescue(condition), args);
+    const rows = all.filter((r) => r.id !== null);
     if (rows.some((r) => r.status === "queued")) await this.book("SELECT pg_notify($1, $2)", this.notifyArgs());
     const now = this.nowSync();
-    return rows.map((r) => pgRowToTask(r, now));
+    const next = all[0]?.next_expiry as Date | null | undefined;
+    return { tasks: rows.map((r) => pgRowToTask(r, now)), nextExpiryAt: next ? next.getTime() : null };
   }
 
   async taskExpireOverdue(): Promise<TaskRow[]> {
@@ -1065,13 +1108,21 @@ export class PostgresStore implements Store {
 
   // ---------------------------------------------------------------- schedules
 
+  /**
+   * The end of a schedule change (`changed` is its CTE): tells every node's cron ticker at
+   * commit, so tickers need not list the schedules every second to notice a change.
+   */
+  private scheduleNotice(): string {
+    return `SELECT changed.*, pg_notify('${WAKE_CHANNEL}', '${this.schema}:schedules') IS NULL AS notified FROM changed`;
+  }
+
   async scheduleUpsert(schedule: ScheduleWrite): Promise<ScheduleRow> {
     const missed = missedColumns(schedule.missed);
     const S = this.S;
     // A new schedule, or a changed cron, zone or missed-tick policy, counts ticks from now; the
     // last fired tick is kept, so no tick at or before it ever fires again.
     const [row] = await this.query(
-      `INSERT INTO ${S}.schedules AS s (name, type, params, options, cron, tz, missed, catch_up_ms, paused, anchor_at, created_at, updated_at)
+      `WITH changed AS (INSERT INTO ${S}.schedules AS s (name, type, params, options, cron, tz, missed, catch_up_ms, paused, anchor_at, created_at, updated_at)
        VALUES ($1, $2, $3::jsonb, $4::jsonb, $5, $6, $7, $8, coalesce($9::boolean, false), now(), now(), now())
        ON CONFLICT (name) DO UPDATE SET
          type = excluded.type, params = excluded.params, options = excluded.options,
@@ -1081,7 +1132,8 @@ export class PostgresStore implements Store {
            ELSE s.anchor_at END,
          cron = excluded.cron, tz = excluded.tz, missed = excluded.missed, catch_up_ms = excluded.catch_up_ms,
          paused = coalesce($9::boolean, s.paused), updated_at = now()
-       RETURNING *`,
+       RETURNING *)
+       ${this.scheduleNotice()}`,
       [
         schedule.name,
         schedule.type,
@@ -1108,8 +1160,9 @@ export class PostgresStore implements Store {
 
   async scheduleDelete(name: string): Promise<boolean> {
     const rows = await this.query(
-      `WITH t AS (DELETE FROM ${this.S}.schedule_ticks WHERE schedule = $1)
-       DELETE FROM ${this.S}.schedules WHERE name = $1 RETURNING name`,
+      `WITH t AS (DELETE FROM ${this.S}.schedule_ticks WHERE schedule = $1),
+       changed AS (DELETE FROM ${this.S}.schedules WHERE name = $1 RETURNING name)
+       ${this.scheduleNotice()}`,
       [name],
     );
     return rows.length === 1;
@@ -1118,9 +1171,10 @@ export class PostgresStore implements Store {
   async schedulePause(name: string, paused: boolean): Promise<ScheduleRow | null> {
     // Resuming counts ticks from now: ticks that passed while paused never fire.
     const [row] = await this.query(
-      `UPDATE ${this.S}.schedules SET anchor_at = CASE WHEN paused AND NOT $2 THEN now() ELSE anchor_at END,
+      `WITH changed AS (UPDATE ${this.S}.schedules SET anchor_at = CASE WHEN paused AND NOT $2 THEN now() ELSE anchor_at END,
          paused = $2, updated_at = now()
-       WHERE name = $1 RETURNING *`,
+       WHERE name = $1 RETURNING *)
+       ${this.scheduleNotice()}`,
       [name, paused],
     );
     return row ? pgRowToSchedule(row) : null;

@@ -25,6 +25,7 @@ import type {
   StoreThreadConfig,
   TaskListFilter,
   TaskPage,
+  RescueOutcome,
 } from "../store.js";
 import { decodeCursor, encodeCursor } from "../cursor.js";
 import { SQLITE_MIGRATIONS } from "./migrations.js";
@@ -109,7 +110,7 @@ export class SqliteStore implements Store {
     this.db.pragma("foreign_keys = OFF");
     this.db.pragma("cache_size = -32000");
     this.durableSync = options.synchronous === "normal" ? "NORMAL" : "FULL";
-    this.capabilities = { multiProcess: !memory, transactionalAdd: false, changeNotification: !memory, cancelNotification: false };
+    this.capabilities = { multiProcess: !memory, transactionalAdd: false, changeNotification: !memory, cancelNotification: false, dueTimeNotification: false };
     if (options.migrate !== false) this.migrateSync();
     this.claimReader = new SqliteClaimReader(this.db);
   }
@@ -247,6 +248,7 @@ export class SqliteStore implements Store {
           AND f.value ->> 'on' = CASE p.status WHEN 'succeeded' THEN 'success' ELSE 'failure' END
         ON CONFLICT DO NOTHING`),
       byId: db.prepare("SELECT * FROM tasks WHERE id = ?"),
+      nextLeaseExpiry: db.prepare("SELECT MIN(lease_expires_at) AS t FROM tasks WHERE status = 'running' AND lease_expires_at > ?"),
       liveByKey: db.prepare("SELECT * FROM tasks WHERE key = ? AND status IN ('queued','running')"),
       countQueued: db.prepare("SELECT COUNT(*) AS n FROM tasks WHERE type = ? AND status = 'queued'"),
       // +status: keeps the planner on the primary key for the id list.
@@ -588,8 +590,10 @@ export class SqliteStore implements Store {
 
   // ---------------------------------------------------------------- recovery and retention
 
-  async taskRescueExpired(): Promise<TaskRow[]> {
-    return this.rescue("status = 'running' AND lease_expires_at < @now", {}, "stopped renewing its lease");
+  async taskRescueExpired(): Promise<RescueOutcome> {
+    const tasks = this.rescue("status = 'running' AND lease_expires_at < @now", {}, "stopped renewing its lease");
+    const next = (this.stmt.nextLeaseExpiry.get(Date.now()) as { t: number | null }).t;
+    return { tasks, nextExpiryAt: next };
   }
 
   async taskRescueNode(node: string): Promise<TaskRow[]> {
