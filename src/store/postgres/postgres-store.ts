@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import pg from "pg";
 import { KeyConflictError, QueueFullError, ValidationError } from "../../model/errors.js";
 import type { TaskStatus } from "../../model/status.js";
@@ -336,9 +337,35 @@ export class PostgresStore implements Store {
     return result.rows;
   }
 
-  /** A statement of worker bookkeeping: committed without waiting for the WAL flush (see `bookkeeping`). */
+  /**
+   * A statement of worker bookkeeping: committed without waiting for the WAL flush (see
+   * `bookkeeping`), and prepared once per connection under a name: the claim and finish
+   * statements are large CTEs whose planning cost 0.1–0.2 ms on every call (measured by
+   * EXPLAIN's planning time on this machine); a named statement is parsed and planned once.
+   */
   private async book<R extends PgRow = PgRow>(text: string, values: unknown[] = []): Promise<R[]> {
-    return (await this.bookkeeping.query<R>(text, values)).rows;
+    const config = { name: this.statementName(text), text, values };
+    try {
+      return (await this.bookkeeping.query<R>(config)).rows;
+    } catch (error) {
+      // Another node migrated the schema under a prepared `RETURNING *`: prepare anew.
+      if ((error as { code?: string }).code !== "0A000") throw error;
+      this.statementGeneration++;
+      this.statementNames.clear();
+      return (await this.bookkeeping.query<R>({ ...config, name: this.statementName(text) })).rows;
+    }
+  }
+
+  private readonly statementNames = new Map<string, string>();
+  private statementGeneration = 0;
+
+  private statementName(text: string): string {
+    let name = this.statementNames.get(text);
+    if (!name) {
+      name = `tl${this.statementGeneration}_${createHash("sha1").update(text).digest("hex").slice(0, 16)}`;
+      this.statementNames.set(text, name);
+    }
+    return name;
   }
 
   /** Runs `fn` in a transaction on one pooled connection. */
