@@ -133,16 +133,19 @@ export function claimStatement(S: string, policy: DispatchPolicy): string {
           FROM fit WHERE t.id = fit.id AND fit.cpu_sum <= $7 AND fit.n <= $5
           RETURNING t.*, fit.n AS claim_no, fit.fair_key
         ),
-        -- The 'started' events in this statement, one insert for the batch (see startedEvents).
+        -- The 'started' events in this statement, one insert for the batch: no per-row trigger
+        -- call (measured cost and saving in postgres-task-events.ts).
         claimed_events AS (${startedEvents(S, "claimed")})
         SELECT * FROM claimed`;
 }
 
 /**
  * The 'started' events of the tasks a claim took (`rows`, a CTE returning the claimed rows): a
- * claim only takes queued tasks. Written by the claim statement itself, as one insert per batch;
- * the per-row trigger it replaces (migration 5) cost one plpgsql call and one single-row insert
- * per task.
+ * claim only takes queued tasks. Written by the claim statement itself, as one insert per batch,
+ * in place of the per-row trigger dropped by migration 5 (one plpgsql call and one single-row
+ * insert per task). On one connection at batches of 100 a claim and finish cost about 12 µs of
+ * server CPU per task less; the extra planning makes small concurrent batches cost more (figures
+ * in postgres-task-events.ts).
  */
 export function startedEvents(S: string, rows: string): string {
   return insertTaskEvents(S, changedEvents(rows, "'started'"));

@@ -2,8 +2,19 @@
  * The rows of the cluster-wide task event log (`task_events`), written by the statement that
  * makes the change, as a data-modifying CTE over that statement's RETURNING rows. Until
  * migration 5 a per-row plpgsql trigger wrote them: one function call and one single-row insert
- * per task, 136-317 µs of server CPU per task on the claim and finish of a batch. One set-based
- * insert per statement writes the same rows.
+ * per task and change. One set-based insert per statement writes the same rows.
+ *
+ * What it saves is the per-row trigger machinery, not the rows (still two per task). Measured on
+ * this 2-core box, trigger against this, 20,000 tasks, alternating runs:
+ * - claim 100 then finish 100 on one connection: 91-99 -> 82-87 µs of server CPU per task;
+ * - 4 concurrent loops of 25: 260-272 -> 277-297 µs per task, i.e. more. Every statement is
+ *   planned anew (unnamed statements), and the events CTE adds 0.08-0.17 ms of planning to a
+ *   claim or a finish, where the trigger's plpgsql plan was cached per session: at small batches
+ *   that outweighs the per-row calls saved;
+ * - bench/pg-bench.ts drain100x1: 3.1k-5.6k tasks/s before, 3.4k-4.7k after; drain10x1:
+ *   1.3k-2.1k before, 1.3k-2.0k after (load 2-4 from other work on the box: within the noise,
+ *   if anything lower); transactions per task unchanged (0.02 and 0.20).
+ * Named (prepared) claim and finish statements would remove the planning cost; not done here.
  *
  * The rows are those the trigger wrote: `at` is created_at for an add, updated_at for a change,
  * now() for a delete; a queued task due later reports `scheduled`; attempt and run_no (run_count)
