@@ -4,9 +4,34 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Store } from "../../src/store/store.js";
+import type { StoredFollowUp } from "../../src/model/task-row.js";
+import type { FlowLimits } from "../../src/store/store.js";
 import { newTask, type ConformanceTarget } from "./conformance.js";
 
 const noLimits = { maxQueued: new Map<string, number>() };
+
+function followUpOf(id: string, on: "success" | "failure"): StoredFollowUp {
+  return {
+    id,
+    on,
+    type: "child",
+    name: null,
+    description: null,
+    params: { from: "parent" },
+    priority: 0,
+    maxAttempts: 3,
+    maxRuns: 100,
+    backoff: { type: "fixed", delayMs: 10, maxMs: 1000, jitter: 0 },
+    timeoutMs: null,
+    cpu: 0,
+    executor: null,
+    deleteAfterMs: 86_400_000,
+    owner: "alice",
+    group: null,
+    delayMs: 0,
+    followUps: [],
+  };
+}
 
 export function runUsersConformance(target: ConformanceTarget): void {
   describe(`Store conformance (users, tokens, task events, stats): ${target.name}`, () => {
@@ -116,6 +141,106 @@ export function runUsersConformance(target: ConformanceTarget): void {
         ["r4", "rescued"],
         ["x1", "expired"],
       ]);
+    });
+
+    it("logs every kind of transition, on every write path, with the task's status, attempt and run", async () => {
+      // One task type per task, so each claim takes exactly the task meant; one node per rescue.
+      const claim = (type: string, node = "n1", flow?: FlowLimits) =>
+        store.taskClaim({ node, types: [{ type, slots: 1, flow }], limit: 1, cpuFree: 100, cpuCapacity: 100, leaseMs: 30_000 });
+      const runOf = async (id: string) => (await store.taskGet(id))!.runCount;
+      const error = { name: "Error", message: "boom" };
+
+      // Adds: one statement, a scheduled one, the transactional path (a maxQueued type), a schedule's tick.
+      await store.taskInsertMany([newTask({ id: "a", type: "a", owner: "alice" })], noLimits);
+      await store.taskInsertMany([newTask({ id: "s", type: "s", runAt: Date.now() + 3_600_000 })], noLimits);
+      await store.taskInsertMany([newTask({ id: "q", type: "q" })], { maxQueued: new Map([["q", 10]]) });
+      const schedule = await store.scheduleUpsert({ name: "nightly", type: "t", params: null, options: {}, cron: "0 3 * * *", tz: "UTC", missed: { policy: "skip" } });
+      const [fired] = await store.scheduleFire([{ schedule: "nightly", tickAt: schedule.anchorAt.getTime() + 60_000, task: newTask({ id: "sf" }) }]);
+      expect(fired!.task).not.toBeNull();
+
+      // Task a: every way a run ends and comes back.
+      await claim("a");
+      await store.taskFinishMany([{ taskId: "a", runNo: 1, outcome: "failed", next: "queued", retryDelayMs: 0, error }]);
+      await claim("a");
+      await store.taskFinishMany([{ taskId: "a", runNo: 2, outcome: "cancelled", next: "queued", refundAttempt: true }]);
+      await claim("a");
+      await store.taskRescueNode("n1");
+      expect(await claim("a", "n1", { typeConcurrency: 5 })).toHaveLength(1); // the flow-limited claim path
+      await store.taskCancel("a");
+      await store.taskCancel("a"); // requested already: no second event
+      await store.taskFinishMany([{ taskId: "a", runNo: 4, outcome: "cancelled", next: "cancelled" }]);
+      await store.taskRetry("a");
+      await store.taskCancel("a");
+      await store.taskDelete("a");
+
+      // Follow-ups added with a finish and with a rescue; a rescue that fails or cancels.
+      await store.taskInsertMany([newTask({ id: "b", type: "b", followUps: [followUpOf("b.1", "success")] })], noLimits);
+      await claim("b", "n2");
+      await store.taskFinishMany([{ taskId: "b", runNo: 1, outcome: "succeeded", next: "succeeded", result: 1 }]);
+      await store.taskInsertMany([newTask({ id: "c", type: "c", maxAttempts: 1, followUps: [followUpOf("c.1", "failure")] })], noLimits);
+      await claim("c", "n3");
+      await store.taskRescueNode("n3");
+      await store.taskInsertMany([newTask({ id: "d", type: "d" })], noLimits);
+      await claim("d", "n4");
+      await store.taskCancel("d");
+      await store.taskRescueNode("n4");
+
+      // A retry due later reports scheduled; a failure pruned at once; an expiry.
+      await store.taskInsertMany([newTask({ id: "e", type: "e" }), newTask({ id: "f", type: "f", maxAttempts: 1, deleteAfterMs: 0 })], noLimits);
+      await claim("e", "n5");
+      await store.taskFinishMany([{ taskId: "e", runNo: 1, outcome: "failed", next: "queued", retryDelayMs: 60_000, error }]);
+      await claim("f", "n5");
+      await store.taskFinishMany([{ taskId: "f", runNo: await runOf("f"), outcome: "failed", next: "failed", error }]);
+      expect((await store.prune({ batchSize: 100, keepRunsPerTask: 100 })).tasksDeleted).toBe(1);
+      await store.taskInsertMany([newTask({ id: "x", type: "x", deadline: Date.now() - 1 })], noLimits);
+      await store.taskExpireOverdue();
+
+      const all = await store.taskEventList({ afterId: 0, limit: 1000 });
+      expect(all.map((e) => [e.taskId, e.kind, e.status, e.attempt, e.runNo])).toEqual([
+        ["a", "added", "queued", 0, 0],
+        ["s", "added", "scheduled", 0, 0],
+        ["q", "added", "queued", 0, 0],
+        ["sf", "added", "queued", 0, 0],
+        ["a", "started", "running", 1, 1],
+        ["a", "retrying", "queued", 1, 1],
+        ["a", "started", "running", 2, 2],
+        ["a", "released", "queued", 1, 2],
+        ["a", "started", "running", 2, 3],
+        ["a", "rescued", "queued", 2, 3],
+        ["a", "started", "running", 3, 4],
+        ["a", "cancel-requested", "running", 3, 4],
+        ["a", "cancelled", "cancelled", 3, 4],
+        ["a", "retried", "queued", 0, 4],
+        ["a", "cancelled", "cancelled", 0, 4],
+        ["a", "deleted", "cancelled", 0, 4],
+        ["b", "added", "queued", 0, 0],
+        ["b", "started", "running", 1, 1],
+        ["b", "succeeded", "succeeded", 1, 1],
+        ["b.1", "added", "queued", 0, 0],
+        ["c", "added", "queued", 0, 0],
+        ["c", "started", "running", 1, 1],
+        ["c", "failed", "failed", 1, 1],
+        ["c.1", "added", "queued", 0, 0],
+        ["d", "added", "queued", 0, 0],
+        ["d", "started", "running", 1, 1],
+        ["d", "cancel-requested", "running", 1, 1],
+        ["d", "cancelled", "cancelled", 1, 1],
+        ["e", "added", "queued", 0, 0],
+        ["f", "added", "queued", 0, 0],
+        ["e", "started", "running", 1, 1],
+        ["e", "retrying", "scheduled", 1, 1],
+        ["f", "started", "running", 1, 1],
+        ["f", "failed", "failed", 1, 1],
+        ["f", "deleted", "failed", 1, 1],
+        ["x", "added", "queued", 0, 0],
+        ["x", "expired", "expired", 0, 0],
+      ]);
+      // Types and owners are the task's; an add is logged at its creation, a change at its update.
+      expect(all[0]).toMatchObject({ type: "a", owner: "alice" });
+      expect(all.find((e) => e.taskId === "b.1")).toMatchObject({ type: "child", owner: "alice" });
+      const b = (await store.taskGet("b"))!;
+      expect(all.find((e) => e.taskId === "b" && e.kind === "added")!.at.getTime()).toBe(b.createdAt.getTime());
+      expect(all.find((e) => e.taskId === "b" && e.kind === "succeeded")!.at.getTime()).toBe(b.updatedAt.getTime());
     });
 
     it("never shows a new event at or below a position a reader has seen, with concurrent writers", async () => {

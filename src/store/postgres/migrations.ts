@@ -240,4 +240,19 @@ CREATE INDEX flow_starts_window ON {schema}.flow_starts (type, grp, at);
 CREATE INDEX flow_starts_expires ON {schema}.flow_starts (expires_at);
 `,
   },
+  {
+    version: 5,
+    name: "set-based task-event writes",
+    // Every statement that adds, changes or deletes tasks now writes its task_events rows itself,
+    // one insert per statement (src/store/postgres/postgres-task-events.ts): the per-row plpgsql
+    // trigger cost a function call and a single-row insert per task on the hot path. The table,
+    // its columns and the sequencer are unchanged. Changes made outside Tasklane's statements
+    // (e.g. by hand in SQL) are no longer logged.
+    sql: `
+DROP TRIGGER task_events_insert ON {schema}.tasks;
+DROP TRIGGER task_events_update ON {schema}.tasks;
+DROP TRIGGER task_events_delete ON {schema}.tasks;
+DROP FUNCTION {schema}.tasklane_log_task_event();
+`,
+  },
 ];

@@ -247,4 +247,14 @@ CREATE INDEX flow_starts_window ON flow_starts (type, grp, at);
 CREATE INDEX flow_starts_expires ON flow_starts (expires_at);
 `,
   },
+  // ---- numbered with PostgreSQL's migration 5, which drops its per-row event triggers ----
+  {
+    version: 5,
+    name: "PostgreSQL only: set-based task-event writes",
+    // Migration numbers are the same in both dialects. SQLite keeps its event triggers: they run
+    // in-process, with no per-row function call to the server to save.
+    sql: `
+SELECT 1;
+`,
+  },
 ];
