@@ -47,6 +47,7 @@ import type {
 } from "../store.js";
 import type { SqlRunOptions, SqlRunResult } from "../store.js";
 import { sqliteSqlRun } from "./sqlite-sql-run.js";
+import { retryWhileBusy } from "./sqlite-write-lock.js";
 import { rowToEvent, rowToNode, rowToRun, rowToTask as mapRow, taskColumns, valuesToTask, type SqlRow, type TaskColumns } from "./sqlite-rows.js";
 
 export interface SqliteStoreOptions {
@@ -88,6 +89,10 @@ export class SqliteStore implements Store {
   private closed = false;
   private readonly options: SqliteStoreOptions;
   private readonly claimReader: SqliteClaimReader;
+  private readonly busyTimeoutMs: number;
+  /** Set around `BEGIN IMMEDIATE` only; null for `:memory:` (one connection, never busy). */
+  private readonly busyTimeoutOff: Database.Statement | null;
+  private readonly busyTimeoutOn: Database.Statement | null;
 
   constructor(options: SqliteStoreOptions) {
     this.options = options;
@@ -95,7 +100,14 @@ export class SqliteStore implements Store {
     this.db = new Database(options.path, { fileMustExist: options.mustExist ?? false });
     // One wrapper for every write (better-sqlite3 builds a new one per transaction() call).
     this.inTransaction = this.db.transaction((fn: () => unknown) => fn());
-    this.db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 15_000}`);
+    this.busyTimeoutMs = options.busyTimeoutMs ?? 15_000;
+    // Reads keep SQLite's busy handler: in WAL mode a read meets SQLITE_BUSY only in rare moments
+    // (another connection running WAL recovery after a crash, or rebuilding the wal-index), where a
+    // 1–100 ms sleep costs nothing that matters, and retrying every read statement of the store by
+    // hand would spread through all its SQL. Writes wait for the lock in `retryWhileBusy`.
+    this.db.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
+    this.busyTimeoutOff = memory ? null : this.db.prepare("PRAGMA busy_timeout = 0");
+    this.busyTimeoutOn = memory ? null : this.db.prepare(`PRAGMA busy_timeout = ${this.busyTimeoutMs}`);
     if (!memory) this.db.pragma("journal_mode = WAL");
     this.db.pragma("foreign_keys = OFF");
     this.db.pragma("cache_size = -32000");
@@ -132,7 +144,30 @@ export class SqliteStore implements Store {
       this.db.pragma(`synchronous = ${sync}`);
       this.currentSync = sync;
     }
-    return this.inTransaction.immediate(fn) as T;
+    const off = this.busyTimeoutOff;
+    const on = this.busyTimeoutOn;
+    if (!off || !on || this.db.inTransaction) return this.inTransaction.immediate(fn) as T;
+    // The write lock is waited for here, in µs steps, not in SQLite's busy handler (1–100 ms
+    // sleeps): see sqlite-write-lock.ts. Once `BEGIN IMMEDIATE` holds the lock the busy timeout is
+    // back on, so statements and COMMIT inside behave as before (a rollback-journal database, where
+    // COMMIT waits for readers, included). The toggle costs ~3 µs per write transaction (two
+    // prepared PRAGMA statements).
+    let entered = false;
+    const body = () => {
+      entered = true;
+      on.run();
+      return fn();
+    };
+    off.run();
+    try {
+      return retryWhileBusy(
+        () => this.inTransaction.immediate(body) as T,
+        this.busyTimeoutMs,
+        () => !entered,
+      );
+    } finally {
+      if (!entered) on.run();
+    }
   }
 
   private migrateSync(): number[] {
