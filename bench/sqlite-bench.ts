@@ -7,15 +7,21 @@
  *
  * Options:
  *   --sync full|normal   durability of acknowledged writes (add) [full]
- *   --only a,b,…         phases: add, addMany, drain10, drain100, latency [all]
+ *   --only a,b,…         phases: add, addMany, drain10, drain100, latency, xlatency, xlock [all]
  *   --store-stats        count and time every Store call per phase (where the time goes)
  *   --keep               keep the temp directory with the database files
  *
- * Each phase runs on a fresh database file in a temp directory.
+ * Each phase runs on a fresh database file in a temp directory. The x… phases put a second
+ * process on the file (bench/sqlite-bench-child.ts): `xlatency` is add→start with the idle worker
+ * in that process; `xlock` adds one by one while that process takes the write lock for 0.5 ms out
+ * of every 2 ms (commits included), so many adds have to wait for it.
  */
+import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import readline from "node:readline";
+import { fileURLToPath } from "node:url";
 import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 import { Tasklane, defineTask, type TaskDefinition } from "../src/index.js";
 import type { Store } from "../src/store/store.js";
@@ -30,7 +36,7 @@ if (sync !== "full" && sync !== "normal") {
   console.error(`--sync: expected full or normal, got ${sync}`);
   process.exit(2);
 }
-const PHASES = ["add", "addMany", "drain10", "drain100", "latency"] as const;
+const PHASES = ["add", "addMany", "drain10", "drain100", "latency", "xlatency", "xlock"] as const;
 type Phase = (typeof PHASES)[number];
 const only = option("only")?.split(",").map((s) => s.trim()) ?? [...PHASES];
 for (const p of only) {
@@ -270,6 +276,91 @@ async function phaseLatency(): Promise<void> {
   await lane.close({ graceMs: 1000 });
 }
 
+/** The other process of the x… phases; `onLine` gets its stdout lines but "ready". */
+function spawnChild(args: string[], onLine: (line: string) => void) {
+  const entry = fileURLToPath(new URL("./sqlite-bench-child.ts", import.meta.url));
+  const proc = spawn(process.execPath, ["--import", "tsx", entry, ...args], { stdio: ["pipe", "pipe", "inherit"] });
+  const exited = new Promise<void>((resolve) => proc.once("exit", () => resolve()));
+  let ready!: () => void;
+  const isReady = new Promise<void>((resolve, reject) => {
+    ready = resolve;
+    void exited.then(() => reject(new Error(`bench child ${args[0]} exited before it was ready`)));
+  });
+  readline.createInterface({ input: proc.stdout! }).on("line", (line) => (line === "ready" ? ready() : onLine(line)));
+  return { proc, exited, isReady };
+}
+
+const epochNow = () => performance.timeOrigin + performance.now();
+
+async function phaseCrossProcessLatency(): Promise<void> {
+  const db = freshDb();
+  const xlat = defineTask<{ seq: number }>({ name: "xlat", run: () => null });
+  // The producer: adds only, never claims (its worker is not started).
+  const producer = await Tasklane.open({ db: "sqlite:" + db, synchronous: sync as "full" | "normal", tasks: [xlat], node: "bench" });
+  const startedAt = new Map<number, number>();
+  const child = spawnChild(["worker", db], (line) => {
+    const [tag, seq, at] = line.split(" ");
+    if (tag === "s") startedAt.set(Number(seq), Number(at));
+  });
+  await child.isReady;
+  await new Promise((r) => setTimeout(r, 500)); // the worker's first claim is over: it is idle
+  const warm = 20;
+  const total = warm + SIZES.latencyRatePerSec * SIZES.latencySeconds;
+  const gap = 1000 / SIZES.latencyRatePerSec;
+  const addedAt: number[] = [];
+  let addMs = 0;
+  const t0 = epochNow();
+  for (let seq = 0; seq < total; seq++) {
+    const wait = t0 + seq * gap - epochNow();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    addedAt[seq] = epochNow();
+    await producer.add("xlat", { seq });
+    addMs += epochNow() - addedAt[seq]!;
+  }
+  const deadline = performance.now() + 10_000;
+  while (startedAt.size < total && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  child.proc.stdin!.write("stop\n");
+  await child.exited;
+  await producer.close();
+  const lat: number[] = [];
+  for (let seq = warm; seq < total; seq++) if (startedAt.has(seq)) lat.push(startedAt.get(seq)! - addedAt[seq]!);
+  lat.sort((a, b) => a - b);
+  const f = (v: number) => `${v.toFixed(2)} ms`;
+  report(
+    `add→start latency, worker in another process, ${SIZES.latencyRatePerSec} tasks/s for ${SIZES.latencySeconds} s`,
+    `p50 ${f(percentile(lat, 50))}, p95 ${f(percentile(lat, 95))}, p99 ${f(percentile(lat, 99))}`,
+    `${lat.length}/${total - warm} started, max ${f(lat[lat.length - 1] ?? NaN)}, mean add() ${f(addMs / total)} (part of the latency)`,
+  );
+}
+
+async function phaseLockContention(): Promise<void> {
+  const db = freshDb();
+  const { lane } = await openLane(db, [noop]);
+  for (let i = 0; i < 100; i++) await lane.add("noop", { i }); // warm-up, alone on the file
+  let holderCommits = 0;
+  const forMs = 3000;
+  const child = spawnChild(["holder", db, "0.5", "1.5", String(forMs + 500)], (line) => {
+    if (line.startsWith("done ")) holderCommits = Number(line.slice(5));
+  });
+  await child.isReady;
+  const durations: number[] = [];
+  const end = performance.now() + forMs;
+  while (performance.now() < end) {
+    const t = performance.now();
+    await lane.add("noop", {});
+    durations.push(performance.now() - t);
+  }
+  await child.exited;
+  await lane.close();
+  const sorted = [...durations].sort((a, b) => a - b);
+  const f = (v: number) => `${v.toFixed(2)} ms`;
+  report(
+    "add, one by one, while another process holds the write lock 0.5 ms of every 2",
+    `${Math.round(perSec(durations.length, forMs)).toLocaleString("en-US")} tasks/s`,
+    `add() p50 ${f(percentile(sorted, 50))}, p99 ${f(percentile(sorted, 99))}, max ${f(sorted[sorted.length - 1] ?? NaN)}; the other process committed ${holderCommits.toLocaleString("en-US")} times`,
+  );
+}
+
 // ---------------------------------------------------------------- main
 
 const cpus = os.cpus();
@@ -297,6 +388,8 @@ const runners: Record<Phase, () => Promise<void>> = {
   drain10: () => phaseDrain(10),
   drain100: () => phaseDrain(100),
   latency: phaseLatency,
+  xlatency: phaseCrossProcessLatency,
+  xlock: phaseLockContention,
 };
 try {
   for (const phase of PHASES) if (only.includes(phase)) await runners[phase]();
