@@ -217,7 +217,7 @@ async function phaseDrain(concurrency: number): Promise<void> {
   report(
     `drain of ${SIZES.drain.toLocaleString("en-US")} no-op tasks, concurrency ${concurrency}`,
     `${Math.round(perSec(SIZES.drain, ms)).toLocaleString("en-US")} tasks/s`,
-    `${ms.toFixed(0)} ms, claimBatch 100 (default), fetch-ahead on${errors.length ? `, ${errors.length} errors: ${errors[0]}` : ""}`,
+    `${ms.toFixed(0)} ms, claimBatch 100 (default)${errors.length ? `, ${errors.length} errors: ${errors[0]}` : ""}`,
   );
   printStats(`drain at concurrency ${concurrency}`, stats, ms, SIZES.drain);
   await lane.close({ graceMs: 1000 });

@@ -189,6 +189,8 @@ export interface StoreCapabilities {
    * changes (hint `schedules`): an idle node can sleep on timers instead of polling every second.
    */
   dueTimeNotification: boolean;
+  /** A claim is a network round trip (not a local call): worth claiming ahead of free slots. */
+  roundTripClaims: boolean;
 }
 
 /** What a change notification is about: new or re-queued work, a cancel request, a schedule change, or unknown (any commit). */

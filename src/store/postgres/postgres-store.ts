@@ -122,6 +122,7 @@ export class PostgresStore implements Store {
     changeNotification: true,
     cancelNotification: true,
     dueTimeNotification: true,
+    roundTripClaims: true,
   };
   readonly schema: string;
   private readonly S: string;

@@ -128,7 +128,7 @@ export class SqliteStore implements Store {
     this.db.pragma("foreign_keys = OFF");
     this.db.pragma("cache_size = -32000");
     this.durableSync = options.synchronous === "normal" ? "NORMAL" : "FULL";
-    this.capabilities = { multiProcess: !memory, transactionalAdd: false, changeNotification: !memory, cancelNotification: false, dueTimeNotification: false };
+    this.capabilities = { multiProcess: !memory, transactionalAdd: false, changeNotification: !memory, cancelNotification: false, dueTimeNotification: false, roundTripClaims: false };
     if (options.migrate !== false) this.migrateSync();
     this.claimReader = new SqliteClaimReader(this.db);
   }
