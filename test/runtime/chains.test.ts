@@ -6,6 +6,22 @@ for (const backend of BACKENDS) {
   describe(`follow-up chains on ${backend}`, () => {
     const useLane = useLanes(backend);
 
+    it("adds and runs tasks and follow-ups whose params are null", async () => {
+      const lane = await useLane().open();
+      const seen: unknown[] = [];
+      lane.register(
+        defineTask({ name: "parent", run: () => "done" }),
+        defineTask({ name: "child", run: (ctx) => void seen.push(ctx.params) }),
+      );
+      await lane.start();
+      const plain = await lane.add("child", null);
+      expect(plain.params).toBeNull();
+      const parent = await lane.add("parent", null, { then: [{ type: "child", params: null }] });
+      expect(await waitForStatus(lane, parent.id, ["succeeded"])).toMatchObject({ params: null });
+      expect(await waitForStatus(lane, `${parent.id}.1`, ["succeeded"])).toMatchObject({ params: null });
+      expect(seen).toEqual([null, null]);
+    });
+
     it("runs a chain of three in order, each receiving its parent's result (export → mail → delete)", async () => {
       const lane = await useLane().open({ worker: { concurrency: 4 } });
       const seen: Array<{ step: string; parent: unknown }> = [];

@@ -196,7 +196,7 @@ export class PostgresStore implements Store {
     // Fixed ids make a second insert of the same follow-up a no-op.
     const followUps = (ended: string) => `INSERT INTO ${S}.tasks (id, type, name, description, params, status, priority, run_at,
           created_at, updated_at, max_attempts, max_runs, backoff, timeout_ms, cpu, executor, delete_after_ms, owner, grp, parent, follow_ups)
-        SELECT k.id, k.type, k.name, k.description, k.params, 'queued', k.priority, now() + k."delayMs" * interval '1 millisecond',
+        SELECT k.id, k.type, k.name, k.description, coalesce(k.params, 'null'::jsonb), 'queued', k.priority, now() + k."delayMs" * interval '1 millisecond',
           now(), now(), k."maxAttempts", k."maxRuns", k.backoff, k."timeoutMs", k.cpu, k.executor, k."deleteAfterMs", k.owner, k."group",
           jsonb_build_object('id', e.id, 'type', e.type, 'status', e.status, 'result', e.result, 'error', e.error),
           CASE WHEN jsonb_array_length(k."followUps") > 0 THEN k."followUps" END
@@ -207,9 +207,10 @@ export class PostgresStore implements Store {
           AND k."on" = CASE e.status WHEN 'succeeded' THEN 'success' ELSE 'failure' END
         ON CONFLICT DO NOTHING
         RETURNING id, type, owner, status, run_at, created_at, attempt, run_count`;
+    // jsonb_to_recordset turns a JSON null into SQL NULL: params `null` are stored as JSON null.
     const insertSql = `INSERT INTO ${S}.tasks (id, type, name, description, params, status, priority, run_at, created_at, updated_at,
           max_attempts, max_runs, backoff, timeout_ms, cpu, executor, deadline, delete_after_ms, key, owner, grp, follow_ups)
-        SELECT x.id, x.type, x.name, x.description, x.params, 'queued', x.priority, COALESCE(x.run_at::timestamptz, now()), now(), now(),
+        SELECT x.id, x.type, x.name, x.description, coalesce(x.params, 'null'::jsonb), 'queued', x.priority, COALESCE(x.run_at::timestamptz, now()), now(), now(),
           x.max_attempts, x.max_runs, x.backoff, x.timeout_ms, x.cpu, x.executor, x.deadline::timestamptz, x.delete_after_ms, x.key, x.owner,
           x.grp, x.follow_ups
         FROM jsonb_to_recordset($1::jsonb) AS x(id text, type text, name text, description text, params jsonb,
