@@ -107,6 +107,21 @@ for (const backend of BACKENDS) {
       expect(aborted).toBe(true);
     });
 
+    it("starts a task another node added for later when it is due, not at the next poll, where wake-ups carry due times", async (ctx) => {
+      const file = useLane().file();
+      // The store's own fallback poll (10 s on such stores): only the wake-up's due time can
+      // start the task within the wait below.
+      const runner = await useLane().open({ file, node: "runner", tasks: [job], worker: { pollIntervalMs: undefined } });
+      const client = await useLane().open({ file, node: "client", tasks: [job] });
+      if (!runner.store.capabilities.dueTimeNotification) ctx.skip();
+      await runner.start();
+      await sleep(300); // the runner's first claims (and its LISTEN) are done: it is idle
+      const task = await client.add("job", {}, { delay: "500ms" });
+      const done = await waitForStatus(client, task.id, ["succeeded"], 4000);
+      expect(done.startedAt!.getTime()).toBeGreaterThanOrEqual(task.runAt.getTime());
+      expect(done.result).toBe("runner");
+    });
+
     it("refuses a transactional add where the store cannot do one, storing nothing", async (ctx) => {
       const lane = await useLane().open({ tasks: [job] });
       if (lane.store.capabilities.transactionalAdd) ctx.skip();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { defineTask } from "../../src/index.js";
+import { defineTask, type Tasklane } from "../../src/index.js";
 import { openStore } from "../../src/store/open-store.js";
 import { BACKENDS, useLanes, waitFor, waitForStatus } from "../helpers/lane.js";
 
@@ -40,13 +40,19 @@ for (const backend of BACKENDS) {
       return { lane, tasks, started, open: () => open() };
     }
 
+    /** The gated tasks this node holds (running, or claimed ahead), once it holds more than one. */
+    async function claimedAhead(lane: Tasklane) {
+      const held = async () => (await lane.list({ status: ["running"], type: ["gated"], limit: 100 })).tasks;
+      await waitFor(async () => (await held()).length > 1, "claims ahead");
+      return held();
+    }
+
     it("claims beyond its free slots and runs the buffered tasks as slots free", async () => {
       const file = useLane().file();
       const { lane, tasks, started, open } = await nodeWithBuffer(file);
       // One slot runs, up to claimBatch more are claimed (status running on this node), unstarted.
-      await waitFor(async () => (await lane.list({ status: ["running"], type: ["gated"], limit: 100 })).tasks.length > 1, "claims ahead");
+      const running = await claimedAhead(lane);
       expect(started.length).toBe(1);
-      const running = (await lane.list({ status: ["running"], type: ["gated"], limit: 100 })).tasks;
       expect(running.length).toBeLessThanOrEqual(21);
       expect(running.every((t) => t.node === "a")).toBe(true);
       open();
@@ -58,8 +64,7 @@ for (const backend of BACKENDS) {
     it("releases buffered tasks at once on stop, attempts refunded, never started", async () => {
       const file = useLane().file();
       const { lane, tasks, started } = await nodeWithBuffer(file);
-      await waitFor(async () => (await lane.list({ status: ["running"], type: ["gated"], limit: 100 })).tasks.length > 1, "claims ahead");
-      const buffered = (await lane.list({ status: ["running"], type: ["gated"], limit: 100 })).tasks.map((t) => t.id).filter((id) => !started.includes(id));
+      const buffered = (await claimedAhead(lane)).map((t) => t.id).filter((id) => !started.includes(id));
       expect(buffered.length).toBeGreaterThan(0);
       await lane.stop({ graceMs: 0 });
       for (const id of buffered) {
@@ -78,8 +83,7 @@ for (const backend of BACKENDS) {
     it("ends a cancelled buffered task as cancelled without starting it", async () => {
       const file = useLane().file();
       const { lane, started, open } = await nodeWithBuffer(file);
-      await waitFor(async () => (await lane.list({ status: ["running"], type: ["gated"], limit: 100 })).tasks.length > 1, "claims ahead");
-      const buffered = (await lane.list({ status: ["running"], type: ["gated"], limit: 100 })).tasks.map((t) => t.id).filter((id) => !started.includes(id));
+      const buffered = (await claimedAhead(lane)).map((t) => t.id).filter((id) => !started.includes(id));
       const victim = buffered[buffered.length - 1]!;
       await lane.cancel(victim);
       expect(await waitForStatus(lane, victim, ["cancelled"])).toMatchObject({ status: "cancelled" });
@@ -92,8 +96,7 @@ for (const backend of BACKENDS) {
     it("never starts a buffered task whose lease was taken over", async () => {
       const file = useLane().file();
       const { lane, started, open } = await nodeWithBuffer(file);
-      await waitFor(async () => (await lane.list({ status: ["running"], type: ["gated"], limit: 100 })).tasks.length > 1, "claims ahead");
-      const held = (await lane.list({ status: ["running"], type: ["gated"], limit: 100 })).tasks.map((t) => t.id);
+      const held = (await claimedAhead(lane)).map((t) => t.id);
       const buffered = held.filter((id) => !started.includes(id));
       // Node b takes every run of node a over in one statement (a new run number: a's fencing
       // token is stale), as a rescue and a claim elsewhere would.

@@ -4,36 +4,12 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { ClaimRequest, FlowLimits, NewTask, Store } from "../../src/store/store.js";
-import type { StoredFollowUp } from "../../src/model/task-row.js";
 import type { ScheduleWrite } from "../../src/model/schedule.js";
-import { newTask, type ConformanceTarget } from "./conformance.js";
+import { followUp, newTask, type ConformanceTarget } from "./conformance.js";
 
 const noLimits = { maxQueued: new Map<string, number>() };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function followUp(id: string, on: "success" | "failure", over: Partial<StoredFollowUp> = {}): StoredFollowUp {
-  return {
-    id,
-    on,
-    type: "child",
-    name: null,
-    description: null,
-    params: { from: "parent" },
-    priority: 0,
-    maxAttempts: 3,
-    maxRuns: 100,
-    backoff: { type: "fixed", delayMs: 10, maxMs: 1000, jitter: 0 },
-    timeoutMs: null,
-    cpu: 0,
-    executor: null,
-    deleteAfterMs: 86_400_000,
-    owner: "alice",
-    group: null,
-    delayMs: 0,
-    followUps: [],
-    ...over,
-  };
-}
 
 export function runDispatchConformance(target: ConformanceTarget): void {
   describe(`Dispatch, flow control, follow-ups and schedules: ${target.name}`, () => {

@@ -4,34 +4,11 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Store } from "../../src/store/store.js";
-import type { StoredFollowUp } from "../../src/model/task-row.js";
 import type { FlowLimits } from "../../src/store/store.js";
-import { newTask, type ConformanceTarget } from "./conformance.js";
+import { followUp, newTask, type ConformanceTarget } from "./conformance.js";
 
 const noLimits = { maxQueued: new Map<string, number>() };
 
-function followUpOf(id: string, on: "success" | "failure"): StoredFollowUp {
-  return {
-    id,
-    on,
-    type: "child",
-    name: null,
-    description: null,
-    params: { from: "parent" },
-    priority: 0,
-    maxAttempts: 3,
-    maxRuns: 100,
-    backoff: { type: "fixed", delayMs: 10, maxMs: 1000, jitter: 0 },
-    timeoutMs: null,
-    cpu: 0,
-    executor: null,
-    deleteAfterMs: 86_400_000,
-    owner: "alice",
-    group: null,
-    delayMs: 0,
-    followUps: [],
-  };
-}
 
 export function runUsersConformance(target: ConformanceTarget): void {
   describe(`Store conformance (users, tokens, task events, stats): ${target.name}`, () => {
@@ -174,10 +151,10 @@ export function runUsersConformance(target: ConformanceTarget): void {
       await store.taskDelete("a");
 
       // Follow-ups added with a finish and with a rescue; a rescue that fails or cancels.
-      await store.taskInsertMany([newTask({ id: "b", type: "b", followUps: [followUpOf("b.1", "success")] })], noLimits);
+      await store.taskInsertMany([newTask({ id: "b", type: "b", followUps: [followUp("b.1", "success")] })], noLimits);
       await claim("b", "n2");
       await store.taskFinishMany([{ taskId: "b", runNo: 1, outcome: "succeeded", next: "succeeded", result: 1 }]);
-      await store.taskInsertMany([newTask({ id: "c", type: "c", maxAttempts: 1, followUps: [followUpOf("c.1", "failure")] })], noLimits);
+      await store.taskInsertMany([newTask({ id: "c", type: "c", maxAttempts: 1, followUps: [followUp("c.1", "failure")] })], noLimits);
       await claim("c", "n3");
       await store.taskRescueNode("n3");
       await store.taskInsertMany([newTask({ id: "d", type: "d" })], noLimits);

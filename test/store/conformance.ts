@@ -7,6 +7,7 @@ import { KeyConflictError, QueueFullError, ValidationError } from "../../src/mod
 import { sortableId } from "../../src/model/ids.js";
 import type { NewTask, RunFinish, Store } from "../../src/store/store.js";
 import type { NodeHeartbeat } from "../../src/model/node-row.js";
+import type { StoredFollowUp } from "../../src/model/task-row.js";
 
 export interface ConformanceTarget {
   name: string;
@@ -38,6 +39,31 @@ export function newTask(overrides: Partial<NewTask> = {}): NewTask {
     group: null,
     followUps: null,
     ...overrides,
+  };
+}
+
+/** A stored follow-up of a parent task, as `add` would store it. */
+export function followUp(id: string, on: "success" | "failure", over: Partial<StoredFollowUp> = {}): StoredFollowUp {
+  return {
+    id,
+    on,
+    type: "child",
+    name: null,
+    description: null,
+    params: { from: "parent" },
+    priority: 0,
+    maxAttempts: 3,
+    maxRuns: 100,
+    backoff: { type: "fixed", delayMs: 10, maxMs: 1000, jitter: 0 },
+    timeoutMs: null,
+    cpu: 0,
+    executor: null,
+    deleteAfterMs: 86_400_000,
+    owner: "alice",
+    group: null,
+    delayMs: 0,
+    followUps: [],
+    ...over,
   };
 }
 
