@@ -8,7 +8,7 @@
  *   npx tsx bench/peers/render.ts             # re-render docs/benchmarks.md from latest.json
  *
  * Options:
- *   --only a,b       scenarios: add, drain, latency, realistic, backlog, failover [all]
+ *   --only a,b       scenarios: add, drain, latency, realistic, backlog, failover, held [all]
  *   --systems a,b    tasklane-sqlite, tasklane-pg, graphile-worker, graphile-worker-batched, pg-boss, bullmq [all]
  *   --quick          small sizes (results go to results/quick.json, the page is not rendered)
  *   --size k=v,…     override sizes (keys of FULL_SIZES in scenarios/types.ts), e.g. backlog=200000

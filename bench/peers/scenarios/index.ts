@@ -1,8 +1,9 @@
-/** The six scenarios of issue 7, in order, with the columns each one reports. */
+/** The scenarios of issues 7 and 11, in order, with the columns each one reports. */
 import { runAdd } from "./add.js";
 import { runBacklog } from "./backlog.js";
 import { runDrain } from "./drain.js";
 import { runFailover } from "./failover.js";
+import { runHeld } from "./held.js";
 import { runLatency } from "./latency.js";
 import { runRealistic } from "./realistic.js";
 import type { ScenarioSpec } from "./types.js";
@@ -85,5 +86,21 @@ export const SCENARIOS: ScenarioSpec[] = [
       { key: "firstSeconds", label: "first restarted (s)", better: "lower", digits: 2 },
     ],
     run: runFailover,
+  },
+  {
+    id: "held",
+    title: "7. Steady load while another session holds a transaction",
+    what: (s) =>
+      `${n(s.heldRate)} no-op tasks a second, added in batches every 100 ms, to one worker process at concurrency 50. After ${s.heldWarmSeconds} s, another session in the same database runs BEGIN; SELECT txid_current() and keeps the transaction open for ${s.heldSeconds} s (no dead row version can be removed meanwhile), then commits; the load goes on for ${s.heldRecoverySeconds} s. Backlog is added minus finished, sampled every second. CPU per task is the PostgreSQL backends' over the second half of the warm-up (before) and of the recovery window (after). PostgreSQL systems only.`,
+    columns: [
+      { key: "maxBacklog", label: "largest backlog (tasks)", better: "lower" },
+      { key: "maxBacklogSeconds", label: "largest backlog (s of load)", better: "lower", digits: 1 },
+      { key: "secondsOver2", label: "seconds with backlog > 2 s of load", better: "lower" },
+      { key: "holdRate", label: "finished/s while held", better: "higher" },
+      { key: "dbMb", label: "database size at release (MB)", better: "lower" },
+      { key: "cpuBefore", label: "PostgreSQL CPU per task before (µs)", better: "lower" },
+      { key: "cpuAfter", label: "PostgreSQL CPU per task after (µs)", better: "lower" },
+    ],
+    run: runHeld,
   },
 ];

@@ -16,6 +16,10 @@ export interface Sizes {
   failoverTasks: number;
   failoverCapMs: number;
   failoverModes: Array<"default" | "short">;
+  heldRate: number;
+  heldWarmSeconds: number;
+  heldSeconds: number;
+  heldRecoverySeconds: number;
 }
 
 export const FULL_SIZES: Sizes = {
@@ -33,6 +37,10 @@ export const FULL_SIZES: Sizes = {
   failoverTasks: 100,
   failoverCapMs: 75_000,
   failoverModes: ["default", "short"],
+  heldRate: 1000,
+  heldWarmSeconds: 20,
+  heldSeconds: 180,
+  heldRecoverySeconds: 60,
 };
 
 export const QUICK_SIZES: Sizes = {
@@ -50,6 +58,10 @@ export const QUICK_SIZES: Sizes = {
   failoverTasks: 20,
   failoverCapMs: 20_000,
   failoverModes: ["short"],
+  heldRate: 500,
+  heldWarmSeconds: 6,
+  heldSeconds: 10,
+  heldRecoverySeconds: 6,
 };
 
 /** One table row: a system (or a system in one setting) and its figures; null = not measured. */

@@ -255,4 +255,31 @@ DROP TRIGGER task_events_delete ON {schema}.tasks;
 DROP FUNCTION {schema}.tasklane_log_task_event();
 `,
   },
+  {
+    version: 6,
+    name: "claim by type",
+    // The plain claim reads each type's range of this index (postgres-claim.ts says why: a claim
+    // over all types could be planned to read the whole queue). It also serves the queued count
+    // of `maxQueued`, which the index on (type) alone served before.
+    sql: `
+CREATE INDEX tasks_ready_type ON {schema}.tasks (type, priority, run_at, id) WHERE status = 'queued';
+DROP INDEX {schema}.tasks_queued_type;
+-- One step of the fair claim's skip scan over fairness keys. As a statement inside the claim it
+-- could be planned, after statistics taken with few tasks queued, as a read and sort of every
+-- queued task through another partial index, at every step; here sorting is switched off, so
+-- the step walks tasks_ready_fair to the next key and stops.
+CREATE FUNCTION {schema}.tasklane_next_fair_key(after text, inclusive boolean) RETURNS text
+  LANGUAGE plpgsql STABLE SET enable_sort = off
+  AS $fn$
+  BEGIN
+    IF inclusive THEN
+      RETURN (SELECT coalesce(grp, owner, '') FROM {schema}.tasks
+        WHERE status = 'queued' AND coalesce(grp, owner, '') >= after ORDER BY coalesce(grp, owner, '') LIMIT 1);
+    END IF;
+    RETURN (SELECT coalesce(grp, owner, '') FROM {schema}.tasks
+      WHERE status = 'queued' AND coalesce(grp, owner, '') > after ORDER BY coalesce(grp, owner, '') LIMIT 1);
+  END
+  $fn$;
+`,
+  },
 ];
