@@ -4,6 +4,15 @@ import type { RunState } from "./run-state.js";
 const RATE_WINDOW_MS = 250;
 
 /**
+ * The buffer holds at least this many times the recent claim round trip of work. Claims turn
+ * slow when the queue index fills with row versions no one may remove yet (a transaction held
+ * open elsewhere on PostgreSQL: every claim steps over the versions of every task claimed since
+ * it began). Claiming the same number of tasks in fewer, larger batches keeps the share of the
+ * node's time spent claiming bounded instead of letting it grow with the dead versions.
+ */
+const CLAIM_COVER = 10;
+
+/**
  * Runs claimed ahead of free slots (fetch-ahead), in claim order, and how many the node should
  * hold: about `aheadMs` of work at the rate its handlers have been finishing, at most `max`.
  *
@@ -20,6 +29,7 @@ export class FetchAheadBuffer {
   private windowStart = Date.now();
   private windowCount = 0;
   private ratePerSec = 0;
+  private claimMs = 0;
 
   constructor(
     private readonly aheadMs: number,
@@ -68,6 +78,11 @@ export class FetchAheadBuffer {
     this.windowCount++;
   }
 
+  /** A claim round trip took `ms` (a moving average keeps one slow claim from doubling the buffer). */
+  noteClaim(ms: number): void {
+    this.claimMs = this.claimMs === 0 ? ms : this.claimMs * 0.7 + ms * 0.3;
+  }
+
   /** How many runs the buffer should hold now. */
   target(now = Date.now()): number {
     if (this.aheadMs === 0) return 0;
@@ -77,7 +92,8 @@ export class FetchAheadBuffer {
     const elapsed = now - this.windowStart;
     const current = elapsed >= 20 ? (this.windowCount * 1000) / elapsed : 0;
     const rate = Math.max(this.ratePerSec, current);
-    return Math.min(this.max, Math.floor((rate * this.aheadMs) / 1000));
+    const aheadMs = Math.max(this.aheadMs, CLAIM_COVER * this.claimMs);
+    return Math.min(this.max, Math.floor((rate * aheadMs) / 1000));
   }
 
   private roll(now: number): void {

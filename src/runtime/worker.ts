@@ -142,6 +142,8 @@ export class Worker {
   private maybeMore = true;
   private pumping = false;
   private pumpAgain = false;
+  /** When the completer's finish-and-claim was asked for (its round trip feeds the fetch-ahead). */
+  private claimSentAt = 0;
   private pumpScheduled = false;
   private pollTimer: NodeJS.Timeout | null = null;
   private unwatchChanges: (() => void) | null = null;
@@ -444,12 +446,17 @@ export class Worker {
       return null;
     }
     const request = this.claimRequest(runs);
-    if (request) this.pumping = true;
+    if (request) {
+      this.pumping = true;
+      this.claimSentAt = performance.now();
+    }
     return request;
   }
 
   private afterClaim(claimed: TaskRow[], request: ClaimRequest): void {
     this.pumping = false;
+    // With the finish it was written with: a slow finish also argues for fewer, larger batches.
+    this.buffered.noteClaim(performance.now() - this.claimSentAt);
     this.takeClaimed(claimed, request);
     if (this.pumpAgain) this.schedulePump();
   }
@@ -465,7 +472,9 @@ export class Worker {
         this.pumpAgain = false;
         const request = this.claimRequest();
         if (!request) break;
+        const sentAt = performance.now();
         const claimed = await this.store.taskClaim(request);
+        this.buffered.noteClaim(performance.now() - sentAt);
         this.takeClaimed(claimed, request);
       } while (this.pumpAgain);
     } catch (error) {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { defineTask, type Tasklane } from "../../src/index.js";
 import { openStore } from "../../src/store/open-store.js";
+import { FetchAheadBuffer } from "../../src/runtime/fetch-ahead.js";
 import { BACKENDS, useLanes, waitFor, waitForStatus } from "../helpers/lane.js";
 
 /**
@@ -116,3 +117,39 @@ for (const backend of BACKENDS) {
     });
   });
 }
+
+describe("fetch-ahead sizing", () => {
+  /** A buffer that has seen handlers finish at 1,000 a second for a second. */
+  const atThousandPerSecond = (aheadMs: number, max: number) => {
+    const buffer = new FetchAheadBuffer(aheadMs, max);
+    const t0 = Date.now();
+    for (let ms = 0; ms < 1000; ms++) buffer.noteFinished(t0 + ms);
+    return { buffer, now: t0 + 1000 };
+  };
+
+  it("holds its fetch-ahead time of work at the rate handlers finish, at most its maximum", () => {
+    const { buffer, now } = atThousandPerSecond(50, 1000);
+    expect(buffer.target(now)).toBeGreaterThanOrEqual(45);
+    expect(buffer.target(now)).toBeLessThanOrEqual(55);
+    expect(atThousandPerSecond(50, 20).buffer.target(now)).toBe(20);
+  });
+
+  it("holds more when claims turn slow: ten round trips of work, so claiming stays a small share", () => {
+    const { buffer, now } = atThousandPerSecond(50, 1000);
+    buffer.noteClaim(30);
+    // 10 × 30 ms of work at 1,000/s.
+    expect(buffer.target(now)).toBeGreaterThanOrEqual(270);
+    expect(buffer.target(now)).toBeLessThanOrEqual(330);
+    // One fast claim does not undo it at once; a run of them does.
+    buffer.noteClaim(1);
+    expect(buffer.target(now)).toBeGreaterThan(150);
+    for (let i = 0; i < 20; i++) buffer.noteClaim(1);
+    expect(buffer.target(now)).toBeLessThanOrEqual(55);
+  });
+
+  it("stays off when fetch-ahead is off, however slow claims are", () => {
+    const { buffer, now } = atThousandPerSecond(0, 1000);
+    buffer.noteClaim(500);
+    expect(buffer.target(now)).toBe(0);
+  });
+});
