@@ -1,4 +1,10 @@
-import type { DispatchPolicy } from "../store.js";
+import pg from "pg";
+import type { TaskRow } from "../../model/task-row.js";
+import { chooseCandidates } from "../claim-choice.js";
+import { FlowAllowance, rateWindows } from "../flow-budget.js";
+import type { ClaimRequest, ClaimType, DispatchPolicy } from "../store.js";
+import { PgPart } from "./postgres-db.js";
+import { type PgRow, pgRowToTask } from "./postgres-rows.js";
 import { changedEvents, insertTaskEvents } from "./postgres-task-events.js";
 
 /**
@@ -193,4 +199,180 @@ export function candidateStatement(S: string, policy: DispatchPolicy): string {
         SELECT r.id, r.type, r.cpu, r.fair_key, r.grp FROM cand r
         WHERE $2::int[] IS NOT NULL AND $5::int > 0 AND $7::int >= 0 AND $8::float8 >= 0
         ORDER BY ${order}`;
+}
+
+const PRIORITY_POLICY: DispatchPolicy = { order: "priority", agingMs: null };
+
+/** Claims: the one-statement claim of every policy, and the flow-limited claim under its lock. */
+export class PgClaims extends PgPart {
+  private readonly claimStatements = new Map<string, string>();
+  private readonly fairKeyAdvance = fairKeyAdvanceStatement(this.S);
+  /** The fairness key served last: the next fair claim starts after it, so every key gets turns. */
+  private fairCursor = "";
+
+  async taskClaim(req: ClaimRequest): Promise<TaskRow[]> {
+    if (req.limit <= 0 || req.types.length === 0) return [];
+    const policy = req.policy ?? PRIORITY_POLICY;
+    if (req.types.some((t) => t.flow)) return this.claimWithFlow(req, policy);
+    const limited = req.types.some((t) => Number.isFinite(t.slots));
+    const scan = limited ? Math.min(req.limit * 4, 2000) : req.limit;
+    const rows = await this.book(this.claimSql("claim", policy), this.claimParams(req, req.types, scan, policy));
+    rows.sort((a, b) => Number(a.claim_no) - Number(b.claim_no));
+    if (policy.order === "fair") {
+      // A claim reads `limit` keys from the cursor on, and the key scan cannot tell which keys have
+      // something claimable now (due, of these types), so it may come back short while later keys
+      // have work. Move past the keys it examined and claim again, until full, every key was seen
+      // (the statement itself wraps once the scan reaches the end), or 8 rounds.
+      // When every key fitted in one round, a key may still hold more than its share: claim again
+      // from the same cursor as long as the last round found something.
+      let examined = req.limit;
+      let progressed = rows.length > 0;
+      for (let round = 1; rows.length < req.limit && round < 8; round++) {
+        const [next] = await this.book<{ v: string; n: number }>(this.fairKeyAdvance, [this.fairCursor, examined]);
+        if (next && next.n >= examined) this.fairCursor = next.v;
+        else if (!progressed) break;
+        examined = req.limit - rows.length;
+        const more = await this.book(this.claimSql("claim", policy), this.claimParams({ ...req, limit: examined }, req.types, scan, policy));
+        more.sort((a, b) => Number(a.claim_no) - Number(b.claim_no));
+        rows.push(...more);
+        progressed = more.length > 0;
+      }
+      // The next claim starts after the last key served (or past the keys found empty).
+      if (rows.length) this.fairCursor = rows[rows.length - 1]!.fair_key as string;
+    }
+    const now = this.nowSync();
+    return rows.map((r) => pgRowToTask(r, now));
+  }
+
+  /** The claim's parameters ($1..$9 of postgres-claim.ts). */
+  private claimParams(req: ClaimRequest, types: ClaimType[], scan: number, policy: DispatchPolicy): unknown[] {
+    const params: unknown[] = [
+      types.map((t) => t.type),
+      types.map((t) => (Number.isFinite(t.slots) ? t.slots : 1_000_000_000)),
+      req.node,
+      scan,
+      req.limit,
+      req.cpuCapacity,
+      Math.max(0, req.cpuFree),
+      req.leaseMs,
+    ];
+    if (policy.order === "fair") params.push(this.fairCursor);
+    else if (policyTakesNinth(policy)) params.push(policy.agingMs);
+    return params;
+  }
+
+  private claimSql(kind: "claim" | "candidates", policy: DispatchPolicy): string {
+    const key = `${kind}:${policy.order}:${policy.agingMs !== null}`;
+    let sql = this.claimStatements.get(key);
+    if (!sql) {
+      sql = kind === "claim" ? claimStatement(this.S, policy) : candidateStatement(this.S, policy);
+      this.claimStatements.set(key, sql);
+    }
+    return sql;
+  }
+
+  /**
+   * A claim of types with cluster-wide limits: under a transaction-scoped advisory lock, so the
+   * running counts and recent starts it reads cannot change under it by another node's claim
+   * (claims are the only way a task starts). Three round trips, paid only by limited types:
+   * lock and read the budget; lock candidates (chosen in JS, as on SQLite); take them, record
+   * their starts and commit. The first and last are simple-protocol batches with literals
+   * escaped by the driver, so each is one round trip.
+   */
+  private async claimWithFlow(req: ClaimRequest, policy: DispatchPolicy): Promise<TaskRow[]> {
+    const client = await this.bookkeeping.connect();
+    const lit = (v: string) => client.escapeLiteral(v);
+    const num = (v: number) => {
+      if (!Number.isFinite(v)) throw new Error(`flow claim: ${v} is not a finite number`);
+      return String(v);
+    };
+    try {
+      const limited = req.types.filter((t) => t.flow);
+      const S = this.S;
+      const budget = [
+        `SELECT type, grp, count(*)::int AS n, false AS is_start FROM ${S}.tasks
+         WHERE status = 'running' AND type = ANY(ARRAY[${limited.map((t) => lit(t.type)).join(",")}]::text[]) GROUP BY type, grp`,
+        // Index ranges over (type, grp, at): a window never holds more rows of a scope than its limit.
+        ...rateWindows(limited).map(
+          (w) => `SELECT type, NULLIF(grp, ''), count(*)::int, true FROM ${S}.flow_starts
+            WHERE type = ${lit(w.type)} AND grp ${w.perGroup ? "> ''" : "= ''"}
+              AND at > clock_timestamp() - ${num(w.windowMs)} * interval '1 millisecond'
+            GROUP BY type, grp`,
+        ),
+      ].join(" UNION ALL ");
+      const batch = (await client.query(`BEGIN; SELECT pg_advisory_xact_lock(hashtext(${lit(`tasklane:${this.schema}:flow`)})); ${budget}`)) as unknown as pg.QueryResult[];
+      const budgetRows = batch[batch.length - 1]!.rows as PgRow[];
+      const allowance = new FlowAllowance(req.types, {
+        running: budgetRows.filter((r) => !r.is_start).map((r) => ({ type: r.type, grp: r.grp, n: r.n })),
+        starts: budgetRows.filter((r) => r.is_start).map((r) => ({ type: r.type, grp: r.grp, n: r.n })),
+      });
+      const blocked = allowance.blockedPairs();
+      const blockedTypes = new Set(blocked.filter(([, g]) => g === null).map(([t]) => t));
+      const types = req.types.filter((t) => !blockedTypes.has(t.type));
+      let claimed: PgRow[] = [];
+      let finish = "COMMIT";
+      let choice: ReturnType<typeof chooseCandidates> | null = null;
+      if (types.length) {
+        const scan = Math.min(req.limit * 4, 2000);
+        const blockedKeys = blocked.filter(([, g]) => g !== null).map(([t, g]) => `${t}\t${g}`);
+        const candidates = (await client.query(this.claimSql("candidates", policy), [...this.claimParams(req, types, scan, policy), blockedKeys]))
+          .rows as PgRow[];
+        // Fair: keys with nothing claimable now leave a round short; go on past them (see taskClaim).
+        for (let round = 1; policy.order === "fair" && candidates.length < req.limit && round < 8; round++) {
+          const [next] = (await client.query(this.fairKeyAdvance, [this.fairCursor, req.limit])).rows as Array<{ v: string; n: number }>;
+          if (!next || next.n < req.limit) break;
+          this.fairCursor = next.v;
+          const seen = new Set(candidates.map((c) => c.id));
+          const more = (await client.query(this.claimSql("candidates", policy), [...this.claimParams(req, types, scan, policy), blockedKeys]))
+            .rows as PgRow[];
+          candidates.push(...more.filter((c) => !seen.has(c.id)));
+        }
+        choice = chooseCandidates(
+          candidates.map((c) => ({ id: c.id, type: c.type, cpu: c.cpu, fairKey: c.fair_key, group: c.grp })),
+          types,
+          req.limit,
+          req.cpuFree,
+          allowance,
+        );
+        if (choice.ids.length) {
+          const starts = allowance.startRows(choice.taken, 0);
+          finish = `WITH claimed AS (
+              UPDATE ${S}.tasks t SET status = 'running', attempt = t.attempt + 1, run_count = t.run_count + 1, node = ${lit(req.node)},
+                started_at = clock_timestamp(), updated_at = clock_timestamp(),
+                lease_expires_at = clock_timestamp() + ${num(req.leaseMs)} * interval '1 millisecond', cancel_requested = false
+              WHERE t.id = ANY(ARRAY[${choice.ids.map(lit).join(",")}]::text[]) AND t.status = 'queued'
+              RETURNING t.*
+            ),
+            claimed_events AS (${startedEvents(S, "claimed")})
+            SELECT * FROM claimed;
+            ${
+              starts.length
+                ? `INSERT INTO ${S}.flow_starts (type, grp, at, expires_at)
+                   SELECT w.type, w.grp, clock_timestamp(), clock_timestamp() + w.ms * interval '1 millisecond'
+                   FROM (VALUES ${starts.map(([type, grp, ms]) => `(${lit(type)}, ${lit(grp)}, ${num(ms)}::float8)`).join(",")}) AS w(type, grp, ms);`
+                : ""
+            }
+            COMMIT`;
+        }
+      }
+      const done = (await client.query(finish)) as unknown as pg.QueryResult | pg.QueryResult[];
+      if (choice?.ids.length) {
+        claimed = (Array.isArray(done) ? done[0]! : done).rows as PgRow[];
+        if (policy.order === "fair" && choice.lastFairKey !== null) this.fairCursor = choice.lastFairKey;
+        const order = new Map(choice.ids.map((id, i) => [id, i]));
+        claimed.sort((a, b) => order.get(a.id)! - order.get(b.id)!);
+      }
+      const now = this.nowSync();
+      return claimed.map((r) => pgRowToTask(r, now));
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+}
+
+function claimOrder(a: TaskRow, b: TaskRow): number {
+  return a.priority - b.priority || a.runAt.getTime() - b.runAt.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
