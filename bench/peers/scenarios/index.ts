@@ -66,9 +66,9 @@ export const SCENARIOS: ScenarioSpec[] = [
   },
   {
     id: "backlog",
-    title: "5. Deep backlog",
+    title: "5. Deep backlog: the claim-cost curve",
     what: (s) =>
-      `${n(s.backlog)} queued no-op tasks put in place with SQL (Tasklane: copies of one added row; graphile-worker: its add_jobs function; pg-boss: INSERT into its job table; set-up, not measured), then one worker process at concurrency 10: time from go to its first task, and the drain rate over the first ${n(s.backlogSample)} tasks (from the first start; capped at ${s.backlogCapMs / 1000} s).`,
+      `${[...s.backlogCurve.filter((d) => d < s.backlog), s.backlog].map(n).join(" / ")} queued no-op tasks (one case each) put in place with SQL (Tasklane: copies of one added row; graphile-worker: its add_jobs function; pg-boss: INSERT into its job table; set-up, not measured), then one worker process at concurrency 10: time from go to its first task, and the drain rate over the first ${n(s.backlogSample)} tasks (from the first start; capped at ${s.backlogCapMs / 1000} s). A claim whose cost does not grow with the queue gives the same figures at every depth.`,
     columns: [
       { key: "firstClaimMs", label: "first claim (ms)", better: "lower", digits: 1 },
       { key: "rate", label: "drain rate (tasks/s)", better: "higher" },

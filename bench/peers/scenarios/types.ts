@@ -11,6 +11,8 @@ export interface Sizes {
   latencySeconds: number;
   realistic: number;
   backlog: number;
+  /** Shallower depths measured before `backlog` (the claim-cost curve). */
+  backlogCurve: number[];
   backlogSample: number;
   backlogCapMs: number;
   failoverTasks: number;
@@ -32,6 +34,7 @@ export const FULL_SIZES: Sizes = {
   latencySeconds: 5,
   realistic: 10_000,
   backlog: 1_000_000,
+  backlogCurve: [1_000, 100_000],
   backlogSample: 20_000,
   backlogCapMs: 10_000,
   failoverTasks: 100,
@@ -53,6 +56,7 @@ export const QUICK_SIZES: Sizes = {
   latencySeconds: 1,
   realistic: 500,
   backlog: 20_000,
+  backlogCurve: [1_000],
   backlogSample: 2000,
   backlogCapMs: 5000,
   failoverTasks: 20,
