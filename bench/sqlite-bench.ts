@@ -141,7 +141,7 @@ function printStats(phase: string, stats: StatsTable | null, wallMs: number, tas
 
 /** The connection's `PRAGMA synchronous` right after an acknowledged write (0 OFF, 1 NORMAL, 2 FULL). */
 function syncModeOf(lane: Tasklane): string {
-  const db = (lane.store as unknown as { db?: { pragma(s: string, o: { simple: true }): unknown } }).db;
+  const db = (lane.store as unknown as { shared?: { db: { pragma(s: string, o: { simple: true }): unknown } } }).shared?.db;
   if (!db) return `${sync.toUpperCase()} (configured)`;
   const v = Number(db.pragma("synchronous", { simple: true }));
   return ["OFF", "NORMAL", "FULL", "EXTRA"][v] ?? String(v);
@@ -370,7 +370,7 @@ console.log(
 );
 {
   const probe = new SqliteStore({ path: ":memory:" });
-  const version = (probe as unknown as { db: { prepare(s: string): { pluck(): { get(): unknown } } } }).db
+  const version = (probe as unknown as { shared: { db: { prepare(s: string): { pluck(): { get(): unknown } } } } }).shared.db
     .prepare("select sqlite_version()")
     .pluck()
     .get();

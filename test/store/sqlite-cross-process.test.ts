@@ -195,7 +195,7 @@ describe("SQLite store, watchChanges across processes", () => {
     let calls = 0;
     a.watchChanges(() => (calls += 1));
     // TRUNCATE empties the file in place; the watch must keep working after it.
-    (b as unknown as { db: { pragma(s: string): unknown } }).db.pragma("wal_checkpoint(TRUNCATE)");
+    (b as unknown as { shared: { db: { pragma(s: string): unknown } } }).shared.db.pragma("wal_checkpoint(TRUNCATE)");
     await sleep(100);
     const before = calls;
     await b.taskInsertMany([task("after-truncate")], limits);

@@ -1,6 +1,10 @@
 import type Database from "better-sqlite3";
+import type { TaskRow } from "../../model/task-row.js";
+import { chooseCandidates } from "../claim-choice.js";
+import { FlowAllowance, rateWindows, type FlowBudget } from "../flow-budget.js";
 import type { ClaimRequest, ClaimType, DispatchPolicy } from "../store.js";
-import { rateWindows, type FlowBudget } from "../flow-budget.js";
+import { SqlitePart } from "./sqlite-db.js";
+import { valuesToTask } from "./sqlite-rows.js";
 
 /** A claim candidate as read from the ready set: [id, type, cpu (capped), fair key, group, priority, run_at]. */
 export type Candidate = [string, string, number, string, string | null, number, number];
@@ -210,5 +214,62 @@ export class SqliteClaimReader {
     if (rows.length === 0) return;
     this.statement("flowRecord", () => `INSERT INTO flow_starts (type, grp, at, expires_at)
         SELECT value ->> 0, value ->> 1, @now, value ->> 2 FROM json_each(@rows)`).run({ now, rows: JSON.stringify(rows) });
+  }
+}
+
+/** The take of a claim. */
+function claimStatements(db: Database.Database) {
+  return {
+    // +status: keeps the planner on the primary key for the id list.
+    claimTake: db.prepare(`UPDATE tasks SET status = 'running', attempt = attempt + 1, run_count = run_count + 1, node = @node,
+        started_at = @now, updated_at = @now, lease_expires_at = @leaseUntil, cancel_requested = 0
+      WHERE id IN (SELECT value FROM json_each(@ids)) AND +status = 'queued'
+      RETURNING *`).raw(true),
+  };
+}
+
+/** Claims: candidates read in the policy's order, chosen by slots, CPU and flow limits, taken. */
+export class SqliteClaims extends SqlitePart {
+  private readonly claimReader = new SqliteClaimReader(this.db);
+  private prepared: ReturnType<typeof claimStatements> | null = null;
+
+  /** Prepared on first use, once the schema exists. */
+  private get stmt(): ReturnType<typeof claimStatements> {
+    this.prepared ??= claimStatements(this.db);
+    return this.prepared;
+  }
+
+  async taskClaim(req: ClaimRequest): Promise<TaskRow[]> {
+    if (req.limit <= 0 || req.types.length === 0) return [];
+    return this.write(false, () => this.claimSync(req));
+  }
+
+  /** A claim inside the caller's transaction (also written with a batch of finishes). */
+  claimSync(req: ClaimRequest): TaskRow[] {
+    const now = Date.now();
+    const budget = this.claimReader.flowBudget(req.types, now);
+    const allowance = budget ? new FlowAllowance(req.types, budget) : null;
+    const blocked = allowance?.blockedPairs() ?? [];
+    const blockedTypes = new Set(blocked.filter(([, g]) => g === null).map(([t]) => t));
+    const types = blockedTypes.size ? req.types.filter((t) => !blockedTypes.has(t.type)) : req.types;
+    if (types.length === 0) return [];
+    // With per-type or flow limits some candidates are passed over, so look a little further.
+    const limited = allowance !== null || types.some((t) => Number.isFinite(t.slots));
+    const scan = limited ? Math.min(req.limit * 4, 2000) : req.limit;
+    const candidates = this.claimReader.candidates(req, types, blocked.filter(([, g]) => g !== null), scan, now);
+    const { ids, taken, lastFairKey } = chooseCandidates(
+      candidates.map(([id, type, cpu, fairKey, group]) => ({ id, type, cpu, fairKey, group })),
+      types,
+      req.limit,
+      req.cpuFree,
+      allowance,
+    );
+    if (ids.length === 0) return [];
+    if (req.policy?.order === "fair" && lastFairKey !== null) this.claimReader.servedFairKey(lastFairKey);
+    if (allowance) this.claimReader.recordStarts(allowance.startRows(taken, now), now);
+    const rows = this.stmt.claimTake.all({ ids: JSON.stringify(ids), node: req.node, now, leaseUntil: now + req.leaseMs }) as unknown[][];
+    // In the policy's order (the candidates' order).
+    const order = new Map(ids.map((id, i) => [id, i]));
+    return rows.map((values) => valuesToTask(values, this.cols, now)).sort((a, b) => order.get(a.id)! - order.get(b.id)!);
   }
 }

@@ -1,9 +1,13 @@
 import type Database from "better-sqlite3";
 import { missedColumns, missedOfColumns, type ScheduleRow, type ScheduleWrite } from "../../model/schedule.js";
-import type { SqlRow } from "./sqlite-rows.js";
+import type { ScheduleFire, ScheduleFired, ScheduleTick } from "../../model/schedule.js";
+import { ValidationError } from "../../model/errors.js";
+import { SqlitePart, type SqliteDb } from "./sqlite-db.js";
+import { valuesToTask, type SqlRow } from "./sqlite-rows.js";
+import type { SqliteTasks } from "./sqlite-tasks.js";
 
 type ScheduleStatementName =
-  | "upsert" | "get" | "list" | "delete" | "deleteTicks" | "pause" | "tickInsert" | "noteTick" | "noteTask" | "ticks" | "pruneTicks" | "pruneFlowStarts";
+  | "upsert" | "get" | "list" | "delete" | "deleteTicks" | "pause" | "tickInsert" | "noteTick" | "noteTask" | "ticks" | "pruneTicks";
 
 /** The SQLite statements of cron schedules and their fired ticks, prepared once. */
 export function prepareScheduleStatements(db: Database.Database): Record<ScheduleStatementName, Database.Statement> {
@@ -44,7 +48,6 @@ export function prepareScheduleStatements(db: Database.Database): Record<Schedul
     ticks: db.prepare("SELECT * FROM schedule_ticks WHERE schedule = ? ORDER BY tick_at DESC LIMIT ?"),
     pruneTicks: db.prepare(`DELETE FROM schedule_ticks WHERE fired_at < ?
         AND tick_at <> coalesce((SELECT s.last_tick_at FROM schedules s WHERE s.name = schedule_ticks.schedule), -1)`),
-    pruneFlowStarts: db.prepare("DELETE FROM flow_starts WHERE expires_at <= ?"),
   };
 }
 
@@ -78,4 +81,84 @@ export function rowToSchedule(r: SqlRow): ScheduleRow {
     createdAt: new Date(r.created_at),
     updatedAt: new Date(r.updated_at),
   };
+}
+
+/** Schedules and their ticks; a fired tick adds its task in the same transaction. */
+export class SqliteSchedules extends SqlitePart {
+  private prepared: ReturnType<typeof prepareScheduleStatements> | null = null;
+
+  constructor(
+    shared: SqliteDb,
+    private readonly tasks: SqliteTasks,
+  ) {
+    super(shared);
+  }
+
+  /** Prepared on first use, once the schema exists. */
+  private get stmt(): ReturnType<typeof prepareScheduleStatements> {
+    this.prepared ??= prepareScheduleStatements(this.db);
+    return this.prepared;
+  }
+
+  async scheduleUpsert(schedule: ScheduleWrite): Promise<ScheduleRow> {
+    return this.write(true, () => {
+      const row = this.stmt.upsert.get(scheduleArgs(schedule, Date.now())) as SqlRow;
+      return rowToSchedule(row);
+    });
+  }
+
+  async scheduleGet(name: string): Promise<ScheduleRow | null> {
+    const row = this.stmt.get.get(name) as SqlRow | undefined;
+    return row ? rowToSchedule(row) : null;
+  }
+
+  async scheduleList(): Promise<ScheduleRow[]> {
+    return (this.stmt.list.all() as SqlRow[]).map(rowToSchedule);
+  }
+
+  async scheduleDelete(name: string): Promise<boolean> {
+    return this.write(true, () => {
+      this.stmt.deleteTicks.run(name);
+      return this.stmt.delete.run(name).changes === 1;
+    });
+  }
+
+  async schedulePause(name: string, paused: boolean): Promise<ScheduleRow | null> {
+    return this.write(true, () => {
+      const row = this.stmt.pause.get({ name, paused: paused ? 1 : 0, now: Date.now() }) as SqlRow | undefined;
+      return row ? rowToSchedule(row) : null;
+    });
+  }
+
+  async scheduleFire(fires: ScheduleFire[]): Promise<ScheduleFired[]> {
+    if (fires.length === 0) return [];
+    return this.write(true, () => {
+      const now = Date.now();
+      return fires.map((fire): ScheduleFired => {
+        const claimed = this.stmt.tickInsert.run({ schedule: fire.schedule, tickAt: fire.tickAt, taskId: fire.task.id, now }).changes === 1;
+        if (!claimed) return { schedule: fire.schedule, tickAt: fire.tickAt, task: null };
+        const row = this.tasks.insertRow(now, fire.task);
+        if (!row) throw new ValidationError(`schedule ${fire.schedule}: its task could not be added (id ${fire.task.id} exists)`);
+        this.stmt.noteTick.run({ name: fire.schedule, tickAt: fire.tickAt, taskId: fire.task.id, now });
+        return { schedule: fire.schedule, tickAt: fire.tickAt, task: valuesToTask(row, this.cols, now) };
+      });
+    });
+  }
+
+  async scheduleNoteTask(name: string, taskId: string): Promise<void> {
+    this.write(true, () => this.stmt.noteTask.run({ name, taskId, now: Date.now() }));
+  }
+
+  async scheduleTicks(name: string, limit: number): Promise<ScheduleTick[]> {
+    return (this.stmt.ticks.all(name, limit) as SqlRow[]).map((r) => ({
+      schedule: r.schedule,
+      tickAt: new Date(r.tick_at),
+      taskId: r.task_id,
+      firedAt: new Date(r.fired_at),
+    }));
+  }
+
+  async scheduleTickPrune(before: number): Promise<number> {
+    return this.write(false, () => this.stmt.pruneTicks.run(before).changes);
+  }
 }
