@@ -282,4 +282,27 @@ CREATE FUNCTION {schema}.tasklane_next_fair_key(after text, inclusive boolean) R
   $fn$;
 `,
   },
+  {
+    version: 7,
+    name: "lease renewals and progress as HOT updates; storage parameters of the queue",
+    sql: `
+-- A lease renewal (every running task, every few seconds) and a progress write changed an indexed
+-- column (lease_expires_at), so each one wrote a whole new row version and an entry in every index
+-- of the table, and left as many dead entries behind. Now nothing they change is indexed: with
+-- room left on each page, PostgreSQL writes them as heap-only (HOT) updates, with no index work
+-- and versions it prunes from the page by itself. The rescue finds expired leases among the
+-- running tasks through this index instead (a cluster runs at most its total concurrency of them).
+DROP INDEX {schema}.tasks_lease;
+CREATE INDEX tasks_running ON {schema}.tasks (node) WHERE status = 'running';
+-- 20% of each page kept free for those HOT versions: a few versions of each row fit beside it
+-- between two prunings of the page (new pages; a VACUUM FULL repacks old ones).
+ALTER TABLE {schema}.tasks SET (fillfactor = 80);
+-- Every task leaves dead versions behind as it is claimed and finished, and every claim steps over
+-- those of the tasks it passes: vacuum when 2% of the table is dead (default 20%), so a busy
+-- queue's indexes stay about the size of its live rows.
+ALTER TABLE {schema}.tasks SET (autovacuum_vacuum_scale_factor = 0.02, autovacuum_vacuum_threshold = 1000);
+-- The task-event log is written twice per change (the row, then its position): the same.
+ALTER TABLE {schema}.task_events SET (autovacuum_vacuum_scale_factor = 0.02, autovacuum_vacuum_threshold = 1000);
+`,
+  },
 ];

@@ -116,11 +116,12 @@ function candidates(S: string, policy: DispatchPolicy, extraWhere: string, lock 
     };
   }
   // Each type's best tasks from its own range of tasks_ready_type, in claim order, then merged:
-  // the first `scan` overall are among them. Every path the planner may take reads at most
-  // `scan` rows per type whatever the statistics say. One scan over all types ordered by
-  // (priority, run_at, id) was not safe: after an ANALYZE that saw few queued tasks (right after
-  // a drain) the planner estimated one queued row and read every queued task through another
-  // partial index, then sorted them, on every claim — so a claim's cost grew with the backlog
+  // the first `scan` overall are among them. With an index cond on its type and the index's own
+  // order, each range is read in order and stops at `scan` rows, whatever the statistics say —
+  // as long as no index of queued tasks on type alone exists to tempt the planner (migration 6
+  // dropped the one there was). Before, after an ANALYZE that saw few queued tasks (right after
+  // a drain) the planner estimated one queued row and read every queued task through that
+  // index, then sorted them, on every claim — so a claim's cost grew with the backlog
   // and the backlog fed itself. Measured with `bench:peers -- --only held`: 1,759 µs of server
   // CPU per task and a backlog of 11,070 tasks at 1,000 tasks/s after the held transaction ended
   // (160 µs before it). A type's range is also capped at its free slots, so a node running
