@@ -2,11 +2,8 @@ import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { z } from "zod";
 import { TasklaneError } from "../model/errors.js";
+import type { ErrorBody } from "./contract.js";
 
-/** The JSON error body of every refused request. */
-export interface ErrorBody {
-  error: { code: string; message: string; details?: unknown };
-}
 
 /** An error the HTTP layer answers with its status and a JSON body. */
 export class HttpError extends Error {

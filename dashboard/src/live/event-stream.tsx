@@ -1,6 +1,6 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import { streamUrl } from "../api/client";
-import type { TaskEvent } from "../api/types";
+import type { TaskEvent } from "../../../src/server/contract";
 
 /**
  * One `GET /api/events` stream per tab, shared by every page: a browser allows only six

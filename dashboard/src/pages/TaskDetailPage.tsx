@@ -1,6 +1,6 @@
 import { useState, type ReactNode } from "react";
 import { Api, ApiError } from "../api/client";
-import { FINAL_STATUSES, type Run, type Task } from "../api/types";
+import { FINAL_STATUSES, type Run, type Task } from "../../../src/server/contract";
 import { JsonView } from "../components/JsonView";
 import { LogPanel } from "../components/LogPanel";
 import { ProgressBar } from "../components/ProgressBar";
@@ -227,10 +227,10 @@ function ErrorView({ error }: { error: NonNullable<Task["error"]> }) {
   );
 }
 
-/** Parent and follow-ups (the `then` / `onFailure` chain), on servers whose task record has them. */
+/** Parent and follow-ups (the `then` / `onFailure` chain). */
 function ChainFacts({ task }: { task: Task }) {
   const parent = task.parent;
-  const followUps = task.followUps ?? [];
+  const followUps = task.followUps;
   return (
     <>
       {task.group ? <Fact label="Group">{task.group}</Fact> : null}
@@ -258,7 +258,7 @@ function ChainFacts({ task }: { task: Task }) {
  * parent ended the way it waits for; until then, or if the parent ended the other way, it is
  * described, not linked. Deeper steps are linked from their own parent's page.
  */
-function FollowUpList({ items, parentStatus }: { items: NonNullable<Task["followUps"]>; parentStatus: Task["status"] | null }) {
+function FollowUpList({ items, parentStatus }: { items: Task["followUps"]; parentStatus: Task["status"] | null }) {
   return (
     <ul className="plain chain">
       {items.map((f) => {
@@ -274,7 +274,7 @@ function FollowUpList({ items, parentStatus }: { items: NonNullable<Task["follow
               {f.delayMs > 0 ? `, ${formatDuration(f.delayMs)} later` : ""}
               {state ? ` · ${state}` : ""}
             </span>
-            {f.followUps && f.followUps.length > 0 ? <FollowUpList items={f.followUps} parentStatus={null} /> : null}
+            {f.followUps.length > 0 ? <FollowUpList items={f.followUps} parentStatus={null} /> : null}
           </li>
         );
       })}

@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useRef, useState, type FormEvent } from "react";
 import { Api } from "../api/client";
-import { TASK_STATUSES, type Me, type Task } from "../api/types";
+import { TASK_STATUSES, type Me, type Task } from "../../../src/server/contract";
 import { ProgressBar } from "../components/ProgressBar";
 import { Empty, ErrorBox, Loading } from "../components/States";
 import { StatusBadge } from "../components/StatusBadge";
