@@ -267,10 +267,10 @@ export class Tasklane {
   /** The task's log lines; with `follow`, keeps yielding until the task is final. */
   async *logs(id: string, options: LogsOptions = {}): AsyncGenerator<EventRow> {
     await this.mustGet(id);
-    yield* readLogs(this.store, id, options, (taskId, cb) => {
+    yield* readLogs(this.store, id, options, (wake) => {
       const offs = (["task:succeeded", "task:failed", "task:cancelled", "task:expired", "task:progress"] as const).map((e) =>
         this.bus.on(e, (p) => {
-          if (p.task.id === taskId) cb();
+          if (p.task.id === id) wake();
         }),
       );
       return () => offs.forEach((off) => off());

@@ -136,7 +136,7 @@ export function buildOpenApi(options: { bodyLimit: number; version: string }): J
       },
       "/api/tasks/{id}/logs": {
         get: task("Log lines; with follow=1 Server-Sent Events (event log, id = line id) ending with event end", {
-          parameters: [idParam, ...queryParams(logsQuerySchema)],
+          parameters: [idParam, ...queryParams(logsQuerySchema), lastEventIdParam],
           ...events({ log: logLineSchema, end: logStreamEndSchema, error: streamErrorSchema }),
           responses: {
             "200": {
