@@ -57,9 +57,9 @@ export type NodeInfo = NodeRow & { self: boolean };
 export async function taskStats(lane: Tasklane, options: StatsOptions = {}): Promise<TaskStatsReport> {
   const windowMs = options.windowMs ?? 3_600_000;
   const bucketMs = options.bucketMs ?? 60_000;
-  if (!Number.isInteger(bucketMs) || bucketMs < 1000) throw new ValidationError("bucketMs: an integer of at least 1000");
+  if (!Number.isInteger(bucketMs) || bucketMs < 1000) throw new ValidationError("bucketMs", "bucketMs: an integer of at least 1000");
   if (!Number.isInteger(windowMs) || windowMs < bucketMs || windowMs / bucketMs > 10_000) {
-    throw new ValidationError("windowMs: an integer multiple of bucketMs, at most 10000 buckets");
+    throw new ValidationError("windowMs", "windowMs: an integer multiple of bucketMs, at most 10000 buckets");
   }
   const store = lane.store;
   const now = await store.now();
