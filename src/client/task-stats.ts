@@ -1,7 +1,6 @@
 import { ValidationError } from "../model/errors.js";
 import { TASK_STATUSES, type TaskStatus } from "../model/status.js";
 import type { NodeRow } from "../model/node-row.js";
-import type { TaskPage } from "../store/store.js";
 import type { ListOptions, Tasklane } from "./tasklane.js";
 
 /** Kept for compatibility: `list` takes these filters itself now. */
@@ -48,10 +47,8 @@ export interface TaskStatsReport {
   oldestQueuedAgeMs: number | null;
 }
 
-/** A node of the cluster as the HTTP API reports it. */
-/** A node of the cluster, and whether it is this process. */
+/** A node of the cluster, and whether it is this process (`GET /api/nodes` reports these). */
 export type NodeInfo = NodeRow & { self: boolean };
-
 
 /** Counts by status and type, finished tasks per bucket over the window, and the oldest queued age. */
 export async function taskStats(lane: Tasklane, options: StatsOptions = {}): Promise<TaskStatsReport> {

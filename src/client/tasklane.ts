@@ -145,7 +145,7 @@ export class Tasklane {
 
   /**
    * Adds a task; returns once it is durable. With a `key` held by a live task, returns that
-   * task instead (check `created` on the result of `addMany` style calls via `task.id`).
+   * task instead; `addWithOutcome` also tells which happened (`created`).
    */
   async add(type: string, params?: unknown, options?: AddOptions): Promise<TaskRow> {
     return (await this.addWithOutcome(type, params, options)).task;

@@ -21,11 +21,11 @@ import { taskRoutes } from "./task-routes.js";
 export interface HttpAppOptions {
   /** Largest request body, bytes; larger ones get 413 [1 MiB]. */
   bodyLimit?: number;
-  /** pino logger for one line per request (method, path without query, status, ms, user; never the token). Default: none. */
+  /** pino logger for one line per request (method, path without query, status, ms, user; never the token) [none]. */
   logger?: Logger;
   /**
-   * Origins allowed to call the API from a browser (CORS). Default: none, so only same-origin
-   * pages (the dashboard served by the same server) and non-browser clients can call it.
+   * Origins allowed to call the API from a browser (CORS) [none: only same-origin pages, such as
+   * the dashboard served by the same server, and non-browser clients can call it].
    */
   corsOrigins?: string[];
   /** Fallback poll of `/api/events` while idle, ms [500]. */
