@@ -1,4 +1,4 @@
-import { useState, type ReactNode } from "react";
+import { useEffect, useRef, useState, type ReactNode } from "react";
 import { Api, ApiError } from "../api/client";
 import { FINAL_STATUSES, type Run, type Task } from "../../../src/server/contract";
 import { JsonView } from "../components/JsonView";
@@ -24,11 +24,20 @@ export function TaskDetailPage({ id }: { id: string }) {
     runs.reload();
   }, 300);
   useTaskEvents((e) => {
-    if (e.taskId === id) refresh();
+    if (!e || e.taskId === id) refresh();
   });
   const t = task.data;
   // Progress is not an event: poll while it runs.
   useInterval(task.reload, 1000, t?.status === "running");
+  // The runs table follows the task however its change was seen (event, poll or action).
+  const runsOf = t ? `${t.status}:${t.runCount}` : null;
+  const shownRunsOf = useRef(runsOf);
+  const reloadRuns = runs.reload;
+  useEffect(() => {
+    if (runsOf === shownRunsOf.current) return;
+    shownRunsOf.current = runsOf;
+    reloadRuns();
+  }, [runsOf, reloadRuns]);
 
   // A 404 wins over the data on screen: the task was deleted (here or elsewhere) while shown.
   const gone = task.error instanceof ApiError && task.error.status === 404;
