@@ -35,6 +35,7 @@ export type { StandardSchemaV1 } from "./model/standard-schema.js";
 export {
   TasklaneError,
   ValidationError,
+  ParamsValidationError,
   UnknownTaskTypeError,
   TaskNotFoundError,
   QueueFullError,
@@ -45,12 +46,14 @@ export {
   TaskAbortedError,
   SqlTasksDisabledError,
   ScheduleNotFoundError,
+  UserExistsError,
+  UserNotFoundError,
 } from "./model/errors.js";
-export type { AbortCause } from "./model/errors.js";
+export type { AbortCause, ParamsIssue } from "./model/errors.js";
 export { SQL_TASK_TYPE } from "./client/sql-task.js";
 export type { SqlTaskParams, SqlTaskResult } from "./client/sql-task.js";
 // ---- users, tokens, task event log, stats and the HTTP API ----
-export { UserDirectory, UserExistsError, UserNotFoundError } from "./client/users.js";
+export { UserDirectory } from "./client/users.js";
 export type { ApiTokenInfo, IssuedToken } from "./client/users.js";
 export type { FollowTaskEventsOptions, TaskEventsOptions, TaskEventKind, TaskEventRow } from "./client/task-events.js";
 export type { NodeInfo, QueryOptions, StatsBucket, StatsOptions, TaskStatsReport } from "./client/task-stats.js";

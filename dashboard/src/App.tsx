@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useState } from "react";
 import { Api, ApiError, setUnauthenticatedHandler } from "./api/client";
 import { clearToken, getToken, setToken, takeTokenFromUrl } from "./api/session";
-import type { Me } from "./api/types";
+import type { Me } from "../../src/server/contract";
 import { Layout } from "./components/Layout";
 import { Loading } from "./components/States";
 import { match, useLocation } from "./lib/router";

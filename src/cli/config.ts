@@ -3,6 +3,7 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { z } from "zod";
 import { parseDuration } from "../model/duration.js";
+import type { OverloadOptions } from "../runtime/load-guard.js";
 import type { DispatchOrder } from "../runtime/worker.js";
 import { CliError } from "./errors.js";
 
@@ -42,6 +43,11 @@ export interface CliConfig {
   dispatch: DispatchOrder | undefined;
   /** Priority aging of the worker's claim, ms (`dispatch: { aging }` in the file) [none]. */
   agingMs: number | undefined;
+  /**
+   * The worker's overload guard (`TASKLANE_OVERLOAD=0` or `overload: false` turn it off; the file
+   * may set its limits) [on: event-loop lag 1000 ms, load 6 per core].
+   */
+  overload: OverloadOptions | false | undefined;
 }
 
 /** Flags shared by every command. */
@@ -77,6 +83,9 @@ const fileSchema = z.strictObject({
   sqlTasks: z.boolean().optional(),
   dispatch: z
     .union([z.enum(DISPATCH_ORDERS), z.strictObject({ policy: z.enum(DISPATCH_ORDERS), aging: durationValue.optional() })])
+    .optional(),
+  overload: z
+    .union([z.literal(false), z.strictObject({ maxLoadPerCore: z.number().positive().optional(), maxEventLoopLagMs: z.number().positive().optional() })])
     .optional(),
 });
 type FileConfig = z.infer<typeof fileSchema>;
@@ -119,7 +128,15 @@ export async function resolveConfig(
     sqlTasks: flags.sqlTasks ?? envBool(env.TASKLANE_SQL_TASKS, "TASKLANE_SQL_TASKS") ?? fileConfig.sqlTasks ?? false,
     dispatch: envDispatch(env.TASKLANE_DISPATCH) ?? (typeof fileDispatch === "object" ? fileDispatch.policy : fileDispatch),
     agingMs: fileDuration(typeof fileDispatch === "object" ? fileDispatch.aging : undefined, `${where}: dispatch.aging`),
+    overload: overloadOf(envBool(env.TASKLANE_OVERLOAD, "TASKLANE_OVERLOAD"), fileConfig.overload),
   };
+}
+
+/** `TASKLANE_OVERLOAD` turns the guard off or on; on, the file's limits still apply. */
+function overloadOf(env: boolean | undefined, file: FileConfig["overload"]): CliConfig["overload"] {
+  if (env === false) return false;
+  if (env === true) return typeof file === "object" ? file : {};
+  return file;
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

@@ -4,7 +4,8 @@ import type { NodeRow } from "../model/node-row.js";
 
 /**
  * The typed event map, `noun:verb`. Events are emitted in the process where the change
- * happened (cluster-wide delivery arrives with the PostgreSQL backend).
+ * happened only; every node's changes are in the durable task event log
+ * (`lane.followTaskEvents`, `GET /api/events`).
  *
  * | event | when |
  * |---|---|

@@ -32,15 +32,15 @@ export async function resolveFollowUps(
   const items: Array<{ f: FollowUp; on: StoredFollowUp["on"]; path: string }> = [];
   for (const [list, on, name] of [[then, "success", "then"], [onFailure, "failure", "onFailure"]] as const) {
     if (list === undefined) continue;
-    if (!Array.isArray(list)) throw new ValidationError(`${field}${name}: expected an array of { type, params, options }`);
+    if (!Array.isArray(list)) throw new ValidationError(`${field}${name}`, `${field}${name}: expected an array of { type, params, options }`);
     list.forEach((f, i) => items.push({ f, on, path: `${field}${name}[${i}]` }));
   }
   if (items.length === 0) return null;
-  if (depth >= MAX_FOLLOW_UP_DEPTH) throw new ValidationError(`${field}then: follow-ups nest deeper than ${MAX_FOLLOW_UP_DEPTH} levels`);
+  if (depth >= MAX_FOLLOW_UP_DEPTH) throw new ValidationError(`${field}then`, `${field}then: follow-ups nest deeper than ${MAX_FOLLOW_UP_DEPTH} levels`);
   const out: StoredFollowUp[] = [];
   for (const [n, { f, on, path }] of items.entries()) {
-    if (--budget.left < 0) throw new ValidationError(`${path}: more than ${MAX_FOLLOW_UPS} follow-ups below one task`);
-    if (!f || typeof f !== "object" || typeof f.type !== "string") throw new ValidationError(`${path}.type: expected a task type name`);
+    if (--budget.left < 0) throw new ValidationError(path, `${path}: more than ${MAX_FOLLOW_UPS} follow-ups below one task`);
+    if (!f || typeof f !== "object" || typeof f.type !== "string") throw new ValidationError(`${path}.type`, `${path}.type: expected a task type name`);
     let def: TaskDefinition;
     try {
       def = resolver.definition(f.type);
@@ -55,13 +55,13 @@ export async function resolveFollowUps(
       delay?: string | number;
     };
     for (const refused of ["key", "runAt", "deadline", "tx"]) {
-      if (refused in options) throw new ValidationError(`${path}.options.${refused}: not allowed on a follow-up (it is added when its parent ends)`);
+      if (refused in options) throw new ValidationError(`${path}.options.${refused}`, `${path}.options.${refused}: not allowed on a follow-up (it is added when its parent ends)`);
     }
     let built;
     try {
       built = await resolver.build(def, f.params, { owner: owner ?? undefined, ...options });
     } catch (error) {
-      if (error instanceof ValidationError) throw new ValidationError(`${path}: ${error.message}`, error.details);
+      if (error instanceof ValidationError) throw error.under(path);
       throw error;
     }
     const id = `${parentId}.${n + 1}`;

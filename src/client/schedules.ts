@@ -29,7 +29,7 @@ const REFUSED_OPTIONS = ["runAt", "deadline", "delay", "key", "tx"];
 
 export function checkScheduleName(name: unknown): asserts name is string {
   if (typeof name !== "string" || name.length === 0 || name.length > 200 || !NAME.test(name)) {
-    throw new ValidationError("name: a schedule name is 1 to 200 letters, digits, '_', '-', '.', ':' starting with a letter or digit");
+    throw new ValidationError("name", "name: a schedule name is 1 to 200 letters, digits, '_', '-', '.', ':' starting with a letter or digit");
   }
 }
 
@@ -37,26 +37,26 @@ function missedPolicy(missed: MissedTickPolicy | undefined): StoredMissedPolicy 
   if (missed === undefined || missed === "skip") return { policy: "skip" };
   if (typeof missed === "object" && missed !== null && "catchUp" in missed) {
     const windowMs = parseDuration(missed.catchUp, "missed.catchUp");
-    if (windowMs < 1) throw new ValidationError("missed.catchUp: the window must be at least 1ms");
+    if (windowMs < 1) throw new ValidationError("missed.catchUp", "missed.catchUp: the window must be at least 1ms");
     return { policy: "catchUp", windowMs };
   }
-  throw new ValidationError(`missed: expected "skip" or { catchUp: <duration> }`);
+  throw new ValidationError("missed", `missed: expected "skip" or { catchUp: <duration> }`);
 }
 
 /** Validates a spec completely (cron, zone, type, params, options) before anything is stored. */
 export async function toScheduleWrite(name: string, spec: ScheduleSpec, lookup: TypeLookup, now: number): Promise<ScheduleWrite> {
   checkScheduleName(name);
-  if (!spec || typeof spec !== "object") throw new ValidationError("schedule: expected { cron, type, tz?, params?, options?, missed? }");
-  if (typeof spec.type !== "string") throw new ValidationError("type: expected a task type name");
+  if (!spec || typeof spec !== "object") throw new ValidationError("schedule", "schedule: expected { cron, type, tz?, params?, options?, missed? }");
+  if (typeof spec.type !== "string") throw new ValidationError("type", "type: expected a task type name");
   const tz = spec.tz ?? "UTC";
-  if (typeof tz !== "string") throw new ValidationError("tz: expected an IANA time zone name");
+  if (typeof tz !== "string") throw new ValidationError("tz", "tz: expected an IANA time zone name");
   parseCron(spec.cron, tz);
   const options = (spec.options ?? {}) as Record<string, unknown>;
-  if (typeof options !== "object" || Array.isArray(options)) throw new ValidationError("options: expected an object");
+  if (typeof options !== "object" || Array.isArray(options)) throw new ValidationError("options", "options: expected an object");
   for (const refused of REFUSED_OPTIONS) {
-    if (refused in options) throw new ValidationError(`options.${refused}: not allowed on a schedule (each tick adds a task due at the tick)`);
+    if (refused in options) throw new ValidationError(`options.${refused}`, `options.${refused}: not allowed on a schedule (each tick adds a task due at the tick)`);
   }
-  if (spec.paused !== undefined && typeof spec.paused !== "boolean") throw new ValidationError("paused: expected true or false");
+  if (spec.paused !== undefined && typeof spec.paused !== "boolean") throw new ValidationError("paused", "paused: expected true or false");
   const write: ScheduleWrite = {
     name,
     type: spec.type,

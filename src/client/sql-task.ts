@@ -62,6 +62,7 @@ export function sqlTaskDefinition(store: Store): TaskDefinition<SqlTaskParams, S
 export function assertNotSqlType(def: TaskDefinition): void {
   if (def.name === SQL_TASK_TYPE) {
     throw new ValidationError(
+      null,
       `task "${SQL_TASK_TYPE}": this name belongs to the built-in sql task type, which is enabled (sqlTasks); choose another name`,
     );
   }

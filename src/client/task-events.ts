@@ -1,4 +1,5 @@
-import type { Store, TaskEventRow } from "../store/store.js";
+import type { TaskEventRow } from "../store/store.js";
+import { follow } from "./follower.js";
 import type { TasklaneEventName } from "./events.js";
 import type { Tasklane } from "./tasklane.js";
 
@@ -42,31 +43,6 @@ const LOCAL_EVENTS: TasklaneEventName[] = [
   "task:deleted",
 ];
 
-/** One `watchChanges` subscription per store, shared by all its followers. */
-const watchers = new WeakMap<Store, { subs: Set<() => void>; off: () => void }>();
-
-function watchStore(store: Store, fn: () => void): () => void {
-  if (!store.watchChanges) return () => {};
-  let w = watchers.get(store);
-  if (!w) {
-    const subs = new Set<() => void>();
-    const off = store.watchChanges(() => {
-      for (const s of subs) s();
-    });
-    w = { subs, off };
-    watchers.set(store, w);
-  }
-  const entry = w;
-  entry.subs.add(fn);
-  return () => {
-    entry.subs.delete(fn);
-    if (entry.subs.size === 0) {
-      entry.off();
-      watchers.delete(store);
-    }
-  };
-}
-
 /** One page of the task event log, oldest first. */
 export async function listTaskEvents(lane: Tasklane, options: TaskEventsOptions = {}): Promise<TaskEventRow[]> {
   const limit = options.limit ?? 500;
@@ -80,41 +56,15 @@ export async function listTaskEvents(lane: Tasklane, options: TaskEventsOptions 
  */
 export async function* followTaskEvents(lane: Tasklane, options: FollowTaskEventsOptions = {}): AsyncGenerator<TaskEventRow> {
   const store = lane.store;
-  const signal = options.signal;
-  let after = options.after ?? (await store.taskEventLastId());
-  const batch = 500;
-  let dirty = false;
-  let wake: (() => void) | null = null;
-  const poke = () => {
-    dirty = true;
-    wake?.();
-  };
-  const offs = LOCAL_EVENTS.map((e) => lane.on(e, poke));
-  const unwatch = watchStore(lane.store, poke);
-  signal?.addEventListener("abort", poke);
-  try {
-    while (!signal?.aborted) {
-      dirty = false;
-      const rows = await store.taskEventList({ afterId: after, owner: options.owner, limit: batch });
-      for (const row of rows) {
-        after = row.id;
-        yield row;
-        if (signal?.aborted) return;
-      }
-      if (rows.length === batch || dirty) continue;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, options.pollMs ?? 500);
-        wake = done;
-        function done() {
-          clearTimeout(timer);
-          wake = null;
-          resolve();
-        }
-      });
-    }
-  } finally {
-    for (const off of offs) off();
-    unwatch();
-    signal?.removeEventListener("abort", poke);
-  }
+  yield* follow({
+    store,
+    after: options.after ?? (await store.taskEventLastId()),
+    read: (afterId, limit) => store.taskEventList({ afterId, owner: options.owner, limit }),
+    onLocalChange: (wake) => {
+      const offs = LOCAL_EVENTS.map((e) => lane.on(e, wake));
+      return () => offs.forEach((off) => off());
+    },
+    pollMs: options.pollMs ?? 500,
+    signal: options.signal,
+  });
 }

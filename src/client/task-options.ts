@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { parseDuration, type Duration } from "../model/duration.js";
-import { ValidationError } from "../model/errors.js";
+import { ParamsValidationError, ValidationError } from "../model/errors.js";
 import { sortableId } from "../model/ids.js";
 import type { AddOptions, BackoffOption, TaskDefinition, TaskOptions } from "../model/options.js";
 import { formatIssues } from "../model/standard-schema.js";
@@ -92,6 +92,11 @@ const definitionSchema = z.object({
   schedule: cronScheduleSchema.optional(),
 });
 
+/** The field of the first issue, as `zodMessage` names it. */
+function zodField(prefix: string, error: z.ZodError): string {
+  return `${prefix}${error.issues[0]?.path.map(String).join(".") || "(root)"}`;
+}
+
 function zodMessage(prefix: string, error: z.ZodError): string {
   return error.issues
     .map((i) => {
@@ -103,18 +108,18 @@ function zodMessage(prefix: string, error: z.ZodError): string {
 
 /** Checks a task definition when it is registered; throws `ValidationError` naming the field. */
 export function validateDefinition(def: TaskDefinition): void {
-  if (!def || typeof def !== "object") throw new ValidationError("task definition must be an object from defineTask({...})");
+  if (!def || typeof def !== "object") throw new ValidationError(null, "task definition must be an object from defineTask({...})");
   const parsed = definitionSchema.safeParse(def);
-  if (!parsed.success) throw new ValidationError(zodMessage(`task "${String(def.name)}": `, parsed.error));
+  if (!parsed.success) throw new ValidationError(null, zodMessage(`task "${String(def.name)}": `, parsed.error));
   if (def.params && typeof def.params["~standard"]?.validate !== "function") {
-    throw new ValidationError(`task "${def.name}": params must be a Standard Schema (for example a zod schema)`);
+    throw new ValidationError(null, `task "${def.name}": params must be a Standard Schema (for example a zod schema)`);
   }
   // Surface bad durations now rather than at the first add.
   resolveTaskOptions(def, {});
   for (const scope of ["type", "group"] as const) {
     const rate = def.rateLimit?.[scope];
     if (rate && parseDuration(rate.interval, `task "${def.name}": rateLimit.${scope}.interval`) < 1) {
-      throw new ValidationError(`task "${def.name}": rateLimit.${scope}.interval: must be at least 1ms`);
+      throw new ValidationError(null, `task "${def.name}": rateLimit.${scope}.interval: must be at least 1ms`);
     }
   }
 }
@@ -124,20 +129,20 @@ export async function validateParams(def: TaskDefinition, params: unknown): Prom
   let value = params === undefined ? {} : params;
   if (def.params) {
     const result = await def.params["~standard"].validate(value);
-    if (result.issues) throw new ValidationError(`params of "${def.name}" are invalid: ${formatIssues(result.issues)}`, result.issues);
+    if (result.issues) throw new ParamsValidationError(def.name, `params of "${def.name}" are invalid: ${formatIssues(result.issues)}`, result.issues);
     value = result.value;
   }
   let json: string | undefined;
   try {
     json = JSON.stringify(value);
   } catch (err) {
-    throw new ValidationError(`params of "${def.name}" are not JSON-serialisable: ${(err as Error).message}`);
+    throw new ValidationError("params", `params of "${def.name}" are not JSON-serialisable: ${(err as Error).message}`);
   }
-  if (json === undefined) throw new ValidationError(`params of "${def.name}" are not JSON-serialisable`);
+  if (json === undefined) throw new ValidationError("params", `params of "${def.name}" are not JSON-serialisable`);
   // PostgreSQL cannot store it, and a task must be storable on every backend alike.
-  if (json.includes("\\u0000")) throw new ValidationError(`params of "${def.name}" contain the NUL character (\\u0000), which cannot be stored`);
+  if (json.includes("\\u0000")) throw new ValidationError("params", `params of "${def.name}" contain the NUL character (\\u0000), which cannot be stored`);
   const bytes = Buffer.byteLength(json);
-  if (bytes > MAX_PARAMS_BYTES) throw new ValidationError(`params of "${def.name}" are ${bytes} bytes, over the ${MAX_PARAMS_BYTES}-byte limit`);
+  if (bytes > MAX_PARAMS_BYTES) throw new ValidationError("params", `params of "${def.name}" are ${bytes} bytes, over the ${MAX_PARAMS_BYTES}-byte limit`);
   return JSON.parse(json);
 }
 
@@ -161,21 +166,21 @@ const MAX_INSTANT = Date.UTC(9999, 11, 31);
 function instant(value: Date | string | number, field: string, now: number): number {
   const t = parseInstant(value, field, now);
   if (!Number.isSafeInteger(Math.round(t)) || t < MIN_INSTANT || t > MAX_INSTANT) {
-    throw new ValidationError(`${field}: must be between 1970 and 9999`);
+    throw new ValidationError(field, `${field}: must be between 1970 and 9999`);
   }
   return Math.round(t);
 }
 
 function parseInstant(value: Date | string | number, field: string, now: number): number {
   if (value instanceof Date) {
-    if (Number.isNaN(value.getTime())) throw new ValidationError(`${field}: invalid date`);
+    if (Number.isNaN(value.getTime())) throw new ValidationError(field, `${field}: invalid date`);
     return value.getTime();
   }
   if (typeof value === "number") return value;
   // A duration string ("10m") means that long from now; anything else must be an ISO date.
   if (/^\s*\d+(\.\d+)?\s*(ms|s|m|h|d|w)\s*$/.test(value)) return now + parseDuration(value, field);
   const t = Date.parse(value);
-  if (Number.isNaN(t)) throw new ValidationError(`${field}: "${value}" is neither an ISO date nor a duration`);
+  if (Number.isNaN(t)) throw new ValidationError(field, `${field}: "${value}" is neither an ISO date nor a duration`);
   return t;
 }
 
@@ -219,26 +224,26 @@ export async function buildNewTask(
   lookup?: TypeLookup,
 ): Promise<NewTask> {
   const parsed = addOptionsSchema.safeParse(options ?? {});
-  if (!parsed.success) throw new ValidationError(zodMessage("", parsed.error), parsed.error.issues);
+  if (!parsed.success) throw new ValidationError(zodField("", parsed.error), zodMessage("", parsed.error), parsed.error.issues);
   const opts = parsed.data as AddOptions;
-  if (opts.delay !== undefined && opts.runAt !== undefined) throw new ValidationError("delay and runAt: give one or the other, not both");
+  if (opts.delay !== undefined && opts.runAt !== undefined) throw new ValidationError(null, "delay and runAt: give one or the other, not both");
   const body = await buildTaskBody(def, params, opts);
   const runAt =
     opts.delay !== undefined ? now + parseDuration(opts.delay, "delay") : opts.runAt !== undefined ? instant(opts.runAt, "runAt", now) : null;
   const id = def.idGenerator ? def.idGenerator() : sortableId(now);
   if (typeof id !== "string" || id.length === 0 || id.length > 200) {
-    throw new ValidationError(`idGenerator of "${def.name}" must return a non-empty string of at most 200 characters`);
+    throw new ValidationError(null, `idGenerator of "${def.name}" must return a non-empty string of at most 200 characters`);
   }
   const then = opts.then ?? def.then;
   const onFailure = opts.onFailure ?? def.onFailure;
   let followUps = null;
   if (then?.length || onFailure?.length) {
-    if (!lookup) throw new ValidationError("then: follow-ups need the task types they name to be registered");
+    if (!lookup) throw new ValidationError("then", "then: follow-ups need the task types they name to be registered");
     followUps = await resolveFollowUps(id, then, onFailure, body.owner, {
       definition: lookup,
       build: async (childDef, childParams, childOptions) => {
         const checked = followUpOptionsSchema.safeParse(childOptions);
-        if (!checked.success) throw new ValidationError(zodMessage("options.", checked.error), checked.error.issues);
+        if (!checked.success) throw new ValidationError(zodField("options.", checked.error), zodMessage("options.", checked.error), checked.error.issues);
         return buildTaskBody(childDef, childParams, checked.data as AddOptions);
       },
     });
@@ -280,7 +285,7 @@ function groupOf(def: TaskDefinition, params: unknown): string | null {
   const group = def.group(params);
   if (group === null || group === undefined) return null;
   if (typeof group !== "string" || group.length === 0 || group.length > 200) {
-    throw new ValidationError(`group of "${def.name}": group(params) must return a string of 1 to 200 characters, or null`);
+    throw new ValidationError(null, `group of "${def.name}": group(params) must return a string of 1 to 200 characters, or null`);
   }
   return group;
 }

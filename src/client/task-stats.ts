@@ -1,7 +1,6 @@
 import { ValidationError } from "../model/errors.js";
 import { TASK_STATUSES, type TaskStatus } from "../model/status.js";
 import type { NodeRow } from "../model/node-row.js";
-import type { TaskPage } from "../store/store.js";
 import type { ListOptions, Tasklane } from "./tasklane.js";
 
 /** Kept for compatibility: `list` takes these filters itself now. */
@@ -48,18 +47,16 @@ export interface TaskStatsReport {
   oldestQueuedAgeMs: number | null;
 }
 
-/** A node of the cluster as the HTTP API reports it. */
-/** A node of the cluster, and whether it is this process. */
+/** A node of the cluster, and whether it is this process (`GET /api/nodes` reports these). */
 export type NodeInfo = NodeRow & { self: boolean };
-
 
 /** Counts by status and type, finished tasks per bucket over the window, and the oldest queued age. */
 export async function taskStats(lane: Tasklane, options: StatsOptions = {}): Promise<TaskStatsReport> {
   const windowMs = options.windowMs ?? 3_600_000;
   const bucketMs = options.bucketMs ?? 60_000;
-  if (!Number.isInteger(bucketMs) || bucketMs < 1000) throw new ValidationError("bucketMs: an integer of at least 1000");
+  if (!Number.isInteger(bucketMs) || bucketMs < 1000) throw new ValidationError("bucketMs", "bucketMs: an integer of at least 1000");
   if (!Number.isInteger(windowMs) || windowMs < bucketMs || windowMs / bucketMs > 10_000) {
-    throw new ValidationError("windowMs: an integer multiple of bucketMs, at most 10000 buckets");
+    throw new ValidationError("windowMs", "windowMs: an integer multiple of bucketMs, at most 10000 buckets");
   }
   const store = lane.store;
   const now = await store.now();

@@ -145,7 +145,7 @@ export class Tasklane {
 
   /**
    * Adds a task; returns once it is durable. With a `key` held by a live task, returns that
-   * task instead (check `created` on the result of `addMany` style calls via `task.id`).
+   * task instead; `addWithOutcome` also tells which happened (`created`).
    */
   async add(type: string, params?: unknown, options?: AddOptions): Promise<TaskRow> {
     return (await this.addWithOutcome(type, params, options)).task;
@@ -167,22 +167,22 @@ export class Tasklane {
   }
 
   private async insert(items: AddManyItem[], options: { tx?: unknown }): Promise<InsertOutcome[]> {
-    if (!Array.isArray(items)) throw new ValidationError("addMany: expected an array of { type, params, options }");
+    if (!Array.isArray(items)) throw new ValidationError("addMany", "addMany: expected an array of { type, params, options }");
     if (options.tx !== undefined && !this.store.capabilities.transactionalAdd) {
-      throw new ValidationError(`tx: transactional add needs a backend that supports it (PostgreSQL); this is ${this.store.dialect}`);
+      throw new ValidationError("tx", `tx: transactional add needs a backend that supports it (PostgreSQL); this is ${this.store.dialect}`);
     }
     if (items.length === 0) return [];
     const now = await this.store.now();
     const records = [];
     const maxQueued = new Map<string, number>();
     for (const [i, item] of items.entries()) {
-      if (!item || typeof item.type !== "string") throw new ValidationError(`addMany[${i}].type: expected a task type name`);
+      if (!item || typeof item.type !== "string") throw new ValidationError(`addMany[${i}].type`, `addMany[${i}].type: expected a task type name`);
       const def = this.definition(item.type);
       try {
         records.push(await buildNewTask(def, item.params, item.options, now, (t) => this.definition(t)));
       } catch (error) {
         if (error instanceof ValidationError && items.length > 1) {
-          throw new ValidationError(`addMany[${i}] (${item.type}): ${error.message}`, error.details);
+          throw error.under(`addMany[${i}]`, `addMany[${i}] (${item.type})`);
         }
         throw error;
       }
@@ -224,15 +224,15 @@ export class Tasklane {
   async list(options: ListOptions = {}): Promise<{ tasks: TaskRow[]; nextCursor: string | null }> {
     const status = options.status === undefined ? undefined : ([] as TaskStatus[]).concat(options.status);
     for (const s of status ?? []) {
-      if (!TASK_STATUSES.includes(s)) throw new ValidationError(`status: "${s}" is not one of ${TASK_STATUSES.join(", ")}`);
+      if (!TASK_STATUSES.includes(s)) throw new ValidationError("status", `status: "${s}" is not one of ${TASK_STATUSES.join(", ")}`);
     }
     const limit = options.limit ?? 50;
-    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new ValidationError(`limit: must be an integer from 1 to 1000, got ${limit}`);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new ValidationError("limit", `limit: must be an integer from 1 to 1000, got ${limit}`);
     if (options.order !== undefined && options.order !== "asc" && options.order !== "desc") {
-      throw new ValidationError(`order: must be "asc" or "desc"`);
+      throw new ValidationError("order", `order: must be "asc" or "desc"`);
     }
     if (options.search !== undefined && (typeof options.search !== "string" || options.search.length > 200)) {
-      throw new ValidationError("search: at most 200 characters");
+      throw new ValidationError("search", "search: at most 200 characters");
     }
     const page = await this.store.taskQuery({
       status,
@@ -267,10 +267,10 @@ export class Tasklane {
   /** The task's log lines; with `follow`, keeps yielding until the task is final. */
   async *logs(id: string, options: LogsOptions = {}): AsyncGenerator<EventRow> {
     await this.mustGet(id);
-    yield* readLogs(this.store, id, options, (taskId, cb) => {
+    yield* readLogs(this.store, id, options, (wake) => {
       const offs = (["task:succeeded", "task:failed", "task:cancelled", "task:expired", "task:progress"] as const).map((e) =>
         this.bus.on(e, (p) => {
-          if (p.task.id === taskId) cb();
+          if (p.task.id === id) wake();
         }),
       );
       return () => offs.forEach((off) => off());
@@ -447,7 +447,7 @@ export class Tasklane {
   /** The latest fired ticks of a schedule (tick time and task id), newest first. */
   async scheduleTicks(name: string, limit = 20): Promise<ScheduleTick[]> {
     checkScheduleName(name);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new ValidationError("limit: must be an integer from 1 to 1000");
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new ValidationError("limit", "limit: must be an integer from 1 to 1000");
     return this.store.scheduleTicks(name, limit);
   }
 
@@ -537,10 +537,10 @@ export class Tasklane {
 
 function instantOf(value: Date | string | number, field: string): number {
   const t = value instanceof Date ? value.getTime() : typeof value === "number" ? value : Date.parse(value);
-  if (!Number.isFinite(t)) throw new ValidationError(`${field}: expected a date-time (ISO string or epoch ms)`);
+  if (!Number.isFinite(t)) throw new ValidationError(field, `${field}: expected a date-time (ISO string or epoch ms)`);
   return t;
 }
 
 function checkId(id: unknown): asserts id is string {
-  if (typeof id !== "string" || id.length === 0 || id.length > 200) throw new ValidationError("id: expected a task id");
+  if (typeof id !== "string" || id.length === 0 || id.length > 200) throw new ValidationError("id", "id: expected a task id");
 }

@@ -1,19 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import { TasklaneError, ValidationError } from "../model/errors.js";
+import { TasklaneError, UserExistsError, UserNotFoundError, ValidationError } from "../model/errors.js";
 import type { Store, UserRole, UserRow } from "../store/store.js";
-
-/** A user name is taken. */
-export class UserExistsError extends TasklaneError {
-  constructor(name: string) {
-    super("USER_EXISTS", `user "${name}" already exists`);
-  }
-}
-
-export class UserNotFoundError extends TasklaneError {
-  constructor(name: string) {
-    super("USER_NOT_FOUND", `user "${name}" not found`);
-  }
-}
 
 /** A token as listed: never its secret nor its hash. */
 export interface ApiTokenInfo {
@@ -44,7 +31,7 @@ function hashSecret(secret: string): Buffer {
 /** Checks a user name; throws `ValidationError` naming the field. */
 export function checkUserName(name: unknown, field = "name"): asserts name is string {
   if (typeof name !== "string" || !NAME_RE.test(name)) {
-    throw new ValidationError(`${field}: expected 1-64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit`);
+    throw new ValidationError(field, `${field}: expected 1-64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit`);
   }
 }
 
@@ -64,7 +51,7 @@ export class UserDirectory {
   async add(name: string, options: { role?: UserRole; label?: string } = {}): Promise<{ user: UserRow; token: IssuedToken }> {
     checkUserName(name);
     const role = options.role ?? "user";
-    if (role !== "admin" && role !== "user") throw new ValidationError(`role: expected "admin" or "user"`);
+    if (role !== "admin" && role !== "user") throw new ValidationError("role", `role: expected "admin" or "user"`);
     const user = await this.store.userInsert({ name, role });
     if (!user) throw new UserExistsError(name);
     const token = await this.issueToken(name, options.label ?? "initial");
@@ -74,7 +61,7 @@ export class UserDirectory {
   /** Issues another token for a user (the old ones stay valid until revoked). */
   async issueToken(name: string, label: string | null = null): Promise<IssuedToken> {
     checkUserName(name);
-    if (label !== null && (typeof label !== "string" || label.length > 200)) throw new ValidationError("label: at most 200 characters");
+    if (label !== null && (typeof label !== "string" || label.length > 200)) throw new ValidationError("label", "label: at most 200 characters");
     for (let i = 0; ; i++) {
       const id = randomBytes(8).toString("hex");
       const secret = randomBytes(32).toString("base64url");
@@ -127,7 +114,7 @@ export class UserDirectory {
   /** Revokes one token by its id (or the whole token); returns whether one was revoked now. */
   async revokeToken(idOrToken: string): Promise<boolean> {
     const id = TOKEN_RE.exec(idOrToken)?.[1] ?? idOrToken;
-    if (!/^[0-9a-f]{16}$/.test(id)) throw new ValidationError("token: expected a token id (16 hex digits) or a token");
+    if (!/^[0-9a-f]{16}$/.test(id)) throw new ValidationError("token", "token: expected a token id (16 hex digits) or a token");
     return (await this.store.tokenRevoke({ id })) === 1;
   }
 

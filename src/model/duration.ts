@@ -12,15 +12,15 @@ const PATTERN = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$/;
 /** Parses a {@link Duration} to whole milliseconds; `field` names the option in the error. */
 export function parseDuration(value: Duration, field: string): number {
   if (typeof value === "number") {
-    if (!Number.isFinite(value) || value < 0) throw new ValidationError(`${field}: must be a non-negative number of milliseconds, got ${value}`);
-    if (value > MAX_DURATION_MS) throw new ValidationError(`${field}: ${value} ms is longer than 100 years`);
+    if (!Number.isFinite(value) || value < 0) throw new ValidationError(field, `${field}: must be a non-negative number of milliseconds, got ${value}`);
+    if (value > MAX_DURATION_MS) throw new ValidationError(field, `${field}: ${value} ms is longer than 100 years`);
     return Math.round(value);
   }
-  if (typeof value !== "string") throw new ValidationError(`${field}: must be a duration like "10s" or a number of milliseconds`);
+  if (typeof value !== "string") throw new ValidationError(field, `${field}: must be a duration like "10s" or a number of milliseconds`);
   const match = PATTERN.exec(value);
-  if (!match) throw new ValidationError(`${field}: "${value}" is not a duration (use e.g. "500ms", "10s", "2m", "1h", "7d")`);
+  if (!match) throw new ValidationError(field, `${field}: "${value}" is not a duration (use e.g. "500ms", "10s", "2m", "1h", "7d")`);
   const ms = Math.round(Number(match[1]) * UNIT_MS[match[2] ?? "ms"]!);
-  if (ms > MAX_DURATION_MS) throw new ValidationError(`${field}: "${value}" is longer than 100 years`);
+  if (ms > MAX_DURATION_MS) throw new ValidationError(field, `${field}: "${value}" is longer than 100 years`);
   return ms;
 }
 

@@ -5,19 +5,68 @@
 export class TasklaneError extends Error {
   readonly code: string;
   readonly details?: unknown;
-  constructor(code: string, message: string, details?: unknown) {
+  /**
+   * The input at fault, as a path into what the caller gave (`delay`, `params.rows`,
+   * `then[0].type`), when one input is; the HTTP API returns it as `error.details.field`.
+   */
+  readonly field?: string;
+  constructor(code: string, message: string, details?: unknown, field?: string) {
     super(message);
     this.name = new.target.name;
     this.code = code;
     if (details !== undefined) this.details = details;
+    if (field !== undefined) this.field = field;
   }
 }
 
-/** Input that can never be accepted (bad option, bad params, bad id). Nothing was stored. */
+/**
+ * Input that can never be accepted (bad option, bad params, bad id). Nothing was stored. The
+ * message starts with the field it names (`"delay: …"`), so it reads on its own in a CLI line.
+ */
 export class ValidationError extends TasklaneError {
-  constructor(message: string, details?: unknown) {
-    super("VALIDATION_FAILED", message, details);
+  /** `field`: the input at fault (see {@link TasklaneError.field}); null when no single input is. */
+  constructor(field: string | null, message: string, details?: unknown);
+  /**
+   * @deprecated Name the field: `new ValidationError(field, message)`. This form reads it from a
+   * message written `field: problem`, for the call sites in `src/store/` and `src/runtime/`
+   * that still pass one string.
+   */
+  constructor(message: string);
+  constructor(fieldOrMessage: string | null, message?: string, details?: unknown) {
+    if (message === undefined) super("VALIDATION_FAILED", fieldOrMessage!, undefined, leadingField(fieldOrMessage!));
+    else super("VALIDATION_FAILED", message, details, fieldOrMessage ?? undefined);
   }
+
+  /** The same error about an input nested at `path` (a follow-up's, an item of a batch): field and message prefixed. */
+  under(path: string, label = path): ValidationError {
+    const field = this.field === undefined ? path : `${path}.${this.field}`;
+    if (this instanceof ParamsValidationError) return new ParamsValidationError(this.type, `${label}: ${this.message}`, this.issues, field);
+    return new ValidationError(field, `${label}: ${this.message}`, this.details);
+  }
+}
+
+/** One problem a params schema reported: `path` inside the params (Standard Schema issue). */
+export interface ParamsIssue {
+  message: string;
+  path?: ReadonlyArray<PropertyKey | { key: PropertyKey }>;
+}
+
+/** Params refused by their task type's schema; `issues` say where inside the params. */
+export class ParamsValidationError extends ValidationError {
+  constructor(
+    /** The task type whose schema refused them. */
+    readonly type: string,
+    message: string,
+    readonly issues: readonly ParamsIssue[],
+    field = "params",
+  ) {
+    super(field, message, issues);
+  }
+}
+
+/** `"delay: …"` → `delay`; `"addMany[0] (report): …"` → `addMany[0] (report)`. */
+function leadingField(message: string): string | undefined {
+  return /^([A-Za-z_][\w.[\]-]*(?: \([^)]*\))?):\s/.exec(message)?.[1];
 }
 
 export class UnknownTaskTypeError extends TasklaneError {
@@ -53,6 +102,19 @@ export class InvalidStateError extends TasklaneError {
 export class KeyConflictError extends TasklaneError {
   constructor(key: string) {
     super("KEY_CONFLICT", `another live task already holds key "${key}"`);
+  }
+}
+
+/** A user name is taken. */
+export class UserExistsError extends TasklaneError {
+  constructor(name: string) {
+    super("USER_EXISTS", `user "${name}" already exists`);
+  }
+}
+
+export class UserNotFoundError extends TasklaneError {
+  constructor(name: string) {
+    super("USER_NOT_FOUND", `user "${name}" not found`);
   }
 }
 
@@ -96,6 +158,8 @@ export class SqlTasksDisabledError extends TasklaneError {
       "SQL_TASKS_DISABLED",
       'type: the built-in "sql" task type is disabled; enable it with Tasklane.open({ sqlTasks: true }), ' +
         '"sqlTasks": true in tasklane.config.json, TASKLANE_SQL_TASKS=1, or `tasklane start --sql-tasks`',
+      undefined,
+      "type",
     );
   }
 }

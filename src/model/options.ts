@@ -12,19 +12,19 @@ export type BackoffOption =
 export interface TaskOptions {
   /** Smaller runs first. Integer, default 0. */
   priority?: number;
-  /** Attempts before the task fails (counted at claim). Default 3. */
+  /** Attempts before the task fails (counted at claim) [3]. */
   attempts?: number;
-  /** Delay between attempts. Default exponential from 1s, max 1h, jitter 0.2. */
+  /** Delay between attempts [exponential from 1s, max 1h, jitter 0.2]. */
   backoff?: BackoffOption;
-  /** Longest one run may take; then `ctx.signal` aborts and the run ends `timed_out`. Default none. */
+  /** Longest one run may take; then `ctx.signal` aborts and the run ends `timed_out` [none]. */
   timeout?: Duration | null;
-  /** CPU cost, 100 = one core, counted against the node's capacity. Default 0. */
+  /** CPU cost, 100 = one core, counted against the node's capacity [0]. */
   cpu?: number;
   /** Only the node of this name may run the task. */
   executor?: string | null;
-  /** Most runs ever, across manual retries; guards against crash loops. Default 100. */
+  /** Most runs ever, across manual retries; guards against crash loops [100]. */
   maxRuns?: number;
-  /** How long a finished task is kept before the pruner deletes it. Default 7d. */
+  /** How long a finished task is kept before the pruner deletes it [7d]. */
   deleteAfter?: Duration;
 }
 
@@ -62,12 +62,12 @@ export interface AddOptions extends TaskOptions {
   /**
    * Flow-control group (a customer, a tenant, an API account): the type's cluster-wide
    * `concurrencyLimit.group` and `rateLimit.group` count per group, and the `fair` dispatch policy
-   * takes turns across groups. Default: the type's `group(params)`, else none.
+   * takes turns across groups [the type's `group(params)`, else none].
    */
   group?: string;
-  /** Added when this task succeeds, in the same transaction; each receives the result as `ctx.parent`. Default: the type's `then`. */
+  /** Added when this task succeeds, in the same transaction; each receives the result as `ctx.parent` [the type's `then`]. */
   then?: FollowUp[];
-  /** Added when this task fails for good (not when it is cancelled or expires). Default: the type's `onFailure`. */
+  /** Added when this task fails for good (not when it is cancelled or expires) [the type's `onFailure`]. */
   onFailure?: FollowUp[];
   /**
    * PostgreSQL: the application's open transaction (a `pg` client after BEGIN). The task is
@@ -113,9 +113,9 @@ export interface TaskDefinition<P = any, R = unknown> extends TaskOptions {
   /** Any Standard Schema (zod 4, valibot, arktype); params are validated at `add` time. */
   params?: StandardSchemaV1<unknown, P>;
   run(ctx: TaskContext<P>): Promise<R> | R;
-  /** Most tasks of this type running at once on one node. Default: unlimited (the node limit applies). */
+  /** Most tasks of this type running at once on one node [unlimited: the node limit applies]. */
   concurrency?: number;
-  /** Most queued tasks of this type; `add` beyond it throws `QueueFullError`. Default unlimited. */
+  /** Most queued tasks of this type; `add` beyond it throws `QueueFullError` [unlimited]. */
   maxQueued?: number;
   /** The flow-control group of a task from its params (an `add` may set `group` itself). */
   group?: (params: P) => string | null | undefined;
@@ -132,11 +132,22 @@ export interface TaskDefinition<P = any, R = unknown> extends TaskOptions {
   onFailure?: FollowUp[];
   /** A cron schedule adding a task of this type, created or updated when the worker starts (named after the type unless `name` is set). */
   schedule?: TaskSchedule;
-  /** Id of a new task of this type. Default: a sortable unique id. */
+  /** Id of a new task of this type [a sortable unique id]. */
   idGenerator?: () => string;
+  // The hooks run in the process where the change happened, after it was stored, and are not
+  // awaited by it: a hook that throws or rejects emits `error` and never fails the task. For
+  // what every node sees, read the task event log (`lane.followTaskEvents`).
+
+  /** A task of this type was stored by `add`/`addMany` (not when a live task held its key). With `tx`, before that transaction commits. */
   onAdd?(task: TaskRow): void | Promise<void>;
+  /** Coalesced progress of a run on this node was written (at most every `flushMs`). */
   onProgress?(task: TaskRow, progress: TaskProgress): void | Promise<void>;
+  /** A run on this node returned and its success was committed; `result` is what the handler returned. */
   onSuccess?(task: TaskRow, result: R): void | Promise<void>;
+  /**
+   * A run failed. `willRetry`: the task is due again (it failed or timed out with attempts left);
+   * false: it failed for good, also when a lost run was rescued without attempts left.
+   */
   onError?(task: TaskRow, error: TaskErrorInfo, info: { willRetry: boolean }): void | Promise<void>;
 }
 

@@ -2,13 +2,13 @@ import type { LogLevel, RunOutcome, TaskStatus } from "./status.js";
 
 /** How the delay before a retry grows. */
 export interface BackoffSpec {
-  /** `fixed`: always `delayMs`; `exponential`: `delayMs * 2^(attempt-1)`. Default `exponential`. */
+  /** `fixed`: always `delayMs`; `exponential`: `delayMs * 2^(attempt-1)` [`exponential`]. */
   type: "fixed" | "exponential";
-  /** Base delay in ms. Default 1000. */
+  /** Base delay in ms [1000]. */
   delayMs: number;
-  /** Upper bound of the delay in ms. Default 1 hour. */
+  /** Upper bound of the delay in ms [1 hour]. */
   maxMs: number;
-  /** 0..1: the delay is spread uniformly by ± this fraction. Default 0.2. */
+  /** 0..1: the delay is spread uniformly by ± this fraction [0.2]. */
   jitter: number;
 }
 

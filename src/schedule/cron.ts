@@ -12,7 +12,7 @@ export function checkTimeZone(tz: string): void {
   try {
     new Intl.DateTimeFormat("en-US", { timeZone: tz });
   } catch {
-    throw new ValidationError(`tz: "${tz}" is not an IANA time zone (for example "UTC" or "Europe/Berlin")`);
+    throw new ValidationError("tz", `tz: "${tz}" is not an IANA time zone (for example "UTC" or "Europe/Berlin")`);
   }
 }
 
@@ -23,19 +23,19 @@ export function checkTimeZone(tz: string): void {
  * occurs twice runs once, at the first occurrence).
  */
 export function parseCron(cron: string, tz: string): Cron {
-  if (typeof cron !== "string" || cron.trim() === "") throw new ValidationError("cron: expected an expression such as \"*/5 * * * *\"");
+  if (typeof cron !== "string" || cron.trim() === "") throw new ValidationError("cron", "cron: expected an expression such as \"*/5 * * * *\"");
   const fields = cron.trim().split(/\s+/).length;
   if (fields !== 5 && fields !== 6) {
-    throw new ValidationError(`cron: "${cron}" has ${fields} field(s); use 5 (minute hour day month weekday) or 6 (with seconds first)`);
+    throw new ValidationError("cron", `cron: "${cron}" has ${fields} field(s); use 5 (minute hour day month weekday) or 6 (with seconds first)`);
   }
   checkTimeZone(tz);
   try {
     const job = new Cron(cron, { timezone: tz, paused: true, mode: "5-or-6-parts" });
-    if (job.nextRun(new Date()) === null) throw new ValidationError(`cron: "${cron}" never fires`);
+    if (job.nextRun(new Date()) === null) throw new ValidationError("cron", `cron: "${cron}" never fires`);
     return job;
   } catch (error) {
     if (error instanceof ValidationError) throw error;
-    throw new ValidationError(`cron: "${cron}" is invalid: ${(error as Error).message.replace(/^CronPattern: /, "")}`);
+    throw new ValidationError("cron", `cron: "${cron}" is invalid: ${(error as Error).message.replace(/^CronPattern: /, "")}`);
   }
 }
 

@@ -3,32 +3,34 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { secureHeaders } from "hono/secure-headers";
-import { streamSSE } from "hono/streaming";
 import type { Logger } from "pino";
 import type { Tasklane } from "../client/tasklane.js";
 import { requireAdmin, requireUser } from "./auth.js";
 import { errorJson, toErrorResponse } from "./errors.js";
 import { HttpMetrics } from "./metrics.js";
 import { buildOpenApi } from "./openapi.js";
-import { parseQuery, isAdmin, type HttpEnv } from "./request.js";
-import { emptyQuerySchema, eventsQuerySchema } from "./schemas.js";
+import { eventRoutes } from "./event-routes.js";
+import { nodeRoutes } from "./node-routes.js";
+import { parseQuery, type HttpEnv } from "./request.js";
+import { emptyQuerySchema } from "./schemas.js";
 import { dashboardMiddleware } from "./static-dashboard.js";
 import { scheduleRoutes } from "./schedule-routes.js";
+import { statsRoutes } from "./stats-routes.js";
 import { taskRoutes } from "./task-routes.js";
 
 export interface HttpAppOptions {
   /** Largest request body, bytes; larger ones get 413 [1 MiB]. */
   bodyLimit?: number;
-  /** pino logger for one line per request (method, path without query, status, ms, user; never the token). Default: none. */
+  /** pino logger for one line per request (method, path without query, status, ms, user; never the token) [none]. */
   logger?: Logger;
   /**
-   * Origins allowed to call the API from a browser (CORS). Default: none, so only same-origin
-   * pages (the dashboard served by the same server) and non-browser clients can call it.
+   * Origins allowed to call the API from a browser (CORS) [none: only same-origin pages, such as
+   * the dashboard served by the same server, and non-browser clients can call it].
    */
   corsOrigins?: string[];
-  /** Fallback poll of the event streams, ms [500]. */
+  /** Fallback poll of `/api/events` while idle, ms [500]. */
   eventsPollMs?: number;
-  /** Keep-alive comment interval of event streams, ms [15000]. */
+  /** Keep-alive comment interval of every event stream (`/api/events`, log follow), ms [15000]. */
   keepAliveMs?: number;
   /** Collect Node.js process metrics on /metrics [true]. */
   defaultMetrics?: boolean;
@@ -119,54 +121,12 @@ export function createHttpApp(lane: Tasklane, options: HttpAppOptions = {}): Tas
     return c.json({ name: user.name, role: user.role });
   });
 
-  app.route("/api/tasks", taskRoutes(lane));
+  const streams = { keepAliveMs: options.keepAliveMs ?? 15_000, logger: log };
+  app.route("/api/tasks", taskRoutes(lane, streams));
   app.route("/api/schedules", scheduleRoutes(lane));
-
-  app.get("/api/stats", async (c) => {
-    parseQuery(c, emptyQuerySchema);
-    const user = c.get("user");
-    return c.json(await lane.stats({ owner: isAdmin(user) ? undefined : user.name }));
-  });
-
-  app.get("/api/nodes", requireAdmin, async (c) => {
-    parseQuery(c, emptyQuerySchema);
-    return c.json({ nodes: await lane.nodes() });
-  });
-
-  app.get("/api/events", async (c) => {
-    const user = c.get("user");
-    const q = parseQuery(c, eventsQuerySchema);
-    const resume = c.req.header("last-event-id");
-    if (resume !== undefined && !/^\d{1,15}$/.test(resume.trim())) {
-      return errorJson(c, 400, "VALIDATION_FAILED", "last-event-id: expected an event id (an integer)", { field: "last-event-id" });
-    }
-    const after = resume !== undefined ? Number(resume.trim()) : q.after;
-    return streamSSE(c, async (stream) => {
-      const abort = new AbortController();
-      stream.onAbort(() => abort.abort());
-      const ping = setInterval(() => void stream.write(": keepalive\n\n").catch(() => abort.abort()), options.keepAliveMs ?? 15_000);
-      try {
-        // An explicit start so a client that has seen nothing yet can resume from here.
-        await stream.writeSSE({ event: "ready", data: JSON.stringify({ after: after ?? null }), retry: 2000 });
-        const events = lane.followTaskEvents({
-          after,
-          owner: isAdmin(user) ? undefined : user.name,
-          signal: abort.signal,
-          pollMs: options.eventsPollMs,
-        });
-        for await (const event of events) {
-          await stream.writeSSE({ event: "task", id: String(event.id), data: JSON.stringify(event) });
-        }
-      } catch (error) {
-        if (!abort.signal.aborted) {
-          log?.error({ err: error }, "event stream failed");
-          await stream.writeSSE({ event: "error", data: JSON.stringify({ code: "INTERNAL", message: "internal error" }) }).catch(() => {});
-        }
-      } finally {
-        clearInterval(ping);
-      }
-    });
-  });
+  app.route("/api/events", eventRoutes(lane, { ...streams, pollMs: options.eventsPollMs }));
+  app.route("/api/stats", statsRoutes(lane));
+  app.route("/api/nodes", nodeRoutes(lane));
 
   app.get("/metrics", async (c) => {
     parseQuery(c, emptyQuerySchema);

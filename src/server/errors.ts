@@ -1,12 +1,9 @@
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { z } from "zod";
-import { TasklaneError } from "../model/errors.js";
+import { ParamsValidationError, TasklaneError } from "../model/errors.js";
+import type { ErrorBody } from "./contract.js";
 
-/** The JSON error body of every refused request. */
-export interface ErrorBody {
-  error: { code: string; message: string; details?: unknown };
-}
 
 /** An error the HTTP layer answers with its status and a JSON body. */
 export class HttpError extends Error {
@@ -33,15 +30,6 @@ const STATUS_OF_CODE: Record<string, ContentfulStatusCode> = {
   SQL_TASKS_DISABLED: 400,
 };
 
-/** The field a library message names (`"params.rows: expected a number"` → `params.rows`). */
-function fieldOf(message: string): string | undefined {
-  const m = /^([A-Za-z_][\w.[\]-]*(?: \([^)]*\))?):\s/.exec(message);
-  return m ? m[1] : undefined;
-}
-
-/** `params of "type" are invalid…`, possibly after the path of the follow-up that carries them (`then[0]: params of …`). */
-const PARAMS_OF = /^(?:([\w.[\]]+): )?params of "([^"]*)"/;
-
 /** Maps any thrown value to status + body; unexpected errors become a bare 500 (logged, never shown). */
 export function toErrorResponse(error: unknown): { status: ContentfulStatusCode; body: ErrorBody; unexpected: boolean } {
   if (error instanceof HttpError) {
@@ -49,20 +37,17 @@ export function toErrorResponse(error: unknown): { status: ContentfulStatusCode;
     if (error.details !== undefined) body.error.details = error.details;
     return { status: error.status, body, unexpected: false };
   }
-  const paramsOf = error instanceof TasklaneError && error.code === "VALIDATION_FAILED" ? PARAMS_OF.exec(error.message) : null;
-  if (paramsOf && error instanceof TasklaneError && Array.isArray(error.details)) {
+  if (error instanceof ParamsValidationError) {
     // Params refused by the type's schema: name the field inside params, below the follow-up
     // that carries them if any (`then[0].params.n`).
-    const base = paramsOf[1] ? `${paramsOf[1]}.params` : "params";
-    const issues = (error.details as Array<{ message: string; path?: ReadonlyArray<PropertyKey | { key: PropertyKey }> }>).map((i) => ({
-      field: [base, ...(i.path ?? []).map((p) => String(typeof p === "object" ? p.key : p))].join("."),
+    const issues = error.issues.map((i) => ({
+      field: [error.field, ...(i.path ?? []).map((p) => String(typeof p === "object" ? p.key : p))].join("."),
       message: i.message,
     }));
-    const first = issues[0] ?? { field: base, message: error.message };
-    const type = paramsOf[2];
+    const first = issues[0] ?? { field: error.field!, message: error.message };
     return {
       status: 400,
-      body: { error: { code: error.code, message: `${first.field}: ${first.message} (params of "${type}")`, details: { field: first.field, issues } } },
+      body: { error: { code: error.code, message: `${first.field}: ${first.message} (params of "${error.type}")`, details: { field: first.field, issues } } },
       unexpected: false,
     };
   }
@@ -70,8 +55,7 @@ export function toErrorResponse(error: unknown): { status: ContentfulStatusCode;
     return { status: 400, body: { error: { code: error.code, message: `type: ${error.message}`, details: { field: "type" } } }, unexpected: false };
   }
   if (error instanceof TasklaneError && STATUS_OF_CODE[error.code] !== undefined) {
-    const field = fieldOf(error.message);
-    const details = error.details ?? (field ? { field } : undefined);
+    const details = error.details ?? (error.field !== undefined ? { field: error.field } : undefined);
     const body: ErrorBody = { error: { code: error.code, message: error.message } };
     if (details !== undefined) body.error.details = details;
     return { status: STATUS_OF_CODE[error.code]!, body, unexpected: false };

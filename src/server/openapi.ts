@@ -1,24 +1,36 @@
 import { z } from "zod";
 import {
-  addTaskBodySchema,
+  addedTaskSchema,
+  deletedScheduleSchema,
+  deletedTaskSchema,
   errorSchema,
-  eventsQuerySchema,
-  listTasksQuerySchema,
+  healthSchema,
   logLineSchema,
-  logsQuerySchema,
+  logPageSchema,
+  logStreamEndSchema,
   meSchema,
-  nodeSchema,
-  runSchema,
-  scheduleBodySchema,
-  scheduleNameSchema,
+  nodeListSchema,
+  runListSchema,
+  scheduleDetailSchema,
+  scheduleListSchema,
   scheduleSchema,
-  scheduleShowQuerySchema,
-  scheduleTickSchema,
+  serviceIndexSchema,
   statsSchema,
+  streamErrorSchema,
+  streamReadySchema,
   taskEventSchema,
-  taskIdSchema,
   taskPageSchema,
   taskSchema,
+} from "./responses.js";
+import {
+  addTaskBodySchema,
+  eventsQuerySchema,
+  listTasksQuerySchema,
+  logsQuerySchema,
+  scheduleBodySchema,
+  scheduleNameSchema,
+  scheduleShowQuerySchema,
+  taskIdSchema,
 } from "./schemas.js";
 
 type Json = Record<string, unknown>;
@@ -51,9 +63,17 @@ function queryParams(schema: z.ZodObject): Json[] {
 }
 
 const nameParam = { name: "name", in: "path", required: true, schema: schemaOf(scheduleNameSchema, "input") };
+const lastEventIdParam = {
+  name: "Last-Event-ID",
+  in: "header",
+  required: false,
+  description: "resume after this id (overrides after); not an integer: 400",
+  schema: { type: "string" },
+};
 const idParam = { name: "id", in: "path", required: true, schema: schemaOf(taskIdSchema, "input") };
 const json = (schema: z.ZodType, description: string) => ({ description, content: { "application/json": { schema: schemaOf(schema) } } });
-const sse = (description: string) => ({ description, content: { "text/event-stream": { schema: { type: "string" } } } });
+/** The JSON Schema of each event's `data`, by event name (an OpenAPI extension: 3.1 cannot describe SSE). */
+const events = (byName: Record<string, z.ZodType>) => ({ "x-events": Object.fromEntries(Object.entries(byName).map(([name, s]) => [name, schemaOf(s)])) });
 const errors = (...codes: number[]) =>
   Object.fromEntries(codes.map((code) => [String(code), json(errorSchema, ERROR_TEXT[code] ?? "error")]));
 const ERROR_TEXT: Record<number, string> = {
@@ -87,8 +107,8 @@ export function buildOpenApi(options: { bodyLimit: number; version: string }): J
           ...secured,
           requestBody: { required: true, content: { "application/json": { schema: schemaOf(addTaskBodySchema, "input") } } },
           responses: {
-            "201": json(taskSchema, "created"),
-            "200": json(taskSchema, "a live task with the same key already existed and is returned"),
+            "201": json(addedTaskSchema, "created (created: true)"),
+            "200": json(addedTaskSchema, "a live task with the same key already existed and is returned (created: false)"),
             ...errors(400, 401, 403, 409, 413, 415, 429),
           },
         },
@@ -102,7 +122,7 @@ export function buildOpenApi(options: { bodyLimit: number; version: string }): J
       "/api/tasks/{id}": {
         get: task("A task with progress, result, error, attempt and node", { responses: { "200": json(taskSchema, "the task"), ...errors(400, 401, 404) } }),
         delete: task("Delete a task that is not running, with its runs and logs", {
-          responses: { "200": json(z.object({ id: z.string(), deleted: z.literal(true) }), "deleted"), ...errors(400, 401, 404, 409) },
+          responses: { "200": json(deletedTaskSchema, "deleted"), ...errors(400, 401, 404, 409) },
         }),
       },
       "/api/tasks/{id}/cancel": {
@@ -112,16 +132,17 @@ export function buildOpenApi(options: { bodyLimit: number; version: string }): J
         post: task("Queue a failed, cancelled or expired task again", { responses: { "200": json(taskSchema, "the task"), ...errors(400, 401, 404, 409) } }),
       },
       "/api/tasks/{id}/runs": {
-        get: task("The runs (attempts) of a task", { responses: { "200": json(z.object({ runs: z.array(runSchema) }), "runs, oldest first"), ...errors(400, 401, 404) } }),
+        get: task("The runs (attempts) of a task", { responses: { "200": json(runListSchema, "runs, oldest first"), ...errors(400, 401, 404) } }),
       },
       "/api/tasks/{id}/logs": {
         get: task("Log lines; with follow=1 Server-Sent Events (event log, id = line id) ending with event end", {
-          parameters: [idParam, ...queryParams(logsQuerySchema)],
+          parameters: [idParam, ...queryParams(logsQuerySchema), lastEventIdParam],
+          ...events({ log: logLineSchema, end: logStreamEndSchema, error: streamErrorSchema }),
           responses: {
             "200": {
               description: "JSON page, or an event stream with follow=1",
               content: {
-                "application/json": { schema: schemaOf(z.object({ logs: z.array(logLineSchema), nextAfter: z.number().int(), more: z.boolean() })) },
+                "application/json": { schema: schemaOf(logPageSchema) },
                 "text/event-stream": { schema: { type: "string" } },
               },
             },
@@ -133,7 +154,7 @@ export function buildOpenApi(options: { bodyLimit: number; version: string }): J
         get: {
           summary: "Every schedule with its next three fire times (admin)",
           ...secured,
-          responses: { "200": json(z.object({ schedules: z.array(scheduleSchema) }), "schedules, by name"), ...errors(401, 403) },
+          responses: { "200": json(scheduleListSchema, "schedules, by name"), ...errors(400, 401, 403) },
         },
         post: {
           summary: "Create or update a schedule; cron, zone, type, params and options are validated before anything is stored (admin)",
@@ -149,10 +170,10 @@ export function buildOpenApi(options: { bodyLimit: number; version: string }): J
       "/api/schedules/{name}": {
         get: schedule("A schedule with its latest ticks", {
           parameters: [nameParam, ...queryParams(scheduleShowQuerySchema)],
-          responses: { "200": json(scheduleSchema.extend({ ticks: z.array(scheduleTickSchema) }), "the schedule, ticks newest first"), ...errors(400, 401, 403, 404) },
+          responses: { "200": json(scheduleDetailSchema, "the schedule, ticks newest first"), ...errors(400, 401, 403, 404) },
         }),
         delete: schedule("Delete a schedule (the tasks it added stay)", {
-          responses: { "200": json(z.object({ name: z.string(), deleted: z.literal(true) }), "deleted"), ...errors(400, 401, 403, 404) },
+          responses: { "200": json(deletedScheduleSchema, "deleted"), ...errors(400, 401, 403, 404) },
         }),
       },
       "/api/schedules/{name}/pause": {
@@ -172,25 +193,29 @@ export function buildOpenApi(options: { bodyLimit: number; version: string }): J
         get: {
           summary: "Server-Sent Events of the task changes the caller may see (event task, id = event id); resume with Last-Event-ID",
           ...secured,
-          parameters: [...queryParams(eventsQuerySchema), { name: "Last-Event-ID", in: "header", required: false, schema: { type: "string" } }],
-          responses: { "200": { ...sse("event stream"), "x-event-schema": schemaOf(taskEventSchema) }, ...errors(400, 401) },
+          parameters: [...queryParams(eventsQuerySchema), lastEventIdParam],
+          ...events({ ready: streamReadySchema, task: taskEventSchema, error: streamErrorSchema }),
+          responses: { "200": { description: "event stream", content: { "text/event-stream": { schema: { type: "string" } } } }, ...errors(400, 401) },
         },
       },
       "/api/stats": {
-        get: { summary: "Counts, throughput and failures per minute over the last hour, oldest queued age", ...secured, responses: { "200": json(statsSchema, "stats"), ...errors(401) } },
+        get: { summary: "Counts, throughput and failures per minute over the last hour, oldest queued age", ...secured, responses: { "200": json(statsSchema, "stats"), ...errors(400, 401) } },
       },
       "/api/nodes": {
-        get: { summary: "Nodes of the cluster (admin)", ...secured, responses: { "200": json(z.object({ nodes: z.array(nodeSchema) }), "nodes"), ...errors(401, 403) } },
+        get: { summary: "Nodes of the cluster (admin)", ...secured, responses: { "200": json(nodeListSchema, "nodes"), ...errors(400, 401, 403) } },
       },
       "/api/me": {
-        get: { summary: "The caller", ...secured, responses: { "200": json(meSchema, "the authenticated user"), ...errors(401) } },
+        get: { summary: "The caller", ...secured, responses: { "200": json(meSchema, "the authenticated user"), ...errors(400, 401) } },
       },
-      "/api/openapi.json": { get: { summary: "This document", responses: { "200": { description: "OpenAPI 3.1 document" } } } },
+      "/": { get: { summary: "Where the API, its document and the health check are (no auth)", responses: { "200": json(serviceIndexSchema, "service index") } } },
+      "/api/openapi.json": {
+        get: { summary: "This document (no auth)", responses: { "200": { description: "OpenAPI 3.1 document", content: { "application/json": { schema: { type: "object" } } } } } },
+      },
       "/healthz": {
-        get: { summary: "Liveness and database check (no auth)", responses: { "200": json(z.object({ status: z.literal("ok") }).catchall(z.unknown()), "healthy"), "503": json(errorSchema, "database unavailable") } },
+        get: { summary: "Liveness and database check (no auth)", responses: { "200": json(healthSchema, "healthy"), "503": json(errorSchema, "database unavailable") } },
       },
       "/metrics": {
-        get: { summary: "Prometheus metrics (admin)", ...secured, responses: { "200": { description: "Prometheus text format", content: { "text/plain": { schema: { type: "string" } } } }, ...errors(401, 403) } },
+        get: { summary: "Prometheus metrics (admin)", ...secured, responses: { "200": { description: "Prometheus text format", content: { "text/plain": { schema: { type: "string" } } } }, ...errors(400, 401, 403) } },
       },
     },
   };

@@ -1,5 +1,4 @@
 import { Hono, type Context } from "hono";
-import { streamSSE } from "hono/streaming";
 import type { Tasklane } from "../client/tasklane.js";
 import type { AddOptions } from "../model/options.js";
 import type { TaskRow } from "../model/task-row.js";
@@ -7,12 +6,13 @@ import { HttpError } from "./errors.js";
 import { isAdmin, parseJsonBody, parseQuery, pathParam, type HttpEnv } from "./request.js";
 import { assertMaySubmit } from "./submission-guard.js";
 import { addTaskBodySchema, listTasksQuerySchema, logsQuerySchema, taskIdSchema } from "./schemas.js";
+import { lastEventId, sseStream, type SseOptions } from "./sse.js";
 
 /**
  * The task routes. Visibility: a `user` sees only tasks it owns; any other id answers the same
  * 404 as a missing one. An `admin` sees everything.
  */
-export function taskRoutes(lane: Tasklane): Hono<HttpEnv> {
+export function taskRoutes(lane: Tasklane, streams: SseOptions): Hono<HttpEnv> {
   const app = new Hono<HttpEnv>();
 
   /** The task if the caller may see it; the same 404 as a missing task otherwise. */
@@ -99,24 +99,12 @@ export function taskRoutes(lane: Tasklane): Hono<HttpEnv> {
       const last = logs[logs.length - 1];
       return c.json({ logs, nextAfter: last ? last.id : (q.after ?? 0), more: logs.length === limit });
     }
-    const resume = c.req.header("last-event-id");
-    const afterId = resume !== undefined && /^\d{1,15}$/.test(resume) ? Number(resume) : q.after;
-    return streamSSE(c, async (stream) => {
-      const abort = new AbortController();
-      stream.onAbort(() => abort.abort());
-      const ping = setInterval(() => void stream.write(": keepalive\n\n").catch(() => abort.abort()), 15_000);
-      try {
-        for await (const line of lane.logs(task.id, { follow: true, afterId, signal: abort.signal })) {
-          await stream.writeSSE({ event: "log", id: String(line.id), data: JSON.stringify(line) });
-        }
-        if (!abort.signal.aborted) {
-          const final = await lane.get(task.id);
-          await stream.writeSSE({ event: "end", data: JSON.stringify({ id: task.id, status: final?.status ?? "deleted" }) });
-        }
-      } catch {
-        if (!abort.signal.aborted) await stream.writeSSE({ event: "error", data: JSON.stringify({ code: "INTERNAL", message: "internal error" }) });
-      } finally {
-        clearInterval(ping);
+    const afterId = lastEventId(c) ?? q.after;
+    return sseStream(c, streams, async (send, signal) => {
+      for await (const line of lane.logs(task.id, { follow: true, afterId, signal })) await send("log", line, { id: line.id });
+      if (!signal.aborted) {
+        const final = await lane.get(task.id);
+        await send("end", { id: task.id, status: final?.status ?? "deleted" });
       }
     });
   });

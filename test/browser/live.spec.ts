@@ -202,6 +202,20 @@ test("a finished task is retried and deleted from its page; a running one offers
   await expect(head.getByText("cancelled", { exact: true })).toBeVisible();
 });
 
+test("a change made before the event stream opened still shows: the detail page re-reads when it opens", async ({ page }) => {
+  const s = server();
+  await logIn(page, s.loginUrl);
+  // The stream opens 3 s late; the task fails within about a second of the page's first read.
+  await page.route("**/api/events*", async (route) => {
+    await new Promise((r) => setTimeout(r, 3000));
+    await route.continue();
+  });
+  const task = await addSteps(s, s.adminToken, { steps: 4, stepMs: 250, failAt: 4 }, { name: "fails before the stream opens" });
+  await page.goto(`${s.url}/tasks/${task.id}`);
+  await expect(page.locator(".detail-head").getByText("failed", { exact: true })).toBeVisible();
+  await expect(page.locator("tr[data-run='1']")).toContainText("failed");
+});
+
 test("a task's follow-ups and a follow-up's parent are shown and linked", async ({ page }) => {
   const s = server();
   const script = fileURLToPath(new URL("./add-chain.mjs", import.meta.url));

@@ -47,6 +47,9 @@ test("screenshots: overview, tasks, task detail, nodes, schedules", async ({ pag
   await expect(page.getByTestId("count-failed")).toContainText("2");
   await expect(page.getByTestId("count-running")).toContainText("2");
   await expect(page.getByTestId("nodes-online")).toContainText("2 / 2");
+  // The hour's figures are the server's window totals (Stats.window), not recomputed or read at the top level.
+  await expect(page.getByTestId("finished-hour")).toHaveText("8");
+  await expect(page.getByTestId("failure-rate")).toHaveText("25.0%");
   await shot(page, "overview");
 
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Tasks" }).click();

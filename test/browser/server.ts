@@ -27,14 +27,17 @@ export interface TasklaneServer {
   stop(): Promise<void>;
 }
 
-/** The environment of a child: this one without Tasklane settings, nor the colours Playwright forces. */
+/**
+ * The environment of a child: this one without Tasklane settings, nor the colours Playwright
+ * forces, nor the overload guard (the load of a shared test machine would stop its claims).
+ */
 function childEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) {
     if (k.startsWith("TASKLANE_") || k === "DATABASE_URL" || k === "FORCE_COLOR" || k === "NO_COLOR") continue;
     env[k] = v;
   }
-  return env;
+  return { ...env, TASKLANE_OVERLOAD: "0" };
 }
 
 export async function startServer(options: { dir?: string; prefix?: string } = {}): Promise<TasklaneServer> {

@@ -165,6 +165,33 @@ describe(`on ${backend}`, () => {
       expect((await reader.get(task.id))!.status).toBe("succeeded");
     });
 
+    // SQLite's change watch reports every commit of another connection, log lines included.
+    // PostgreSQL's notifications name new work, cancels and schedules only: a log follow of a
+    // task run by another node still waits for its poll there.
+    it.runIf(backend === "sqlite")("wakes a follow in another process through the store's change watch, not its poll", async () => {
+      const file = useLane().file();
+      const def = defineTask({
+        name: "tick",
+        run: async (ctx) => {
+          for (let i = 1; i <= 3; i++) {
+            ctx.log.info(`tick ${i}`);
+            await sleep(100);
+          }
+        },
+      });
+      const worker = await useLane().open({ file, node: "w", tasks: [def], worker: { flushMs: 20 } });
+      const reader = await useLane().open({ file, node: "r", tasks: [def] });
+      await worker.start();
+      const task = await reader.add("tick");
+      const t0 = Date.now();
+      const got: string[] = [];
+      // A poll of a minute: only a wake-up from the other connection's commits can end this in time.
+      for await (const e of reader.logs(task.id, { follow: true, pollMs: 60_000, signal: AbortSignal.timeout(15_000) })) got.push(e.message);
+      expect(got).toEqual(["tick 1", "tick 2", "tick 3"]);
+      expect((await reader.get(task.id))!.status).toBe("succeeded");
+      expect(Date.now() - t0).toBeLessThan(10_000);
+    });
+
     it("keeps the newest lines of a run beyond the cap, with a marker", async () => {
       const lane = await useLane().open({ worker: { maxEventsPerRun: 5 } });
       lane.register(

@@ -3,6 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { background, cli, tempDir, waitFor, type Background } from "../cli/helpers.js";
+import { documentedJson } from "./openapi-check.js";
 
 let dir: string;
 let db: string;
@@ -24,7 +25,7 @@ describe("tasklane start serves the HTTP API", () => {
     const login = await waitFor("the login URL", () => /login\s+(http:\/\/127\.0\.0\.1:\d+)\/\?token=(tl_\S+)/.exec(node!.stderr()) ?? (node!.child.exitCode !== null ? Promise.reject(new Error(node!.stderr())) : null));
     const [, url, token] = login;
     const me = await fetch(`${url}/api/me`, { headers: { authorization: `Bearer ${token}` } });
-    expect(await me.json()).toEqual({ name: "admin", role: "admin" });
+    expect(await documentedJson("GET", "/api/me", me)).toEqual({ name: "admin", role: "admin" });
     // The token is never written to the JSON logs on stdout.
     const add = await fetch(`${url}/api/tasks`, {
       method: "POST",
@@ -32,6 +33,7 @@ describe("tasklane start serves the HTTP API", () => {
       body: JSON.stringify({ type: "sleep", params: { ms: 1 } }),
     });
     expect(add.status).toBe(201);
+    expect(await documentedJson("POST", "/api/tasks", add)).toMatchObject({ type: "sleep", created: true });
     await waitFor("a request log line", () => node!.stdout().includes('"msg":"request"'));
     expect(node!.stdout()).not.toContain(token!);
 

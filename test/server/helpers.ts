@@ -2,6 +2,7 @@ import path from "node:path";
 import { z } from "zod";
 import { defineTask, NonRetryableError, serveHttp, Tasklane, type HttpServer } from "../../src/index.js";
 import { tempDir } from "../helpers/temp.js";
+import { assertDocumentedEvent, assertDocumentedResponse } from "./openapi-check.js";
 
 /** Gates the tests open to let a `gated` task finish. */
 const gates = new Map<string, () => void>();
@@ -89,6 +90,8 @@ export async function startHarness(options: { worker?: boolean; bodyLimit?: numb
       } catch {
         // not JSON (metrics)
       }
+      // Every JSON answer must be the documented shape for its route and status.
+      if (json !== undefined) assertDocumentedResponse(method, route, res.status, res.headers.get("content-type"), json);
       return { status: res.status, json, headers: res.headers, text };
     },
     async close() {
@@ -113,10 +116,18 @@ export interface SseClient {
   close(): void;
 }
 
-/** Opens an event stream; `next()` returns the next message (comments skipped); `close()` aborts. */
+/**
+ * Opens an event stream; `next()` returns the next message (comments skipped), its data checked
+ * against the event's documented schema; `close()` aborts. A refusal (JSON) is checked too.
+ */
 export async function openSse(url: string, token: string, headers: Record<string, string> = {}): Promise<SseClient> {
   const abort = new AbortController();
   const res = await fetch(url, { headers: { authorization: `Bearer ${token}`, accept: "text/event-stream", ...headers }, signal: abort.signal });
+  const requestPath = new URL(url).pathname;
+  if (res.headers.get("content-type")?.startsWith("application/json")) {
+    const json = JSON.parse(await res.clone().text()) as unknown;
+    assertDocumentedResponse("GET", requestPath, res.status, res.headers.get("content-type"), json);
+  }
   const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = "";
   let ended = false;
@@ -141,6 +152,7 @@ export async function openSse(url: string, token: string, headers: Record<string
         }
         if (!any) continue;
         msg.data = data.join("\n");
+        assertDocumentedEvent(requestPath, msg.event, msg.data);
         return msg;
       }
       if (ended) return null;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { serveHttp, type HttpServer, type Tasklane } from "../../src/index.js";
 import { BACKENDS, useLanes, waitForStatus } from "../helpers/lane.js";
+import { documentedJson } from "./openapi-check.js";
 
 /** A real server on an ephemeral port over a lane of the backend, with an admin and a plain user. */
 async function serve(lane: Tasklane) {
@@ -13,7 +14,7 @@ async function serve(lane: Tasklane) {
       headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
       body: JSON.stringify(body),
     });
-    return { status: res.status, json: (await res.json()) as any };
+    return { status: res.status, json: await documentedJson("POST", "/api/tasks", res) };
   };
   return { admin, alice, server, post };
 }

@@ -4,6 +4,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHttpApp, Tasklane } from "../../src/index.js";
 import { tempDir } from "../helpers/temp.js";
+import { documentedJson } from "./openapi-check.js";
 
 let dir: string;
 let cleanup: () => void;
@@ -78,14 +79,18 @@ describe("the dashboard's static files", () => {
   it("leaves the API alone: JSON for API clients, no-store, 404 JSON under /api even for browsers", async () => {
     const index = await get("/");
     expect(index.headers.get("content-type")).toMatch(/^application\/json/);
-    expect((await index.json()) as object).toMatchObject({ name: "tasklane" });
+    expect((await documentedJson("GET", "/", index)) as object).toMatchObject({ name: "tasklane" });
     const me = await get("/api/me", { authorization: `Bearer ${token}` });
     expect(me.status).toBe(200);
     expect(me.headers.get("cache-control")).toBe("no-store");
+    await documentedJson("GET", "/api/me", me);
     const missing = await get("/api/nope", { ...html, authorization: `Bearer ${token}` });
     expect(missing.status).toBe(404);
     expect(missing.headers.get("content-type")).toMatch(/^application\/json/);
-    expect((await get("/healthz", html)).headers.get("content-type")).toMatch(/^application\/json/);
+    await documentedJson("GET", "/api/nope", missing);
+    const health = await get("/healthz", html);
+    expect(health.headers.get("content-type")).toMatch(/^application\/json/);
+    await documentedJson("GET", "/healthz", health);
   });
 
   it("serves no page when turned off", async () => {

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Tasklane } from "../../src/index.js";
 import { waitFor } from "../helpers/lane.js";
 import { gateWaiting, openGate, openSse, startHarness, testTasks, type Harness } from "./helpers.js";
+import { documentedJson } from "./openapi-check.js";
 
 let h: Harness;
 beforeAll(async () => {
@@ -159,6 +160,7 @@ describe("OpenAPI", () => {
       ["get", "/api/openapi.json"],
       ["get", "/healthz"],
       ["get", "/metrics"],
+      ["get", "/"],
     ];
     for (const [method, path] of routes) {
       const op = doc.paths[path]?.[method];
@@ -168,10 +170,13 @@ describe("OpenAPI", () => {
       if (path.includes("{id}")) expect(op.parameters.some((p: any) => p.in === "path" && p.name === "id" && p.required)).toBe(true);
       if (op.security) expect(doc.components.securitySchemes[Object.keys(op.security[0])[0]!]).toBeTruthy();
     }
-    // Every documented path answers something other than "no such route".
+    // Every documented path answers something other than "no such route", in its documented shape.
     for (const [method, path] of routes) {
-      const res = await fetch(h.url + path.replace("{id}", "x"), { method: method.toUpperCase(), headers: { authorization: `Bearer ${h.admin}` } });
-      if (res.headers.get("content-type")?.startsWith("text/event-stream")) await res.body?.cancel();
+      const route = path.replace("{id}", "x");
+      const res = await fetch(h.url + route, { method: method.toUpperCase(), headers: { authorization: `Bearer ${h.admin}` } });
+      const type = res.headers.get("content-type");
+      if (type?.startsWith("text/event-stream")) await res.body?.cancel();
+      else if (type?.startsWith("application/json")) expect(JSON.stringify(await documentedJson(method, route, res)), `${method} ${path}`).not.toContain('"NOT_FOUND"');
       else expect((await res.text()).includes('"NOT_FOUND"'), `${method} ${path}`).toBe(false);
     }
     // The request body schema is the validating one: strict, with the add options.

@@ -1,5 +1,17 @@
 import { clearToken, getToken } from "./session";
-import type { Me, NodeInfo, Run, Schedule, Stats, Task, TaskPage, LogLine } from "./types";
+import type {
+  DeletedSchedule,
+  DeletedTask,
+  LogPage,
+  Me,
+  NodeList,
+  RunList,
+  Schedule,
+  ScheduleList,
+  Stats,
+  Task,
+  TaskPage,
+} from "../../../src/server/contract";
 
 /** An API refusal: the server's `{ error: { code, message } }`, or a network failure (status 0). */
 export class ApiError extends Error {
@@ -63,17 +75,17 @@ export const Api = {
   stats: (signal?: AbortSignal) => api<Stats>("/api/stats", { signal }),
   listTasks: (query: URLSearchParams, signal?: AbortSignal) => api<TaskPage>(`/api/tasks?${query.toString()}`, { signal }),
   task: (id: string, signal?: AbortSignal) => api<Task>(`/api/tasks/${enc(id)}`, { signal }),
-  runs: (id: string, signal?: AbortSignal) => api<{ runs: Run[] }>(`/api/tasks/${enc(id)}/runs`, { signal }),
-  logs: (id: string, after: number) => api<{ logs: LogLine[]; nextAfter: number; more: boolean }>(`/api/tasks/${enc(id)}/logs?after=${after}`),
+  runs: (id: string, signal?: AbortSignal) => api<RunList>(`/api/tasks/${enc(id)}/runs`, { signal }),
+  logs: (id: string, after: number) => api<LogPage>(`/api/tasks/${enc(id)}/logs?after=${after}`),
   cancel: (id: string) => api<Task>(`/api/tasks/${enc(id)}/cancel`, { method: "POST" }),
   retry: (id: string) => api<Task>(`/api/tasks/${enc(id)}/retry`, { method: "POST" }),
-  remove: (id: string) => api<{ id: string; deleted: true }>(`/api/tasks/${enc(id)}`, { method: "DELETE" }),
-  nodes: (signal?: AbortSignal) => api<{ nodes: NodeInfo[] }>("/api/nodes", { signal }),
-  schedules: (signal?: AbortSignal) => api<{ schedules: Schedule[] }>("/api/schedules", { signal }),
+  remove: (id: string) => api<DeletedTask>(`/api/tasks/${enc(id)}`, { method: "DELETE" }),
+  nodes: (signal?: AbortSignal) => api<NodeList>("/api/nodes", { signal }),
+  schedules: (signal?: AbortSignal) => api<ScheduleList>("/api/schedules", { signal }),
   pauseSchedule: (name: string) => api<Schedule>(`/api/schedules/${enc(name)}/pause`, { method: "POST" }),
   resumeSchedule: (name: string) => api<Schedule>(`/api/schedules/${enc(name)}/resume`, { method: "POST" }),
   triggerSchedule: (name: string) => api<Task>(`/api/schedules/${enc(name)}/trigger`, { method: "POST" }),
-  deleteSchedule: (name: string) => api<unknown>(`/api/schedules/${enc(name)}`, { method: "DELETE" }),
+  deleteSchedule: (name: string) => api<DeletedSchedule>(`/api/schedules/${enc(name)}`, { method: "DELETE" }),
 };
 
 /** An EventSource URL: EventSource cannot send headers, so the token goes in `?token=` (docs/http.md). */

@@ -1,5 +1,5 @@
 import type { ReactNode } from "react";
-import type { Me } from "../api/types";
+import type { Me } from "../../../src/server/contract";
 import { Link, useLocation } from "../lib/router";
 import { useStreamState } from "../live/event-stream";
 

@@ -1,6 +1,6 @@
 import { useEffect, useLayoutEffect, useRef, useState } from "react";
 import { streamUrl } from "../api/client";
-import type { LogLine } from "../api/types";
+import type { LogLine } from "../../../src/server/contract";
 
 /** Lines kept on screen; a task logging without end must not grow the page without bound. */
 const MAX_LINES = 5000;

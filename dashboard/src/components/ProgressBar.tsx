@@ -1,4 +1,4 @@
-import type { TaskProgress } from "../api/types";
+import type { TaskProgress } from "../../../src/server/contract";
 import { formatDuration, formatNumber, formatRate } from "../lib/format";
 
 /**

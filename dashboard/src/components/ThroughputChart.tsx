@@ -1,5 +1,5 @@
 import { useLayoutEffect, useRef, useState } from "react";
-import type { StatsBucket } from "../api/types";
+import type { StatsBucket } from "../../../src/server/contract";
 import { formatClock } from "../lib/format";
 
 /**

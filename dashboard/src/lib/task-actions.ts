@@ -1,5 +1,5 @@
 import { Api } from "../api/client";
-import type { Task } from "../api/types";
+import type { Task } from "../../../src/server/contract";
 
 /**
  * What the user may do to a task in its current state. The server decides rights (a user only

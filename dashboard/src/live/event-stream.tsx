@@ -1,6 +1,6 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import { streamUrl } from "../api/client";
-import type { TaskEvent } from "../api/types";
+import type { TaskEvent } from "../../../src/server/contract";
 
 /**
  * One `GET /api/events` stream per tab, shared by every page: a browser allows only six
@@ -9,7 +9,11 @@ import type { TaskEvent } from "../api/types";
  * a server restart. The stream carries state changes only (added, started, succeeded, …);
  * progress is not an event, so pages poll the rows that are running.
  */
-type Listener = (event: TaskEvent) => void;
+/**
+ * A task event, or null each time the stream (re)opens: it starts at "now", so a change made
+ * between a page's first read and that moment is in no event; null tells the page to re-read.
+ */
+type Listener = (event: TaskEvent | null) => void;
 export type StreamState = "connecting" | "live" | "reconnecting";
 
 interface EventHub {
@@ -31,7 +35,10 @@ export function EventStreamProvider({ children }: { children: ReactNode }) {
 
   useEffect(() => {
     const source = new EventSource(streamUrl("/api/events"));
-    source.addEventListener("ready", () => setState("live"));
+    source.addEventListener("ready", () => {
+      setState("live");
+      for (const fn of listeners.current) fn(null);
+    });
     source.addEventListener("task", (message) => {
       let event: TaskEvent;
       try {
@@ -50,7 +57,7 @@ export function EventStreamProvider({ children }: { children: ReactNode }) {
   return <EventContext.Provider value={hub}>{children}</EventContext.Provider>;
 }
 
-/** Calls `fn` for every task event; `fn` may change between renders without resubscribing. */
+/** Calls `fn` for every task event, and with null when the stream (re)opens; `fn` may change between renders without resubscribing. */
 export function useTaskEvents(fn: Listener): void {
   const hub = useContext(EventContext);
   const ref = useRef(fn);

@@ -1,5 +1,5 @@
 import { Api } from "../api/client";
-import { TASK_STATUSES, type Me, type StatsBucket } from "../api/types";
+import { TASK_STATUSES, type Me, type Stats } from "../../../src/server/contract";
 import { Empty, ErrorBox, Loading } from "../components/States";
 import { StatusBadge } from "../components/StatusBadge";
 import { ThroughputChart } from "../components/ThroughputChart";
@@ -55,7 +55,7 @@ export function OverviewPage({ me }: { me: Me }) {
                 {stats.data.oldestQueuedAgeMs !== null ? formatDuration(stats.data.oldestQueuedAgeMs) : "none queued"}
               </span>
             </div>
-            <HourFigures buckets={stats.data.window.buckets} />
+            <HourFigures window={stats.data.window} />
             {admin ? (
               <Link href="/nodes" className="kpi">
                 <span className="label">Nodes online</span>
@@ -97,19 +97,21 @@ export function OverviewPage({ me }: { me: Me }) {
   );
 }
 
-/** Finished in the last hour and the share that failed, from the same buckets as the chart. */
-function HourFigures({ buckets }: { buckets: StatsBucket[] }) {
-  const ok = buckets.reduce((n, b) => n + b.succeeded, 0);
-  const failed = buckets.reduce((n, b) => n + b.failed, 0);
+/** Finished in the window (the last hour) and the share that failed, as the server sums them over the chart's buckets. */
+function HourFigures({ window }: { window: Stats["window"] }) {
   return (
     <>
       <div className="kpi">
         <span className="label">Finished, last hour</span>
-        <span className="value">{formatNumber(ok + failed)}</span>
+        <span className="value" data-testid="finished-hour">
+          {formatNumber(window.succeeded + window.failed)}
+        </span>
       </div>
       <div className="kpi">
         <span className="label">Failure rate, last hour</span>
-        <span className="value">{ok + failed > 0 ? `${((failed / (ok + failed)) * 100).toFixed(1)}%` : "–"}</span>
+        <span className="value" data-testid="failure-rate">
+          {window.failureRate !== null ? `${(window.failureRate * 100).toFixed(1)}%` : "–"}
+        </span>
       </div>
     </>
   );

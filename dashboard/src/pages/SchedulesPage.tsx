@@ -1,6 +1,6 @@
 import { useState } from "react";
-import { Api, ApiError } from "../api/client";
-import type { Schedule } from "../api/types";
+import { Api } from "../api/client";
+import type { Schedule } from "../../../src/server/contract";
 import { Empty, ErrorBox, Loading } from "../components/States";
 import { StatusBadge } from "../components/StatusBadge";
 import { describeCron } from "../lib/cron-words";
@@ -42,7 +42,6 @@ export function SchedulesPage() {
     }
   }
 
-  const notAvailable = schedules.error instanceof ApiError && schedules.error.status === 404 && !schedules.data;
   const list = [...(schedules.data?.schedules ?? [])].sort((a, b) => a.name.localeCompare(b.name));
   return (
     <section aria-labelledby="schedules-title">
@@ -52,8 +51,7 @@ export function SchedulesPage() {
           {message.text}
         </p>
       ) : null}
-      {notAvailable ? <Empty>This server has no schedules API (an older Tasklane).</Empty> : null}
-      {schedules.error && !schedules.data && !notAvailable ? <ErrorBox error={schedules.error} retry={schedules.reload} /> : null}
+      {schedules.error && !schedules.data ? <ErrorBox error={schedules.error} retry={schedules.reload} /> : null}
       {!schedules.data && !schedules.error ? <Loading what="Loading schedules" /> : null}
       {schedules.data && list.length === 0 ? (
         <Empty>
@@ -85,7 +83,7 @@ export function SchedulesPage() {
                         {s.params !== null && s.params !== undefined ? ` ${JSON.stringify(s.params)}` : ""}
                       </span>
                       <span className="muted small block">
-                        missed ticks: {s.missed.policy === "skip" ? "skipped" : `caught up within ${formatDuration(Number(s.missed.window ?? s.missed.windowMs))}`}
+                        missed ticks: {s.missed.policy === "skip" ? "skipped" : `caught up within ${formatDuration(s.missed.windowMs)}`}
                       </span>
                     </td>
                     <td>

@@ -1,6 +1,6 @@
-import { useState, type ReactNode } from "react";
+import { useEffect, useRef, useState, type ReactNode } from "react";
 import { Api, ApiError } from "../api/client";
-import { FINAL_STATUSES, type Run, type Task } from "../api/types";
+import { FINAL_STATUSES, type Run, type Task } from "../../../src/server/contract";
 import { JsonView } from "../components/JsonView";
 import { LogPanel } from "../components/LogPanel";
 import { ProgressBar } from "../components/ProgressBar";
@@ -24,11 +24,20 @@ export function TaskDetailPage({ id }: { id: string }) {
     runs.reload();
   }, 300);
   useTaskEvents((e) => {
-    if (e.taskId === id) refresh();
+    if (!e || e.taskId === id) refresh();
   });
   const t = task.data;
   // Progress is not an event: poll while it runs.
   useInterval(task.reload, 1000, t?.status === "running");
+  // The runs table follows the task however its change was seen (event, poll or action).
+  const runsOf = t ? `${t.status}:${t.runCount}` : null;
+  const shownRunsOf = useRef(runsOf);
+  const reloadRuns = runs.reload;
+  useEffect(() => {
+    if (runsOf === shownRunsOf.current) return;
+    shownRunsOf.current = runsOf;
+    reloadRuns();
+  }, [runsOf, reloadRuns]);
 
   // A 404 wins over the data on screen: the task was deleted (here or elsewhere) while shown.
   const gone = task.error instanceof ApiError && task.error.status === 404;
@@ -227,10 +236,10 @@ function ErrorView({ error }: { error: NonNullable<Task["error"]> }) {
   );
 }
 
-/** Parent and follow-ups (the `then` / `onFailure` chain), on servers whose task record has them. */
+/** Parent and follow-ups (the `then` / `onFailure` chain). */
 function ChainFacts({ task }: { task: Task }) {
   const parent = task.parent;
-  const followUps = task.followUps ?? [];
+  const followUps = task.followUps;
   return (
     <>
       {task.group ? <Fact label="Group">{task.group}</Fact> : null}
@@ -258,7 +267,7 @@ function ChainFacts({ task }: { task: Task }) {
  * parent ended the way it waits for; until then, or if the parent ended the other way, it is
  * described, not linked. Deeper steps are linked from their own parent's page.
  */
-function FollowUpList({ items, parentStatus }: { items: NonNullable<Task["followUps"]>; parentStatus: Task["status"] | null }) {
+function FollowUpList({ items, parentStatus }: { items: Task["followUps"]; parentStatus: Task["status"] | null }) {
   return (
     <ul className="plain chain">
       {items.map((f) => {
@@ -274,7 +283,7 @@ function FollowUpList({ items, parentStatus }: { items: NonNullable<Task["follow
               {f.delayMs > 0 ? `, ${formatDuration(f.delayMs)} later` : ""}
               {state ? ` · ${state}` : ""}
             </span>
-            {f.followUps && f.followUps.length > 0 ? <FollowUpList items={f.followUps} parentStatus={null} /> : null}
+            {f.followUps.length > 0 ? <FollowUpList items={f.followUps} parentStatus={null} /> : null}
           </li>
         );
       })}

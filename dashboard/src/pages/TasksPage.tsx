@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useRef, useState, type FormEvent } from "react";
 import { Api } from "../api/client";
-import { TASK_STATUSES, type Me, type Task } from "../api/types";
+import { TASK_STATUSES, type Me, type Task } from "../../../src/server/contract";
 import { ProgressBar } from "../components/ProgressBar";
 import { Empty, ErrorBox, Loading } from "../components/States";
 import { StatusBadge } from "../components/StatusBadge";
@@ -66,7 +66,7 @@ export function TasksPage({ me }: { me: Me }) {
   const refresh = useThrottled(page.reload, 500);
   useTaskEvents((e) => {
     // A change to a row on screen, or a new task while the newest page is shown.
-    if (ids.has(e.taskId) || (e.kind === "added" && !cursor)) refresh();
+    if (!e || ids.has(e.taskId) || (e.kind === "added" && !cursor)) refresh();
     refreshStats();
   });
   // Progress is not an event: while rows run, re-read the page each second.

@@ -78,6 +78,7 @@ async function runNode(command: Command, flags: WorkerFlags, mode: { banner: boo
   const agingMs = flags.aging ?? config.agingMs;
   if (agingMs !== undefined) worker.dispatch = { policy: dispatch ?? "priority", agingMs };
   else if (dispatch !== undefined) worker.dispatch = dispatch;
+  if (config.overload !== undefined) worker.overload = config.overload;
   const graceMs = flags.grace ?? config.graceMs ?? 10_000;
   let resolved;
   try {
