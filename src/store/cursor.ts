@@ -17,5 +17,5 @@ export function decodeCursor(cursor: string): [number, string] {
   } catch {
     // fall through to the error below
   }
-  throw new ValidationError(`cursor: "${cursor}" is not a cursor returned by list`);
+  throw new ValidationError("cursor", `cursor: "${cursor}" is not a cursor returned by list`);
 }

@@ -11,6 +11,7 @@ const TRANSACTION_CONTROL =
 /** The error of a statement that tries to control the transaction `sqlRun` owns. */
 export function transactionControlError(): ValidationError {
   return new ValidationError(
+    "sql",
     "sql: transaction control statements (BEGIN, COMMIT, ROLLBACK, SAVEPOINT, …) are not allowed; each sql task already runs in its own transaction",
   );
 }

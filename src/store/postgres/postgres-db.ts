@@ -31,7 +31,7 @@ export function pgJson(value: unknown): string {
 }
 
 function quoteIdent(name: string): string {
-  if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(name)) throw new ValidationError(`schema: "${name}" is not a plain SQL identifier`);
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(name)) throw new ValidationError("schema", `schema: "${name}" is not a plain SQL identifier`);
   return `"${name}"`;
 }
 

@@ -111,7 +111,7 @@ export class PgSchedules extends PgPart {
           continue;
         }
         const [row] = await this.query(this.tasks.insertStatement, [this.tasks.insertPayload([fire.task])], client);
-        if (!row) throw new ValidationError(`schedule ${fire.schedule}: its task could not be added`);
+        if (!row) throw new ValidationError("schedule", `schedule ${fire.schedule}: its task could not be added`);
         await client.query(
           `UPDATE ${S}.schedules SET last_tick_at = GREATEST(coalesce(last_tick_at, $2::timestamptz), $2::timestamptz), last_task_id = $3
            WHERE name = $1`,

@@ -65,7 +65,7 @@ export class PgTasks extends PgPart {
     } catch (error) {
       const e = error as { code?: string; constraint?: string; detail?: string };
       if (e.code === "23505" && e.constraint === "tasks_pkey") {
-        throw new ValidationError(`id: a task with this id already exists (${e.detail ?? "duplicate id"})`);
+        throw new ValidationError("id", `id: a task with this id already exists (${e.detail ?? "duplicate id"})`);
       }
       throw error;
     }
@@ -149,7 +149,7 @@ export class PgTasks extends PgPart {
       const row = inserted.get(t.id);
       if (row) return { task: pgRowToTask(row, now), existing: false };
       const holder = t.key === null ? undefined : holders.get(t.key);
-      if (!holder) throw new ValidationError(`id: a task with id "${t.id}" already exists`);
+      if (!holder) throw new ValidationError("id", `id: a task with id "${t.id}" already exists`);
       return { task: pgRowToTask(holder, now), existing: true };
     });
   }

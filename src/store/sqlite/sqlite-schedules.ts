@@ -138,7 +138,7 @@ export class SqliteSchedules extends SqlitePart {
         const claimed = this.stmt.tickInsert.run({ schedule: fire.schedule, tickAt: fire.tickAt, taskId: fire.task.id, now }).changes === 1;
         if (!claimed) return { schedule: fire.schedule, tickAt: fire.tickAt, task: null };
         const row = this.tasks.insertRow(now, fire.task);
-        if (!row) throw new ValidationError(`schedule ${fire.schedule}: its task could not be added (id ${fire.task.id} exists)`);
+        if (!row) throw new ValidationError("schedule", `schedule ${fire.schedule}: its task could not be added (id ${fire.task.id} exists)`);
         this.stmt.noteTick.run({ name: fire.schedule, tickAt: fire.tickAt, taskId: fire.task.id, now });
         return { schedule: fire.schedule, tickAt: fire.tickAt, task: valuesToTask(row, this.cols, now) };
       });

@@ -60,7 +60,7 @@ function bindParams(stmt: Database.Statement, params: unknown[]): void {
     try {
       stmt.bind(Object.fromEntries(args.map((value, i) => [String(i + 1), value])));
     } catch {
-      throw new ValidationError(`sql: cannot bind ${args.length} parameter(s): ${(positional as Error).message} (use ? or $1, $2, … placeholders)`);
+      throw new ValidationError("sql", `sql: cannot bind ${args.length} parameter(s): ${(positional as Error).message} (use ? or $1, $2, … placeholders)`);
     }
   }
 }

@@ -85,7 +85,7 @@ export class SqliteTasks extends SqlitePart {
   }
 
   async taskInsertMany(tasks: NewTask[], limits: InsertLimits, options: InsertOptions = {}): Promise<InsertOutcome[]> {
-    if (options.tx !== undefined) throw new ValidationError("tx: transactional add needs PostgreSQL; SQLite adds commit on their own");
+    if (options.tx !== undefined) throw new ValidationError("tx", "tx: transactional add needs PostgreSQL; SQLite adds commit on their own");
     return this.write(true, () => {
       const now = Date.now();
       const idCol = this.cols.id!;
@@ -105,7 +105,7 @@ export class SqliteTasks extends SqlitePart {
           continue;
         }
         const holder = t.key === null ? undefined : (this.stmt.liveByKey.get(t.key) as SqlRow | undefined);
-        if (!holder) throw new ValidationError(`id: a task with id "${t.id}" already exists`);
+        if (!holder) throw new ValidationError("id", `id: a task with id "${t.id}" already exists`);
         outcomes.push({ task: this.rowToTask(holder, now), existing: true });
       }
       for (const type of added.keys()) {
