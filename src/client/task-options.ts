@@ -2,7 +2,7 @@ import { z } from "zod";
 import { parseDuration, type Duration } from "../model/duration.js";
 import { ValidationError } from "../model/errors.js";
 import { sortableId } from "../model/ids.js";
-import type { AddOptions, BackoffOption, TaskDefinition, TaskOptions } from "../model/options.js";
+import { ISOLATION_MODES, type AddOptions, type BackoffOption, type TaskDefinition, type TaskOptions } from "../model/options.js";
 import { formatIssues } from "../model/standard-schema.js";
 import type { BackoffSpec } from "../model/task-row.js";
 import type { NewTask } from "../store/store.js";
@@ -20,6 +20,13 @@ export const DEFAULTS = {
 
 /** Largest params JSON accepted, bytes. */
 export const MAX_PARAMS_BYTES = 1024 * 1024;
+
+/** Bounds of `memoryLimitMb`. */
+export const MIN_MEMORY_LIMIT_MB = 16;
+export const MAX_MEMORY_LIMIT_MB = 65_536;
+/** Longest `killAfter`: a grace longer than this is a mistake. */
+export const MAX_KILL_AFTER_MS = 10 * 60_000;
+const MEMORY_LIMIT_RANGE = `must be a whole number of MB from ${MIN_MEMORY_LIMIT_MB} to ${MAX_MEMORY_LIMIT_MB}`;
 
 const durationSchema = z.union([z.number().nonnegative(), z.string().min(1)]);
 const instantSchema = z.union([z.date(), z.string().min(1), z.number().nonnegative()]);
@@ -90,7 +97,17 @@ const definitionSchema = z.object({
   then: z.array(z.unknown()).optional(),
   onFailure: z.array(z.unknown()).optional(),
   schedule: cronScheduleSchema.optional(),
+  isolation: z.enum(ISOLATION_MODES, { error: `must be one of ${ISOLATION_MODES.join(", ")}` }).optional(),
+  module: z.string().min(1).max(4096).optional(),
+  memoryLimitMb: z
+    .number({ error: MEMORY_LIMIT_RANGE })
+    .int(MEMORY_LIMIT_RANGE)
+    .min(MIN_MEMORY_LIMIT_MB, MEMORY_LIMIT_RANGE)
+    .max(MAX_MEMORY_LIMIT_MB, MEMORY_LIMIT_RANGE)
+    .optional(),
+  killAfter: durationSchema.optional(),
 });
+
 
 function zodMessage(prefix: string, error: z.ZodError): string {
   return error.issues
@@ -111,6 +128,12 @@ export function validateDefinition(def: TaskDefinition): void {
   }
   // Surface bad durations now rather than at the first add.
   resolveTaskOptions(def, {});
+  if (def.killAfter !== undefined && parseDuration(def.killAfter, `task "${def.name}": killAfter`) > MAX_KILL_AFTER_MS) {
+    throw new ValidationError(`task "${def.name}": killAfter: must be from 0 to 10m`);
+  }
+  if (def.memoryLimitMb !== undefined && def.isolation === "none") {
+    throw new ValidationError(`task "${def.name}": memoryLimitMb: needs isolation "thread" or "process" (a run on the node's own event loop cannot be limited)`);
+  }
   for (const scope of ["type", "group"] as const) {
     const rate = def.rateLimit?.[scope];
     if (rate && parseDuration(rate.interval, `task "${def.name}": rateLimit.${scope}.interval`) < 1) {

@@ -9,7 +9,8 @@ import { Completer } from "./completer.js";
 import { LoadGuard, type OverloadOptions } from "./load-guard.js";
 import { Maintenance } from "./maintenance.js";
 import { RunFlusher } from "./run-flusher.js";
-import { executeRun, stoppedFinish } from "./run-executor.js";
+import { executeRun, inlineInvoker, stoppedFinish, type ExecutorSettings } from "./run-executor.js";
+import { DEFAULT_MAX_RESULT_BYTES, MAX_RESULT_LIMIT, MIN_RESULT_LIMIT } from "./bounds.js";
 import { FetchAheadBuffer } from "./fetch-ahead.js";
 import { RunState } from "./run-state.js";
 import { announceFinish } from "./announce.js";
@@ -45,6 +46,11 @@ export interface WorkerOptions {
   overload?: OverloadOptions | false;
   /** After an abort (cancel, timeout, shutdown), how long a handler may take to stop, ms [2000]. */
   abortGraceMs?: number;
+  /**
+   * Largest result a run may store, bytes of JSON [1048576 = 1 MiB]; 1024..268435456. A larger
+   * result fails the run (without retry) with an error naming this limit.
+   */
+  maxResultBytes?: number;
   /** How often coalesced progress and logs are written, ms [200]. */
   flushMs?: number;
   /** How often expired leases and deadlines are checked, ms [1000]. */
@@ -92,6 +98,15 @@ function resolveDispatch(option: WorkerOptions["dispatch"]): DispatchPolicy {
   return { order: policy, agingMs: agingMs ?? null };
 }
 
+/** A whole-number option within its range, or its default; the error names the field and the range. */
+function checkInt(field: string, value: number | undefined, fallback: number, min: number, max: number, unit: string): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+    throw new ValidationError(`${field}: ${String(value)} is not allowed; use a whole number of ${unit} from ${min} to ${max}`);
+  }
+  return value;
+}
+
 export function resolveWorkerOptions(o: WorkerOptions = {}): ResolvedWorkerOptions {
   const leaseMs = o.leaseMs ?? 15_000;
   const fetchAheadMs = o.fetchAheadMs ?? null;
@@ -108,6 +123,7 @@ export function resolveWorkerOptions(o: WorkerOptions = {}): ResolvedWorkerOptio
     cpuCapacity: o.cpuCapacity ?? os.availableParallelism() * 100,
     overload: o.overload === false ? false : { maxEventLoopLagMs: 1000, maxLoadPerCore: 6, ...o.overload },
     abortGraceMs: o.abortGraceMs ?? 2000,
+    maxResultBytes: checkInt("maxResultBytes", o.maxResultBytes, DEFAULT_MAX_RESULT_BYTES, MIN_RESULT_LIMIT, MAX_RESULT_LIMIT, "bytes"),
     flushMs: o.flushMs ?? 200,
     maintenanceMs: o.maintenanceMs ?? 1000,
     pruneIntervalMs: o.pruneIntervalMs ?? 60_000,
@@ -177,6 +193,13 @@ export class Worker {
     );
     this.maintenance = new Maintenance(store, registry, bus, options, () => this.notify());
     this.loadGuard = options.overload ? new LoadGuard(options.overload) : null;
+    this.executorSettings = {
+      node,
+      abortGraceMs: options.abortGraceMs,
+      maxResultBytes: options.maxResultBytes,
+      invokerFor: () => inlineInvoker,
+      onLog: (r, l, m, d) => this.onLog(r, l, m, d),
+    };
     this.leaseRenewer = new LeaseRenewer(store, options.leaseMs, options.heartbeatMs, {
       // Every claimed run: buffered, running, and finished ones whose outcome is still being written.
       current: () => [...this.running.values(), ...this.buffered.values()],
@@ -532,7 +555,7 @@ export class Worker {
       run.abort("shutdown", `no handler for type ${task.type} on this node`);
     }
     const execution = def
-      ? executeRun(def, run, { node: this.node, abortGraceMs: this.options.abortGraceMs, onLog: (r, l, m, d) => this.onLog(r, l, m, d) })
+      ? executeRun(def, run, this.executorSettings)
       : Promise.resolve<RunFinish | null>({
           taskId: task.id,
           runNo: task.runCount,
@@ -561,6 +584,8 @@ export class Worker {
       },
     );
   }
+
+  private readonly executorSettings: ExecutorSettings;
 
   private onLog(run: RunState, level: "debug" | "info" | "warn" | "error", message: string, data: unknown): void {
     const event = run.log(level, message, data, Date.now());
