@@ -2,7 +2,7 @@ import { z } from "zod";
 import { parseDuration, type Duration } from "../model/duration.js";
 import { ValidationError } from "../model/errors.js";
 import { sortableId } from "../model/ids.js";
-import { ISOLATION_MODES, type AddOptions, type BackoffOption, type TaskDefinition, type TaskOptions } from "../model/options.js";
+import { ISOLATION_MODES, MAX_KILL_AFTER_MS, MAX_MEMORY_LIMIT_MB, MIN_MEMORY_LIMIT_MB, type Isolation, type AddOptions, type BackoffOption, type TaskDefinition, type TaskOptions } from "../model/options.js";
 import { formatIssues } from "../model/standard-schema.js";
 import type { BackoffSpec } from "../model/task-row.js";
 import type { NewTask } from "../store/store.js";
@@ -21,11 +21,6 @@ export const DEFAULTS = {
 /** Largest params JSON accepted, bytes. */
 export const MAX_PARAMS_BYTES = 1024 * 1024;
 
-/** Bounds of `memoryLimitMb`. */
-export const MIN_MEMORY_LIMIT_MB = 16;
-export const MAX_MEMORY_LIMIT_MB = 65_536;
-/** Longest `killAfter`: a grace longer than this is a mistake. */
-export const MAX_KILL_AFTER_MS = 10 * 60_000;
 const MEMORY_LIMIT_RANGE = `must be a whole number of MB from ${MIN_MEMORY_LIMIT_MB} to ${MAX_MEMORY_LIMIT_MB}`;
 
 const durationSchema = z.union([z.number().nonnegative(), z.string().min(1)]);
@@ -140,6 +135,20 @@ export function validateDefinition(def: TaskDefinition): void {
       throw new ValidationError(`task "${def.name}": rateLimit.${scope}.interval: must be at least 1ms`);
     }
   }
+}
+
+/**
+ * Refuses a type that would run isolated (its own `isolation`, else the node's `nodeDefault`) but
+ * has no module a runner could import its handler from: found now, not at its first run.
+ */
+export function checkIsolatable(def: TaskDefinition, nodeDefault: Isolation): void {
+  const mode = def.isolation ?? nodeDefault;
+  if (mode === "none" || def.module) return;
+  throw new ValidationError(
+    `task "${def.name}": isolation "${mode}" loads the handler in a runner by module path, and this definition has none: ` +
+      `add module: import.meta.url to its defineTask({...}) in the module that exports it (or put it in a task folder), ` +
+      `or set isolation: "none" on it`,
+  );
 }
 
 /** Validates params against the type's schema (if any) and the size limit; returns the parsed value. */

@@ -115,6 +115,12 @@ export type Isolation = "none" | "thread" | "process";
 
 export const ISOLATION_MODES: readonly Isolation[] = ["none", "thread", "process"];
 
+/** Bounds of `memoryLimitMb`. */
+export const MIN_MEMORY_LIMIT_MB = 16;
+export const MAX_MEMORY_LIMIT_MB = 65_536;
+/** Longest `killAfter` (and `abortGraceMs`): a grace longer than this is a mistake. */
+export const MAX_KILL_AFTER_MS = 10 * 60_000;
+
 /** A task type: a name, a handler, and defaults for every per-task option. */
 export interface TaskDefinition<P = any, R = unknown> extends TaskOptions {
   name: string;

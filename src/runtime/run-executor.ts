@@ -21,8 +21,9 @@ export interface ExecutorSettings {
 
 /** How a handler call ended, as seen by the node. */
 export type Settled =
-  /** `json`: the result already serialised (it crossed from a runner as JSON). */
-  | { ok: true; value: unknown; json?: string }
+  | { ok: true; value: unknown }
+  /** The result, already serialised (it crossed from a runner as JSON). */
+  | { ok: true; json: string }
   | { ok: false; error: unknown }
   /** The grace after an abort expired and the handler was left running (shared event loop). */
   | { ok: false; abandoned: true }
@@ -32,6 +33,8 @@ export type Settled =
 /** One handler call in progress. */
 export interface Invocation {
   settled: Promise<Settled>;
+  /** Resolves when the handler starts, if that can come later than the call (waiting for a runner). */
+  started?: Promise<void>;
   /** The grace after an abort expired: stop waiting (and terminate the runner, if there is one). */
   giveUp(): void;
 }
@@ -92,8 +95,6 @@ export async function executeRun(def: TaskDefinition, run: RunState, settings: E
   };
 
   const graceMs = def.killAfter === undefined ? settings.abortGraceMs : parseDuration(def.killAfter, "killAfter");
-  // The monotonic clock: a wall-clock step must not make a run time out, or not.
-  const startedAt = performance.now();
   let timeout: NodeJS.Timeout | null = null;
   let grace: NodeJS.Timeout | null = null;
   const invocation = settings.invokerFor(def).invoke(def, run, ctx);
@@ -101,13 +102,23 @@ export async function executeRun(def: TaskDefinition, run: RunState, settings: E
     // A handler that ignores its signal gets the grace, then the run ends without it.
     grace = setTimeout(() => invocation.giveUp(), graceMs);
   });
-  if (task.timeoutMs !== null) {
-    timeout = setTimeout(() => run.abort("timeout", timeoutMessage(task.timeoutMs!)), task.timeoutMs);
-  }
+  // The timeout counts the handler's time, not the wait for a runner to start.
+  let startedAt = performance.now();
+  let ended = false;
+  const armTimeout = () => {
+    startedAt = performance.now();
+    if (task.timeoutMs !== null && !run.aborted && !ended) {
+      timeout = setTimeout(() => run.abort("timeout", timeoutMessage(task.timeoutMs!)), task.timeoutMs);
+    }
+  };
+  if (invocation.started) void invocation.started.then(armTimeout);
+  else armTimeout();
   const settled = await invocation.settled;
+  ended = true;
   if (timeout) clearTimeout(timeout);
   // A handler that blocked the event loop past its timeout returns before the timer could fire:
   // a result that arrives late is a timeout all the same, in every isolation mode.
+  // (The monotonic clock: a wall-clock step must not make a run time out, or not.)
   if (task.timeoutMs !== null && !run.aborted && performance.now() - startedAt > task.timeoutMs) {
     run.abort("timeout", timeoutMessage(task.timeoutMs));
   }
@@ -159,11 +170,11 @@ function decideFinish(run: RunState, settled: Settled, maxResultBytes: number, g
   }
   if ("abandoned" in settled || "terminated" in settled) return null; // unreachable: both follow an abort
   if (settled.ok) {
-    const value = settled.value === undefined ? null : settled.value;
-    let json = settled.json;
-    if (json === undefined) {
+    let json: string | undefined;
+    if ("json" in settled) json = settled.json;
+    else {
       try {
-        json = JSON.stringify(value);
+        json = JSON.stringify(settled.value === undefined ? null : settled.value);
       } catch (error) {
         return failure(run, { name: "ResultError", message: `result is not JSON-serialisable: ${(error as Error).message}` }, "failed", false);
       }
@@ -171,6 +182,7 @@ function decideFinish(run: RunState, settled: Settled, maxResultBytes: number, g
     const problem = resultProblem(json, maxResultBytes);
     // The same result would be too large on every attempt.
     if (problem) return failure(run, problem, "failed", false);
+    const value = "json" in settled ? (JSON.parse(settled.json) as unknown) : settled.value === undefined ? null : settled.value;
     return { ...base, outcome: "succeeded", next: "succeeded", result: value, error: null };
   }
   const error = errorInfo(settled.error);

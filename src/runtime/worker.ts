@@ -1,6 +1,7 @@
 import os from "node:os";
 import type { EventBus } from "../client/events.js";
-import type { TaskDefinition } from "../model/options.js";
+import { ISOLATION_MODES, MAX_KILL_AFTER_MS, type Isolation, type TaskDefinition } from "../model/options.js";
+import { IsolationPools, type IsolationStats } from "./isolation/isolated-invoker.js";
 import { runIdOf, type TaskRow } from "../model/task-row.js";
 import type { ClaimRequest, ClaimType, DispatchPolicy, RunFinish, Store } from "../store/store.js";
 import { ValidationError } from "../model/errors.js";
@@ -46,6 +47,13 @@ export interface WorkerOptions {
   overload?: OverloadOptions | false;
   /** After an abort (cancel, timeout, shutdown), how long a handler may take to stop, ms [2000]. */
   abortGraceMs?: number;
+  /**
+   * Where handlers of types that do not set `isolation` run ["none"]: on this event loop, in a
+   * pool of worker threads, or in a pool of child processes (see docs/isolation.md).
+   */
+  isolation?: Isolation;
+  /** An isolated runner is replaced after this many runs, 1..10000000 [10000]. */
+  recycleRunnersAfter?: number;
   /**
    * Largest result a run may store, bytes of JSON [1048576 = 1 MiB]; 1024..268435456. A larger
    * result fails the run (without retry) with an error naming this limit.
@@ -98,6 +106,12 @@ function resolveDispatch(option: WorkerOptions["dispatch"]): DispatchPolicy {
   return { order: policy, agingMs: agingMs ?? null };
 }
 
+function checkIsolation(value: Isolation | undefined): Isolation {
+  if (value === undefined) return "none";
+  if (!ISOLATION_MODES.includes(value)) throw new ValidationError(`isolation: "${String(value)}" is not one of ${ISOLATION_MODES.join(", ")}`);
+  return value;
+}
+
 /** A whole-number option within its range, or its default; the error names the field and the range. */
 function checkInt(field: string, value: number | undefined, fallback: number, min: number, max: number, unit: string): number {
   if (value === undefined) return fallback;
@@ -122,7 +136,9 @@ export function resolveWorkerOptions(o: WorkerOptions = {}): ResolvedWorkerOptio
     heartbeatMs: o.heartbeatMs ?? Math.min(1000, Math.floor(leaseMs / 3)),
     cpuCapacity: o.cpuCapacity ?? os.availableParallelism() * 100,
     overload: o.overload === false ? false : { maxEventLoopLagMs: 1000, maxLoadPerCore: 6, ...o.overload },
-    abortGraceMs: o.abortGraceMs ?? 2000,
+    abortGraceMs: checkInt("abortGraceMs", o.abortGraceMs, 2000, 0, MAX_KILL_AFTER_MS, "milliseconds"),
+    isolation: checkIsolation(o.isolation),
+    recycleRunnersAfter: checkInt("recycleRunnersAfter", o.recycleRunnersAfter, 10_000, 1, 10_000_000, "runs"),
     maxResultBytes: checkInt("maxResultBytes", o.maxResultBytes, DEFAULT_MAX_RESULT_BYTES, MIN_RESULT_LIMIT, MAX_RESULT_LIMIT, "bytes"),
     flushMs: o.flushMs ?? 200,
     maintenanceMs: o.maintenanceMs ?? 1000,
@@ -193,11 +209,17 @@ export class Worker {
     );
     this.maintenance = new Maintenance(store, registry, bus, options, () => this.notify());
     this.loadGuard = options.overload ? new LoadGuard(options.overload) : null;
+    this.isolation = new IsolationPools(
+      registry,
+      options.isolation,
+      { concurrency: options.concurrency, recycleAfter: options.recycleRunnersAfter, idleMs: 30_000 },
+      (error) => bus.emit("error", { error, where: "starting an isolated runner" }),
+    );
     this.executorSettings = {
       node,
       abortGraceMs: options.abortGraceMs,
       maxResultBytes: options.maxResultBytes,
-      invokerFor: () => inlineInvoker,
+      invokerFor: (def) => (this.isolation.modeOf(def) === "none" ? inlineInvoker : this.isolation.invokerFor(def)),
       onLog: (r, l, m, d) => this.onLog(r, l, m, d),
     };
     this.leaseRenewer = new LeaseRenewer(store, options.leaseMs, options.heartbeatMs, {
@@ -247,6 +269,7 @@ export class Worker {
       throw error;
     }
     this.started = true;
+    this.isolation.warmUp();
     this.loadGuard?.start();
     this.flusher.start();
     this.maintenance.start();
@@ -368,6 +391,7 @@ export class Worker {
     this.flusher.stop();
     await this.flusher.flushAll();
     this.loadGuard?.stop();
+    this.isolation.close();
     this.started = false;
   }
 
@@ -586,6 +610,12 @@ export class Worker {
   }
 
   private readonly executorSettings: ExecutorSettings;
+  private readonly isolation: IsolationPools;
+
+  /** The isolation pools of this node: runners, busy ones, recycled and replaced ones. */
+  isolationStats(): IsolationStats {
+    return this.isolation.stats();
+  }
 
   private onLog(run: RunState, level: "debug" | "info" | "warn" | "error", message: string, data: unknown): void {
     const event = run.log(level, message, data, Date.now());
