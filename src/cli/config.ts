@@ -1,3 +1,4 @@
+import { ISOLATION_MODES, type Isolation } from "../model/options.js";
 import fs from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
@@ -42,6 +43,8 @@ export interface CliConfig {
   dispatch: DispatchOrder | undefined;
   /** Priority aging of the worker's claim, ms (`dispatch: { aging }` in the file) [none]. */
   agingMs: number | undefined;
+  /** Where handlers run by default (`TASKLANE_ISOLATION`, `isolation`) [none]. */
+  isolation: Isolation | undefined;
 }
 
 /** Flags shared by every command. */
@@ -75,6 +78,7 @@ const fileSchema = z.strictObject({
   port: z.number().int().min(0).max(65535).optional(),
   host: z.string().min(1).optional(),
   sqlTasks: z.boolean().optional(),
+  isolation: z.enum(ISOLATION_MODES).optional(),
   dispatch: z
     .union([z.enum(DISPATCH_ORDERS), z.strictObject({ policy: z.enum(DISPATCH_ORDERS), aging: durationValue.optional() })])
     .optional(),
@@ -119,6 +123,7 @@ export async function resolveConfig(
     sqlTasks: flags.sqlTasks ?? envBool(env.TASKLANE_SQL_TASKS, "TASKLANE_SQL_TASKS") ?? fileConfig.sqlTasks ?? false,
     dispatch: envDispatch(env.TASKLANE_DISPATCH) ?? (typeof fileDispatch === "object" ? fileDispatch.policy : fileDispatch),
     agingMs: fileDuration(typeof fileDispatch === "object" ? fileDispatch.aging : undefined, `${where}: dispatch.aging`),
+    isolation: envIsolation(env.TASKLANE_ISOLATION) ?? fileConfig.isolation,
   };
 }
 
@@ -147,6 +152,13 @@ function envDispatch(value: string | undefined): DispatchOrder | undefined {
   if (v === undefined) return undefined;
   if (!(DISPATCH_ORDERS as readonly string[]).includes(v)) throw new CliError(`TASKLANE_DISPATCH: expected one of ${DISPATCH_ORDERS.join(", ")}, got "${value}"`);
   return v as DispatchOrder;
+}
+
+function envIsolation(value: string | undefined): Isolation | undefined {
+  const v = nonEmpty(value)?.trim().toLowerCase();
+  if (v === undefined) return undefined;
+  if (!(ISOLATION_MODES as readonly string[]).includes(v)) throw new CliError(`TASKLANE_ISOLATION: expected one of ${ISOLATION_MODES.join(", ")}, got "${value}"`);
+  return v as Isolation;
 }
 
 function envSynchronous(value: string | undefined): "full" | "normal" | undefined {

@@ -97,22 +97,26 @@ export async function executeRun(def: TaskDefinition, run: RunState, settings: E
   const graceMs = def.killAfter === undefined ? settings.abortGraceMs : parseDuration(def.killAfter, "killAfter");
   let timeout: NodeJS.Timeout | null = null;
   let grace: NodeJS.Timeout | null = null;
+  // Before the call: an inline handler may block from its first line.
+  let startedAt = performance.now();
   const invocation = settings.invokerFor(def).invoke(def, run, ctx);
   run.onAbort(() => {
     // A handler that ignores its signal gets the grace, then the run ends without it.
     grace = setTimeout(() => invocation.giveUp(), graceMs);
   });
-  // The timeout counts the handler's time, not the wait for a runner to start.
-  let startedAt = performance.now();
   let ended = false;
   const armTimeout = () => {
-    startedAt = performance.now();
     if (task.timeoutMs !== null && !run.aborted && !ended) {
       timeout = setTimeout(() => run.abort("timeout", timeoutMessage(task.timeoutMs!)), task.timeoutMs);
     }
   };
-  if (invocation.started) void invocation.started.then(armTimeout);
-  else armTimeout();
+  // The timeout counts the handler's time, not the wait for a runner to start.
+  if (invocation.started) {
+    void invocation.started.then(() => {
+      startedAt = performance.now();
+      armTimeout();
+    });
+  } else armTimeout();
   const settled = await invocation.settled;
   ended = true;
   if (timeout) clearTimeout(timeout);
