@@ -126,6 +126,15 @@ for (const backend of BACKENDS) {
         await drain(lane, 200);
       });
 
+      it.runIf(backend === "sqlite")("replaces a runner after recycleRunnersAfter runs", async () => {
+        const lane = await open({ worker: { concurrency: 1, recycleRunnersAfter: 2 } });
+        lane.register(quick);
+        await lane.start();
+        await drain(lane, 6);
+        await waitFor(() => lane.workerState()!.pools[mode].recycled >= 2, "two runners recycled");
+        expect(lane.workerState()!.pools[mode].replaced).toBe(0);
+      });
+
       it("refuses at registration a type it cannot load in a runner, naming the fix", async () => {
         const lane = await open();
         expect(() => lane.register(defineTask({ name: "inline", run: () => 1 }))).toThrow(
