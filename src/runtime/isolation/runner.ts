@@ -52,6 +52,7 @@ export class Runner {
       if (message.t === "ready") {
         this.residentAtStart = transport.residentBytes();
         this.started = true;
+        if (!this.active) transport.hold(false);
         readyResolve();
       } else this.onMessage(message);
     });
@@ -64,6 +65,7 @@ export class Runner {
       if (active && this.killedFor !== "grace") active.resolve({ ok: false, error: this.deathError(exit) });
       this.onDeath(this);
     });
+    transport.hold(true);
     transport.post({ t: "init", modules });
   }
 
@@ -81,11 +83,13 @@ export class Runner {
       ctx,
       resolve: (value) => {
         if (this.active?.id === id) this.active = null;
+        if (!this.dead) this.transport.hold(false);
         this.stopWatchdog();
         settle(value);
       },
     };
     const { task } = run;
+    this.transport.hold(true);
     this.transport.post({
       t: "run",
       id,

@@ -22,6 +22,11 @@ export interface Transport {
   onExit(listener: (exit: RunnerExit) => void): void;
   /** Ends the runner at once (terminate / SIGKILL), whatever it is doing. */
   kill(): void;
+  /**
+   * Whether the runner keeps the node's process alive: while it starts or runs a task, yes (a
+   * run in flight is work); idle, no (an idle pool must not keep a finished program running).
+   */
+  hold(busy: boolean): void;
   /** Resident memory of the runner, bytes, where the OS tells it (a child process on Linux); else null. */
   residentBytes(): number | null;
 }
@@ -48,8 +53,6 @@ export function spawnThread(memoryLimitMb: number | null): Transport {
   const thread = entry.typeScript
     ? new Thread(THREAD_BOOT, { eval: true, workerData: { tsxCjs: require.resolve("tsx/cjs/api"), entry: entry.path }, resourceLimits })
     : new Thread(entry.path, { resourceLimits });
-  // Idle runners must not keep a process alive that has nothing else to do.
-  thread.unref();
   let outOfMemory = false;
   let detail: string | null = null;
   thread.on("error", (error: Error & { code?: string }) => {
@@ -61,6 +64,7 @@ export function spawnThread(memoryLimitMb: number | null): Transport {
     onMessage: (listener) => void thread.on("message", listener),
     onExit: (listener) => void thread.on("exit", (code) => listener({ code, signal: null, outOfMemory, detail })),
     kill: () => void thread.terminate(),
+    hold: (busy) => (busy ? thread.ref() : thread.unref()),
     residentBytes: () => null,
   };
 }
@@ -74,8 +78,6 @@ export function spawnProcess(memoryLimitMb: number | null): Transport {
   if (entry.typeScript) execArgv.push("--import", pathToFileURL(require.resolve("tsx")).href);
   if (memoryLimitMb !== null) execArgv.push(`--max-old-space-size=${memoryLimitMb}`);
   const child = fork(entry.path, [], { execArgv, serialization: "advanced", stdio: ["ignore", "inherit", "pipe", "ipc"] });
-  child.unref();
-  child.channel?.unref();
   let tail = "";
   // Passed on to the node's stderr, and its end kept: V8 reports a full heap only there.
   child.stderr!.on("data", (chunk: Buffer) => {
@@ -97,6 +99,15 @@ export function spawnProcess(memoryLimitMb: number | null): Transport {
         listener({ code, signal, outOfMemory: /heap out of memory|Reached heap limit/i.test(tail), detail }),
       ),
     kill: () => void child.kill("SIGKILL"),
+    hold: (busy) => {
+      if (busy) {
+        child.ref();
+        child.channel?.ref();
+      } else {
+        child.unref();
+        child.channel?.unref();
+      }
+    },
     residentBytes: () => {
       try {
         const pages = Number(fs.readFileSync(statm, "utf8").split(" ")[1]);
