@@ -2,6 +2,7 @@ import os from "node:os";
 import type { EventBus } from "../client/events.js";
 import { ISOLATION_MODES, MAX_KILL_AFTER_MS, type Isolation, type TaskDefinition } from "../model/options.js";
 import { IsolationPools, type IsolationStats } from "./isolation/isolated-invoker.js";
+import { containHandlerCrashes, scopedInlineInvoker } from "./crash-scope.js";
 import { runIdOf, type TaskRow } from "../model/task-row.js";
 import type { ClaimRequest, ClaimType, DispatchPolicy, RunFinish, Store } from "../store/store.js";
 import { ValidationError } from "../model/errors.js";
@@ -52,6 +53,13 @@ export interface WorkerOptions {
    * pool of worker threads, or in a pool of child processes (see docs/isolation.md).
    */
   isolation?: Isolation;
+  /**
+   * For handlers on this event loop: an exception thrown in a handler's timer, or a rejection it
+   * left unhandled, fails that run instead of ending the process (other uncaught exceptions
+   * behave as before). Installs a process-wide `uncaughtException` listener while the worker
+   * runs [false; the CLI's worker turns it on].
+   */
+  containHandlerCrashes?: boolean;
   /** An isolated runner is replaced after this many runs, 1..10000000 [10000]. */
   recycleRunnersAfter?: number;
   /**
@@ -138,6 +146,7 @@ export function resolveWorkerOptions(o: WorkerOptions = {}): ResolvedWorkerOptio
     overload: o.overload === false ? false : { maxEventLoopLagMs: 1000, maxLoadPerCore: 6, ...o.overload },
     abortGraceMs: checkInt("abortGraceMs", o.abortGraceMs, 2000, 0, MAX_KILL_AFTER_MS, "milliseconds"),
     isolation: checkIsolation(o.isolation),
+    containHandlerCrashes: o.containHandlerCrashes ?? false,
     recycleRunnersAfter: checkInt("recycleRunnersAfter", o.recycleRunnersAfter, 10_000, 1, 10_000_000, "runs"),
     maxResultBytes: checkInt("maxResultBytes", o.maxResultBytes, DEFAULT_MAX_RESULT_BYTES, MIN_RESULT_LIMIT, MAX_RESULT_LIMIT, "bytes"),
     flushMs: o.flushMs ?? 200,
@@ -219,7 +228,7 @@ export class Worker {
       node,
       abortGraceMs: options.abortGraceMs,
       maxResultBytes: options.maxResultBytes,
-      invokerFor: (def) => (this.isolation.modeOf(def) === "none" ? inlineInvoker : this.isolation.invokerFor(def)),
+      invokerFor: (def) => (this.isolation.modeOf(def) !== "none" ? this.isolation.invokerFor(def) : options.containHandlerCrashes ? scopedInlineInvoker : inlineInvoker),
       onLog: (r, l, m, d) => this.onLog(r, l, m, d),
     };
     this.leaseRenewer = new LeaseRenewer(store, options.leaseMs, options.heartbeatMs, {
@@ -269,6 +278,11 @@ export class Worker {
       throw error;
     }
     this.started = true;
+    if (this.options.containHandlerCrashes) {
+      this.stopContaining = containHandlerCrashes((error, type) =>
+        this.bus.emit("error", { error, where: `a handler of ${type}, after its run ended` }),
+      );
+    }
     this.isolation.warmUp();
     this.loadGuard?.start();
     this.flusher.start();
@@ -392,6 +406,8 @@ export class Worker {
     await this.flusher.flushAll();
     this.loadGuard?.stop();
     this.isolation.close();
+    this.stopContaining?.();
+    this.stopContaining = null;
     this.started = false;
   }
 
@@ -611,6 +627,7 @@ export class Worker {
 
   private readonly executorSettings: ExecutorSettings;
   private readonly isolation: IsolationPools;
+  private stopContaining: (() => void) | null = null;
 
   /** The isolation pools of this node: runners, busy ones, recycled and replaced ones. */
   isolationStats(): IsolationStats {

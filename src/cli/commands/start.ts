@@ -86,6 +86,8 @@ async function runNode(command: Command, flags: WorkerFlags, mode: { banner: boo
   const agingMs = flags.aging ?? config.agingMs;
   if (agingMs !== undefined) worker.dispatch = { policy: dispatch ?? "priority", agingMs };
   else if (dispatch !== undefined) worker.dispatch = dispatch;
+  // This process is the node: a handler's stray exception fails its run, not the node.
+  worker.containHandlerCrashes = true;
   const isolation = flags.isolation ?? config.isolation;
   if (isolation !== undefined) worker.isolation = isolation;
   const graceMs = flags.grace ?? config.graceMs ?? 10_000;
