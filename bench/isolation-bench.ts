@@ -45,7 +45,7 @@ function fakeTask(n: number): TaskRow {
 /** Microseconds per no-op run through one warm runner (or inline), runs one after another. */
 async function overheadUs(mode: Isolation): Promise<number> {
   const registry = new Map([["noop", { ...noop, isolation: mode }]]);
-  const pools = new IsolationPools(registry, mode, { concurrency: 1, recycleAfter: 1_000_000, idleMs: 60_000 }, (e) => console.error(e));
+  const pools = new IsolationPools(registry, mode, { concurrency: 1, recycleAfter: 1_000_000, recycleAboveMb: null, idleMs: 60_000 }, (e) => console.error(e));
   const settings: ExecutorSettings = {
     node: "bench",
     abortGraceMs: 2000,

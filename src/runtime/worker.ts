@@ -63,6 +63,11 @@ export interface WorkerOptions {
   /** An isolated runner is replaced after this many runs, 1..10000000 [10000]. */
   recycleRunnersAfter?: number;
   /**
+   * …or, checked after each run, once its used heap has grown this much since it started, MB,
+   * 1..65536 [256]; null: never.
+   */
+  recycleRunnersAboveMb?: number | null;
+  /**
    * Largest result a run may store, bytes of JSON [1048576 = 1 MiB]; 1024..268435456. A larger
    * result fails the run (without retry) with an error naming this limit.
    */
@@ -148,6 +153,8 @@ export function resolveWorkerOptions(o: WorkerOptions = {}): ResolvedWorkerOptio
     isolation: checkIsolation(o.isolation),
     containHandlerCrashes: o.containHandlerCrashes ?? false,
     recycleRunnersAfter: checkInt("recycleRunnersAfter", o.recycleRunnersAfter, 10_000, 1, 10_000_000, "runs"),
+    recycleRunnersAboveMb:
+      o.recycleRunnersAboveMb === null ? null : checkInt("recycleRunnersAboveMb", o.recycleRunnersAboveMb, 256, 1, 65_536, "MB (or null: never)"),
     maxResultBytes: checkInt("maxResultBytes", o.maxResultBytes, DEFAULT_MAX_RESULT_BYTES, MIN_RESULT_LIMIT, MAX_RESULT_LIMIT, "bytes"),
     flushMs: o.flushMs ?? 200,
     maintenanceMs: o.maintenanceMs ?? 1000,
@@ -221,7 +228,12 @@ export class Worker {
     this.isolation = new IsolationPools(
       registry,
       options.isolation,
-      { concurrency: options.concurrency, recycleAfter: options.recycleRunnersAfter, idleMs: 30_000 },
+      {
+        concurrency: options.concurrency,
+        recycleAfter: options.recycleRunnersAfter,
+        recycleAboveMb: options.recycleRunnersAboveMb,
+        idleMs: 30_000,
+      },
       (error) => bus.emit("error", { error, where: "starting an isolated runner" }),
     );
     this.executorSettings = {

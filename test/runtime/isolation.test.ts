@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { defineTask, type Tasklane } from "../../src/index.js";
 import type { TaskRow } from "../../src/model/task-row.js";
-import { echo, hog, misbehave, quick, type Misdeed } from "../fixtures/isolation/handlers.js";
+import { echo, hoard, hog, misbehave, quick, type Misdeed } from "../fixtures/isolation/handlers.js";
 import { BACKENDS, useLanes, waitFor, waitForStatus } from "../helpers/lane.js";
 
 const MODES = ["thread", "process"] as const;
@@ -133,6 +133,17 @@ for (const backend of BACKENDS) {
         await drain(lane, 6);
         await waitFor(() => lane.workerState()!.pools[mode].recycled >= 2, "two runners recycled");
         expect(lane.workerState()!.pools[mode].replaced).toBe(0);
+      });
+
+      it.runIf(backend === "sqlite")("replaces a runner whose heap grew past recycleRunnersAboveMb", async () => {
+        const lane = await open({ worker: { concurrency: 1, recycleRunnersAboveMb: 16 } });
+        lane.register(hoard);
+        await lane.start();
+        const ids = [];
+        for (let i = 0; i < 3; i++) ids.push((await lane.add("hoard")).id);
+        // Each run starts in a fresh runner: the leak never accumulates past one run.
+        for (const id of ids) expect((await waitForStatus(lane, id, ["succeeded", "failed"], 60_000)).result).toBe(1);
+        await waitFor(() => lane.workerState()!.pools[mode].recycled >= 3, "three runners recycled");
       });
 
       it("refuses at registration a type it cannot load in a runner, naming the fix", async () => {

@@ -10,6 +10,8 @@ export interface IsolationSettings {
   concurrency: number;
   /** Runs per runner before it is replaced. */
   recycleAfter: number;
+  /** Heap growth of a runner, MB, after which it is replaced (null: never). */
+  recycleAboveMb: number | null;
   /** Idle runners above the warm count end after this long, ms. */
   idleMs: number;
 }
@@ -99,6 +101,7 @@ export class IsolationPools {
         // Enough to start a burst on every core at once; more start on demand.
         warm: Math.min(this.settings.concurrency, os.availableParallelism()),
         recycleAfter: this.settings.recycleAfter,
+        recycleAboveMb: this.settings.recycleAboveMb,
         idleMs: this.settings.idleMs,
       }, this.onError);
       entry = { mode, pool };

@@ -8,6 +8,8 @@ export interface PoolSettings {
   warm: number;
   /** A runner is replaced after this many runs (bounds leaks in handler code). */
   recycleAfter: number;
+  /** …or once its heap has grown this much since it started, MB (null: never). */
+  recycleAboveMb: number | null;
   /** Idle runners above `warm` are ended after this long, ms. */
   idleMs: number;
 }
@@ -74,7 +76,8 @@ export class RunnerPool {
   /** Gives a runner back after a run; a dead or worn-out one is replaced. */
   release(runner: Runner): void {
     if (runner.dead) return; // onDeath saw to it
-    if (runner.tasksRun >= this.settings.recycleAfter || this.closed) {
+    const grown = this.settings.recycleAboveMb !== null && runner.heapGrowthMb >= this.settings.recycleAboveMb;
+    if (runner.tasksRun >= this.settings.recycleAfter || grown || this.closed) {
       this.recycled += this.closed ? 0 : 1;
       this.retire(runner);
       this.refill(true);

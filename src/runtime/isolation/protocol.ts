@@ -24,12 +24,14 @@ export type ToRunner =
   | { t: "abort"; id: number; kind: string; message: string };
 
 export type FromRunner =
-  | { t: "ready" }
+  /** `heapBytes`: the runner's used heap, once its modules are loaded. */
+  | { t: "ready"; heapBytes: number }
   | { t: "progress"; id: number; current: number; total: number | null | undefined; message: string | null | undefined }
   | { t: "log"; id: number; level: LogLevel; message: string; data: unknown }
   /** `json`: the result, serialised in the runner (it is stored as JSON anyway). */
-  | { t: "done"; id: number; ok: true; json: string }
-  | { t: "done"; id: number; ok: false; error: ErrorData }
+  /** `heapBytes`: the runner's used heap after the run (for recycling a runner that grows). */
+  | { t: "done"; id: number; ok: true; json: string; heapBytes: number }
+  | { t: "done"; id: number; ok: false; error: ErrorData; heapBytes: number }
   /** The runner is about to die of this (uncaught exception, unhandled rejection, process.abort()). */
   | { t: "crash"; what: string; error: ErrorData | null };
 

@@ -5,6 +5,7 @@
  */
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
+import v8 from "node:v8";
 import { parentPort } from "node:worker_threads";
 import { TaskAbortedError, type AbortCause } from "../../model/errors.js";
 import type { TaskContext, TaskDefinition } from "../../model/options.js";
@@ -112,6 +113,11 @@ function cloneable(data: unknown): unknown {
   }
 }
 
+/** This runner's used heap (its own isolate's, in a thread too): about a microsecond. */
+function heapUsed(): number {
+  return v8.getHeapStatistics().used_heap_size;
+}
+
 const controllers = new Map<number, AbortController>();
 
 async function run(id: number, module: string, name: string, data: ContextData): Promise<void> {
@@ -146,14 +152,20 @@ async function run(id: number, module: string, name: string, data: ContextData):
       json = JSON.stringify(value === undefined ? null : value);
     } catch (error) {
       flushProgress();
-      send({ t: "done", id, ok: false, error: { name: "ResultError", message: `result is not JSON-serialisable: ${(error as Error).message}`, nonRetryable: true } });
+      send({
+        t: "done",
+        id,
+        ok: false,
+        error: { name: "ResultError", message: `result is not JSON-serialisable: ${(error as Error).message}`, nonRetryable: true },
+        heapBytes: heapUsed(),
+      });
       return;
     }
     flushProgress();
-    send({ t: "done", id, ok: true, json });
+    send({ t: "done", id, ok: true, json, heapBytes: heapUsed() });
   } catch (error) {
     flushProgress();
-    send({ t: "done", id, ok: false, error: errorData(error) });
+    send({ t: "done", id, ok: false, error: errorData(error), heapBytes: heapUsed() });
   } finally {
     controllers.delete(id);
   }
@@ -162,7 +174,7 @@ async function run(id: number, module: string, name: string, data: ContextData):
 function onMessage(message: ToRunner): void {
   switch (message.t) {
     case "init":
-      void Promise.allSettled(message.modules.map(moduleAt)).then(() => send({ t: "ready" }));
+      void Promise.allSettled(message.modules.map(moduleAt)).then(() => send({ t: "ready", heapBytes: heapUsed() }));
       break;
     case "run":
       void run(message.id, message.module, message.name, message.ctx);

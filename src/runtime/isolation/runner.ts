@@ -22,6 +22,9 @@ export class Runner {
   /** Runs this runner finished (for recycling). */
   tasksRun = 0;
   dead = false;
+  /** Used heap when it became ready, and after its last run, bytes. */
+  heapAtReady = 0;
+  heapNow = 0;
   /** It reported ready once (a runner that dies before that could not start at all). */
   started = false;
   readonly ready: Promise<void>;
@@ -50,6 +53,7 @@ export class Runner {
     this.ready.catch(() => undefined);
     transport.onMessage((message) => {
       if (message.t === "ready") {
+        this.heapAtReady = this.heapNow = message.heapBytes;
         this.residentAtStart = transport.residentBytes();
         this.started = true;
         if (!this.active) transport.hold(false);
@@ -67,6 +71,11 @@ export class Runner {
     });
     transport.hold(true);
     transport.post({ t: "init", modules });
+  }
+
+  /** How much its heap grew since it started, MB (garbage not yet collected counts too). */
+  get heapGrowthMb(): number {
+    return (this.heapNow - this.heapAtReady) / (1024 * 1024);
   }
 
   get busy(): boolean {
@@ -139,6 +148,7 @@ export class Runner {
         break;
       case "done":
         this.tasksRun++;
+        this.heapNow = message.heapBytes;
         active.resolve(message.ok ? { ok: true, json: message.json } : { ok: false, error: reviveError(message.error) });
         break;
     }
