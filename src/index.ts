@@ -6,9 +6,10 @@ export { Tasklane } from "./client/tasklane.js";
 export type { TasklaneOptions, ListOptions, AddManyItem } from "./client/tasklane.js";
 export type { LogsOptions } from "./client/log-stream.js";
 export type { TasklaneEvents, TasklaneEventName } from "./client/events.js";
-export { defineTask } from "./model/options.js";
+export { defineTask, ISOLATION_MODES } from "./model/options.js";
 export type {
   AddOptions,
+  Isolation,
   BackoffOption,
   FollowUp,
   FollowUpOptions,
@@ -29,6 +30,9 @@ export type { TaskStatus, RunOutcome, LogLevel } from "./model/status.js";
 export type { Duration } from "./model/duration.js";
 export { parseDuration, formatDuration } from "./model/duration.js";
 export type { DispatchOrder, WorkerOptions } from "./runtime/worker.js";
+export type { IsolationStats } from "./runtime/isolation/isolated-invoker.js";
+export type { PoolStats } from "./runtime/isolation/pool.js";
+export { MAX_ERROR_TEXT, DEFAULT_MAX_RESULT_BYTES } from "./runtime/bounds.js";
 export type { NodeRow, NodeStatus } from "./model/node-row.js";
 export type { OverloadOptions } from "./runtime/load-guard.js";
 export type { StandardSchemaV1 } from "./model/standard-schema.js";

@@ -1,3 +1,4 @@
+import { ISOLATION_MODES, type Isolation } from "../model/options.js";
 import fs from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
@@ -48,6 +49,8 @@ export interface CliConfig {
    * may set its limits) [on: event-loop lag 1000 ms, load 6 per core].
    */
   overload: OverloadOptions | false | undefined;
+  /** Where handlers run by default (`TASKLANE_ISOLATION`, `isolation`) [none]. */
+  isolation: Isolation | undefined;
 }
 
 /** Flags shared by every command. */
@@ -81,6 +84,7 @@ const fileSchema = z.strictObject({
   port: z.number().int().min(0).max(65535).optional(),
   host: z.string().min(1).optional(),
   sqlTasks: z.boolean().optional(),
+  isolation: z.enum(ISOLATION_MODES).optional(),
   dispatch: z
     .union([z.enum(DISPATCH_ORDERS), z.strictObject({ policy: z.enum(DISPATCH_ORDERS), aging: durationValue.optional() })])
     .optional(),
@@ -129,6 +133,7 @@ export async function resolveConfig(
     dispatch: envDispatch(env.TASKLANE_DISPATCH) ?? (typeof fileDispatch === "object" ? fileDispatch.policy : fileDispatch),
     agingMs: fileDuration(typeof fileDispatch === "object" ? fileDispatch.aging : undefined, `${where}: dispatch.aging`),
     overload: overloadOf(envBool(env.TASKLANE_OVERLOAD, "TASKLANE_OVERLOAD"), fileConfig.overload),
+    isolation: envIsolation(env.TASKLANE_ISOLATION) ?? fileConfig.isolation,
   };
 }
 
@@ -164,6 +169,13 @@ function envDispatch(value: string | undefined): DispatchOrder | undefined {
   if (v === undefined) return undefined;
   if (!(DISPATCH_ORDERS as readonly string[]).includes(v)) throw new CliError(`TASKLANE_DISPATCH: expected one of ${DISPATCH_ORDERS.join(", ")}, got "${value}"`);
   return v as DispatchOrder;
+}
+
+function envIsolation(value: string | undefined): Isolation | undefined {
+  const v = nonEmpty(value)?.trim().toLowerCase();
+  if (v === undefined) return undefined;
+  if (!(ISOLATION_MODES as readonly string[]).includes(v)) throw new CliError(`TASKLANE_ISOLATION: expected one of ${ISOLATION_MODES.join(", ")}, got "${value}"`);
+  return v as Isolation;
 }
 
 function envSynchronous(value: string | undefined): "full" | "normal" | undefined {

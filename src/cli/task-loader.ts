@@ -120,7 +120,8 @@ export async function loadTaskFolder(dir: string): Promise<LoadedTask[]> {
       const other = seen.get(definition.name);
       if (other) throw new CliError(`task type "${definition.name}" is defined twice: in ${other} and in ${shown}`);
       seen.set(definition.name, shown);
-      loaded.push({ definition, file: shown });
+      // An isolated runner imports the handler from the file it came from.
+      loaded.push({ definition: definition.module ? definition : { ...definition, module: pathToFileURL(path.resolve(file)).href }, file: shown });
     }
   }
   return loaded;

@@ -48,6 +48,8 @@ export function sqlTaskDefinition(store: Store): TaskDefinition<SqlTaskParams, S
     description: "Runs one SQL statement with bound parameters on the task database, in its own transaction (built in; admin only).",
     params: sqlTaskParams,
     attempts: 1,
+    // It runs on the node's own store connection: it cannot move to a runner.
+    isolation: "none",
     async run(ctx) {
       const { sql, params, rowLimit } = ctx.params;
       // The task's timeout also bounds the statement on the server, and an aborted run (cancel,

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { parseDuration, type Duration } from "../model/duration.js";
 import { ParamsValidationError, ValidationError } from "../model/errors.js";
 import { sortableId } from "../model/ids.js";
-import type { AddOptions, BackoffOption, TaskDefinition, TaskOptions } from "../model/options.js";
+import { ISOLATION_MODES, MAX_KILL_AFTER_MS, MAX_MEMORY_LIMIT_MB, MIN_MEMORY_LIMIT_MB, type Isolation, type AddOptions, type BackoffOption, type TaskDefinition, type TaskOptions } from "../model/options.js";
 import { formatIssues } from "../model/standard-schema.js";
 import type { BackoffSpec } from "../model/task-row.js";
 import type { NewTask } from "../store/store.js";
@@ -20,6 +20,8 @@ export const DEFAULTS = {
 
 /** Largest params JSON accepted, bytes. */
 export const MAX_PARAMS_BYTES = 1024 * 1024;
+
+const MEMORY_LIMIT_RANGE = `must be a whole number of MB from ${MIN_MEMORY_LIMIT_MB} to ${MAX_MEMORY_LIMIT_MB}`;
 
 const durationSchema = z.union([z.number().nonnegative(), z.string().min(1)]);
 const instantSchema = z.union([z.date(), z.string().min(1), z.number().nonnegative()]);
@@ -90,6 +92,15 @@ const definitionSchema = z.object({
   then: z.array(z.unknown()).optional(),
   onFailure: z.array(z.unknown()).optional(),
   schedule: cronScheduleSchema.optional(),
+  isolation: z.enum(ISOLATION_MODES, { error: `must be one of ${ISOLATION_MODES.join(", ")}` }).optional(),
+  module: z.string().min(1).max(4096).optional(),
+  memoryLimitMb: z
+    .number({ error: MEMORY_LIMIT_RANGE })
+    .int(MEMORY_LIMIT_RANGE)
+    .min(MIN_MEMORY_LIMIT_MB, MEMORY_LIMIT_RANGE)
+    .max(MAX_MEMORY_LIMIT_MB, MEMORY_LIMIT_RANGE)
+    .optional(),
+  killAfter: durationSchema.optional(),
 });
 
 /** The field of the first issue, as `zodMessage` names it. */
@@ -116,12 +127,32 @@ export function validateDefinition(def: TaskDefinition): void {
   }
   // Surface bad durations now rather than at the first add.
   resolveTaskOptions(def, {});
+  if (def.killAfter !== undefined && parseDuration(def.killAfter, `task "${def.name}": killAfter`) > MAX_KILL_AFTER_MS) {
+    throw new ValidationError("killAfter", `task "${def.name}": killAfter: must be from 0 to 10m`);
+  }
+  if (def.memoryLimitMb !== undefined && def.isolation === "none") {
+    throw new ValidationError("memoryLimitMb", `task "${def.name}": memoryLimitMb: needs isolation "thread" or "process" (a run on the node's own event loop cannot be limited)`);
+  }
   for (const scope of ["type", "group"] as const) {
     const rate = def.rateLimit?.[scope];
     if (rate && parseDuration(rate.interval, `task "${def.name}": rateLimit.${scope}.interval`) < 1) {
       throw new ValidationError(null, `task "${def.name}": rateLimit.${scope}.interval: must be at least 1ms`);
     }
   }
+}
+
+/**
+ * Refuses a type that would run isolated (its own `isolation`, else the node's `nodeDefault`) but
+ * has no module a runner could import its handler from: found now, not at its first run.
+ */
+export function checkIsolatable(def: TaskDefinition, nodeDefault: Isolation): void {
+  const mode = def.isolation ?? nodeDefault;
+  if (mode === "none" || def.module) return;
+  throw new ValidationError(
+    `task "${def.name}": isolation "${mode}" loads the handler in a runner by module path, and this definition has none: ` +
+      `add module: import.meta.url to its defineTask({...}) in the module that exports it (or put it in a task folder), ` +
+      `or set isolation: "none" on it`,
+  );
 }
 
 /** Validates params against the type's schema (if any) and the size limit; returns the parsed value. */

@@ -6,9 +6,11 @@ import type { EventRow, RunRow, TaskRow } from "../model/task-row.js";
 import { openStore } from "../store/open-store.js";
 import type { InsertOutcome, PruneReport, Store } from "../store/store.js";
 import { resolveWorkerOptions, Worker, type WorkerOptions } from "../runtime/worker.js";
+import type { IsolationStats } from "../runtime/isolation/isolated-invoker.js";
+import type { Isolation } from "../model/options.js";
 import { EventBus, type TasklaneEventName, type TasklaneEvents } from "./events.js";
 import { readLogs, type LogsOptions } from "./log-stream.js";
-import { buildNewTask, validateDefinition } from "./task-options.js";
+import { buildNewTask, checkIsolatable, validateDefinition } from "./task-options.js";
 import { CronTicker } from "../schedule/cron-ticker.js";
 import { checkScheduleName, scheduleInfo, scheduledTask, toScheduleWrite, type ScheduleSpec } from "./schedules.js";
 import type { ScheduleInfo, ScheduleTick } from "../model/schedule.js";
@@ -123,6 +125,7 @@ export class Tasklane {
     for (const def of definitions) {
       if (this.sqlTasksEnabled && this.registry.get(SQL_TASK_TYPE) !== def) assertNotSqlType(def);
       validateDefinition(def);
+      checkIsolatable(def, this.worker?.options.isolation ?? this.workerOptions.isolation ?? "none");
       this.registry.set(def.name, def);
     }
     this.worker?.notify();
@@ -343,6 +346,7 @@ export class Tasklane {
     if (this.closed) throw new InvalidStateError("this Tasklane instance is closed");
     if (this.worker?.isRunning) return;
     const resolved = resolveWorkerOptions({ ...this.workerOptions, ...options });
+    for (const def of this.registry.values()) checkIsolatable(def, resolved.isolation);
     // Schedules declared with their task types are created (or updated) before anything runs.
     for (const def of this.registry.values()) {
       if (def.schedule) await this.schedule(def.schedule.name ?? def.name, { ...def.schedule, type: def.name });
@@ -460,9 +464,22 @@ export class Tasklane {
   }
 
   /** Worker state, or null if not started. */
-  workerState(): { running: number; concurrency: number; leaseRenewal: "thread" | "main-thread" } | null {
+  workerState(): {
+    running: number;
+    concurrency: number;
+    leaseRenewal: "thread" | "main-thread";
+    /** The node's default isolation, and its runner pools (all modes, and per mode). */
+    isolation: Isolation;
+    pools: IsolationStats;
+  } | null {
     if (!this.worker?.isRunning) return null;
-    return { running: this.worker.running.size, concurrency: this.worker.options.concurrency, leaseRenewal: this.worker.leaseRenewalMode };
+    return {
+      running: this.worker.running.size,
+      concurrency: this.worker.options.concurrency,
+      leaseRenewal: this.worker.leaseRenewalMode,
+      isolation: this.worker.options.isolation,
+      pools: this.worker.isolationStats(),
+    };
   }
 
   /**

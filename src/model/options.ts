@@ -106,6 +106,21 @@ export interface TaskContext<P = unknown> {
   parent: ParentOutcome | null;
 }
 
+/**
+ * Where a handler runs: `none` on the node's own event loop (fastest; a handler that blocks or
+ * crashes takes the node with it), `thread` in a pool of worker threads, `process` in a pool of
+ * child processes. See docs/isolation.md.
+ */
+export type Isolation = "none" | "thread" | "process";
+
+export const ISOLATION_MODES: readonly Isolation[] = ["none", "thread", "process"];
+
+/** Bounds of `memoryLimitMb`. */
+export const MIN_MEMORY_LIMIT_MB = 16;
+export const MAX_MEMORY_LIMIT_MB = 65_536;
+/** Longest `killAfter` (and `abortGraceMs`): a grace longer than this is a mistake. */
+export const MAX_KILL_AFTER_MS = 10 * 60_000;
+
 /** A task type: a name, a handler, and defaults for every per-task option. */
 export interface TaskDefinition<P = any, R = unknown> extends TaskOptions {
   name: string;
@@ -113,6 +128,24 @@ export interface TaskDefinition<P = any, R = unknown> extends TaskOptions {
   /** Any Standard Schema (zod 4, valibot, arktype); params are validated at `add` time. */
   params?: StandardSchemaV1<unknown, P>;
   run(ctx: TaskContext<P>): Promise<R> | R;
+  /**
+   * Where the handler runs [the node's `isolation` option, itself "none" by default]. In `thread`
+   * and `process` mode the runner imports the handler from `module`.
+   */
+  isolation?: Isolation;
+  /**
+   * The module that exports this definition (as its default export, in an array, or as a named
+   * export), for isolated runs: pass `import.meta.url`. Task-folder files get it set when loaded.
+   */
+  module?: string;
+  /** Isolated runs: heap limit of the runner, MB (16..65536); exceeding it fails the run [none]. */
+  memoryLimitMb?: number;
+  /**
+   * After an abort (timeout, cancel, shutdown, lost lease), how long the handler may take to
+   * stop before the run ends without it; an isolated runner is then terminated [the node's
+   * `abortGraceMs`, 2s]. 0..10m.
+   */
+  killAfter?: Duration;
   /** Most tasks of this type running at once on one node [unlimited: the node limit applies]. */
   concurrency?: number;
   /** Most queued tasks of this type; `add` beyond it throws `QueueFullError` [unlimited]. */

@@ -1,6 +1,8 @@
 import os from "node:os";
 import type { EventBus } from "../client/events.js";
-import type { TaskDefinition } from "../model/options.js";
+import { ISOLATION_MODES, MAX_KILL_AFTER_MS, type Isolation, type TaskDefinition } from "../model/options.js";
+import { IsolationPools, type IsolationStats } from "./isolation/isolated-invoker.js";
+import { containHandlerCrashes, scopedInlineInvoker } from "./crash-scope.js";
 import { runIdOf, type TaskRow } from "../model/task-row.js";
 import type { ClaimRequest, ClaimType, DispatchPolicy, RunFinish, Store } from "../store/store.js";
 import { ValidationError } from "../model/errors.js";
@@ -9,7 +11,8 @@ import { Completer } from "./completer.js";
 import { LoadGuard, type OverloadOptions } from "./load-guard.js";
 import { Maintenance } from "./maintenance.js";
 import { RunFlusher } from "./run-flusher.js";
-import { executeRun, stoppedFinish } from "./run-executor.js";
+import { executeRun, inlineInvoker, stoppedFinish, type ExecutorSettings } from "./run-executor.js";
+import { DEFAULT_MAX_RESULT_BYTES, MAX_RESULT_LIMIT, MIN_RESULT_LIMIT } from "./bounds.js";
 import { FetchAheadBuffer } from "./fetch-ahead.js";
 import { RunState } from "./run-state.js";
 import { announceFinish } from "./announce.js";
@@ -45,6 +48,30 @@ export interface WorkerOptions {
   overload?: OverloadOptions | false;
   /** After an abort (cancel, timeout, shutdown), how long a handler may take to stop, ms [2000]. */
   abortGraceMs?: number;
+  /**
+   * Where handlers of types that do not set `isolation` run ["none"]: on this event loop, in a
+   * pool of worker threads, or in a pool of child processes (see docs/isolation.md).
+   */
+  isolation?: Isolation;
+  /**
+   * For handlers on this event loop: an exception thrown in a handler's timer, or a rejection it
+   * left unhandled, fails that run instead of ending the process (other uncaught exceptions
+   * behave as before). Installs a process-wide `uncaughtException` listener while the worker
+   * runs [false; the CLI's worker turns it on].
+   */
+  containHandlerCrashes?: boolean;
+  /** An isolated runner is replaced after this many runs, 1..10000000 [10000]. */
+  recycleRunnersAfter?: number;
+  /**
+   * …or, checked after each run, once its used heap has grown this much since it started, MB,
+   * 1..65536 [256]; null: never.
+   */
+  recycleRunnersAboveMb?: number | null;
+  /**
+   * Largest result a run may store, bytes of JSON [1048576 = 1 MiB]; 1024..268435456. A larger
+   * result fails the run (without retry) with an error naming this limit.
+   */
+  maxResultBytes?: number;
   /** How often coalesced progress and logs are written, ms [200]. */
   flushMs?: number;
   /** How often expired leases and deadlines are checked, ms [1000]. */
@@ -84,19 +111,34 @@ const DISPATCH_ORDERS: readonly DispatchOrder[] = ["priority", "fifo", "fair"];
 
 function resolveDispatch(option: WorkerOptions["dispatch"]): DispatchPolicy {
   const { policy, agingMs } = typeof option === "object" && option !== null ? option : { policy: option ?? "priority", agingMs: null };
-  if (!DISPATCH_ORDERS.includes(policy)) throw new ValidationError(`dispatch: "${String(policy)}" is not one of ${DISPATCH_ORDERS.join(", ")}`);
+  if (!DISPATCH_ORDERS.includes(policy)) throw new ValidationError("dispatch", `dispatch: "${String(policy)}" is not one of ${DISPATCH_ORDERS.join(", ")}`);
   if (agingMs !== null && agingMs !== undefined && (!Number.isFinite(agingMs) || agingMs < 1)) {
-    throw new ValidationError("dispatch.agingMs: must be a positive number of milliseconds");
+    throw new ValidationError("dispatch.agingMs", "dispatch.agingMs: must be a positive number of milliseconds");
   }
-  if (policy === "fifo" && agingMs) throw new ValidationError("dispatch.agingMs: aging applies to the priority and fair policies, not fifo");
+  if (policy === "fifo" && agingMs) throw new ValidationError("dispatch.agingMs", "dispatch.agingMs: aging applies to the priority and fair policies, not fifo");
   return { order: policy, agingMs: agingMs ?? null };
+}
+
+function checkIsolation(value: Isolation | undefined): Isolation {
+  if (value === undefined) return "none";
+  if (!ISOLATION_MODES.includes(value)) throw new ValidationError("isolation", `isolation: "${String(value)}" is not one of ${ISOLATION_MODES.join(", ")}`);
+  return value;
+}
+
+/** A whole-number option within its range, or its default; the error names the field and the range. */
+function checkInt(field: string, value: number | undefined, fallback: number, min: number, max: number, unit: string): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+    throw new ValidationError(field, `${field}: ${String(value)} is not allowed; use a whole number of ${unit} from ${min} to ${max}`);
+  }
+  return value;
 }
 
 export function resolveWorkerOptions(o: WorkerOptions = {}): ResolvedWorkerOptions {
   const leaseMs = o.leaseMs ?? 15_000;
   const fetchAheadMs = o.fetchAheadMs ?? null;
   if (fetchAheadMs !== null && (typeof fetchAheadMs !== "number" || !Number.isFinite(fetchAheadMs) || fetchAheadMs < 0 || fetchAheadMs > 60_000)) {
-    throw new ValidationError(`fetchAheadMs: ${String(o.fetchAheadMs)} is not allowed; use 0 (off) to 60000 milliseconds`);
+    throw new ValidationError("fetchAheadMs", `fetchAheadMs: ${String(o.fetchAheadMs)} is not allowed; use 0 (off) to 60000 milliseconds`);
   }
   return {
     concurrency: o.concurrency ?? 10,
@@ -107,7 +149,13 @@ export function resolveWorkerOptions(o: WorkerOptions = {}): ResolvedWorkerOptio
     heartbeatMs: o.heartbeatMs ?? Math.min(1000, Math.floor(leaseMs / 3)),
     cpuCapacity: o.cpuCapacity ?? os.availableParallelism() * 100,
     overload: o.overload === false ? false : { maxEventLoopLagMs: 1000, maxLoadPerCore: 6, ...o.overload },
-    abortGraceMs: o.abortGraceMs ?? 2000,
+    abortGraceMs: checkInt("abortGraceMs", o.abortGraceMs, 2000, 0, MAX_KILL_AFTER_MS, "milliseconds"),
+    isolation: checkIsolation(o.isolation),
+    containHandlerCrashes: o.containHandlerCrashes ?? false,
+    recycleRunnersAfter: checkInt("recycleRunnersAfter", o.recycleRunnersAfter, 10_000, 1, 10_000_000, "runs"),
+    recycleRunnersAboveMb:
+      o.recycleRunnersAboveMb === null ? null : checkInt("recycleRunnersAboveMb", o.recycleRunnersAboveMb, 256, 1, 65_536, "MB (or null: never)"),
+    maxResultBytes: checkInt("maxResultBytes", o.maxResultBytes, DEFAULT_MAX_RESULT_BYTES, MIN_RESULT_LIMIT, MAX_RESULT_LIMIT, "bytes"),
     flushMs: o.flushMs ?? 200,
     maintenanceMs: o.maintenanceMs ?? 1000,
     pruneIntervalMs: o.pruneIntervalMs ?? 60_000,
@@ -179,6 +227,24 @@ export class Worker {
     );
     this.maintenance = new Maintenance(store, registry, bus, options, () => this.notify());
     this.loadGuard = options.overload ? new LoadGuard(options.overload) : null;
+    this.isolation = new IsolationPools(
+      registry,
+      options.isolation,
+      {
+        concurrency: options.concurrency,
+        recycleAfter: options.recycleRunnersAfter,
+        recycleAboveMb: options.recycleRunnersAboveMb,
+        idleMs: 30_000,
+      },
+      (error) => bus.emit("error", { error, where: "starting an isolated runner" }),
+    );
+    this.executorSettings = {
+      node,
+      abortGraceMs: options.abortGraceMs,
+      maxResultBytes: options.maxResultBytes,
+      invokerFor: (def) => (this.isolation.modeOf(def) !== "none" ? this.isolation.invokerFor(def) : options.containHandlerCrashes ? scopedInlineInvoker : inlineInvoker),
+      onLog: (r, l, m, d) => this.onLog(r, l, m, d),
+    };
     this.leaseRenewer = new LeaseRenewer(store, options.leaseMs, options.heartbeatMs, {
       // Every claimed run: buffered, running, and finished ones whose outcome is still being written.
       current: () => [...this.running.values(), ...this.buffered.values()],
@@ -226,6 +292,12 @@ export class Worker {
       throw error;
     }
     this.started = true;
+    if (this.options.containHandlerCrashes) {
+      this.stopContaining = containHandlerCrashes((error, type) =>
+        this.bus.emit("error", { error, where: `a handler of ${type}, after its run ended` }),
+      );
+    }
+    this.isolation.warmUp();
     this.loadGuard?.start();
     this.flusher.start();
     this.maintenance.start();
@@ -347,6 +419,9 @@ export class Worker {
     this.flusher.stop();
     await this.flusher.flushAll();
     this.loadGuard?.stop();
+    this.isolation.close();
+    this.stopContaining?.();
+    this.stopContaining = null;
     this.started = false;
   }
 
@@ -541,7 +616,7 @@ export class Worker {
       run.abort("shutdown", `no handler for type ${task.type} on this node`);
     }
     const execution = def
-      ? executeRun(def, run, { node: this.node, abortGraceMs: this.options.abortGraceMs, onLog: (r, l, m, d) => this.onLog(r, l, m, d) })
+      ? executeRun(def, run, this.executorSettings)
       : Promise.resolve<RunFinish | null>({
           taskId: task.id,
           runNo: task.runCount,
@@ -569,6 +644,15 @@ export class Worker {
         this.startBuffered();
       },
     );
+  }
+
+  private readonly executorSettings: ExecutorSettings;
+  private readonly isolation: IsolationPools;
+  private stopContaining: (() => void) | null = null;
+
+  /** The isolation pools of this node: runners, busy ones, recycled and replaced ones. */
+  isolationStats(): IsolationStats {
+    return this.isolation.stats();
   }
 
   private onLog(run: RunState, level: "debug" | "info" | "warn" | "error", message: string, data: unknown): void {

@@ -98,6 +98,37 @@ export class HttpMetrics {
         for (const n of scrape().nodes) this.set({ node: n.name }, n.running);
       },
     });
+    // This node's isolation pools (each node exports its own): cheap, read from memory.
+    new Gauge({
+      name: "tasklane_runners",
+      help: "Isolated runners of this node by mode (thread, process) and state (idle, busy).",
+      labelNames: ["mode", "state"],
+      registers,
+      collect() {
+        this.reset();
+        const pools = lane.workerState()?.pools;
+        if (!pools) return;
+        for (const mode of ["thread", "process"] as const) {
+          this.set({ mode, state: "busy" }, pools[mode].busy);
+          this.set({ mode, state: "idle" }, pools[mode].size - pools[mode].busy);
+        }
+      },
+    });
+    new Gauge({
+      name: "tasklane_runners_replaced",
+      help: "Isolated runners of this node replaced since it started, by mode and reason (recycled after their run count; died: crash, exit, memory, terminated after a grace).",
+      labelNames: ["mode", "reason"],
+      registers,
+      collect() {
+        this.reset();
+        const pools = lane.workerState()?.pools;
+        if (!pools) return;
+        for (const mode of ["thread", "process"] as const) {
+          this.set({ mode, reason: "recycled" }, pools[mode].recycled);
+          this.set({ mode, reason: "died" }, pools[mode].replaced);
+        }
+      },
+    });
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
   }
 

@@ -128,6 +128,9 @@ describe("metrics and health", () => {
     expect(get(after, 'tasklane_tasks{status="succeeded",type="echo"}')).toBeGreaterThan(0);
     expect(after.has("tasklane_queue_oldest_age_seconds")).toBe(true);
     expect(after.get(`tasklane_node_capacity{node="${h.lane.node}"}`)).toBeGreaterThan(0);
+    // The node's isolation pools (none started here: its types run inline).
+    expect(after.get('tasklane_runners{mode="thread",state="busy"}')).toBe(0);
+    expect(after.get('tasklane_runners_replaced{mode="process",reason="died"}')).toBe(0);
   });
 
   it("/healthz answers without auth", async () => {

@@ -5,6 +5,7 @@ import type { Logger } from "pino";
 import type { Tasklane } from "../../client/tasklane.js";
 import { formatDuration } from "../../model/duration.js";
 import type { TaskRow } from "../../model/task-row.js";
+import { ISOLATION_MODES, type Isolation } from "../../model/options.js";
 import { resolveWorkerOptions, type DispatchOrder, type WorkerOptions } from "../../runtime/worker.js";
 import { describeDb } from "../../store/open-store.js";
 import { DISPATCH_ORDERS } from "../config.js";
@@ -22,6 +23,7 @@ interface WorkerFlags {
   quiet?: boolean;
   dispatch?: DispatchOrder;
   aging?: number;
+  isolation?: Isolation;
   /** False with `--no-scheduler`. */
   scheduler: boolean;
   logLevel: string;
@@ -39,6 +41,12 @@ function addWorkerOptions(command: Command): Command {
       new Option("--dispatch <policy>", "claim order: priority, fifo, or fair (turns across groups/owners) (env TASKLANE_DISPATCH) [priority]").choices(
         DISPATCH_ORDERS,
       ),
+    )
+    .addOption(
+      new Option(
+        "--isolation <mode>",
+        "where handlers run unless their type says: none (this event loop), thread (worker-thread pool) or process (child-process pool) (env TASKLANE_ISOLATION) [none]",
+      ).choices(ISOLATION_MODES),
     )
     .option("--aging <duration>", "priority aging: a waiting task gains one priority step per this long (10m); priority and fair only", durationArg)
     .option("--no-scheduler", "do not fire cron schedules on this node (another node's scheduler does; each tick fires once)")
@@ -79,6 +87,10 @@ async function runNode(command: Command, flags: WorkerFlags, mode: { banner: boo
   if (agingMs !== undefined) worker.dispatch = { policy: dispatch ?? "priority", agingMs };
   else if (dispatch !== undefined) worker.dispatch = dispatch;
   if (config.overload !== undefined) worker.overload = config.overload;
+  // This process is the node: a handler's stray exception fails its run, not the node.
+  worker.containHandlerCrashes = true;
+  const isolation = flags.isolation ?? config.isolation;
+  if (isolation !== undefined) worker.isolation = isolation;
   const graceMs = flags.grace ?? config.graceMs ?? 10_000;
   let resolved;
   try {
@@ -121,6 +133,7 @@ async function runNode(command: Command, flags: WorkerFlags, mode: { banner: boo
       ["tasks", `${types.join(", ") || "(none)"}  ${painter(useColor(process.stderr))("dim", `from ${shortPath(folder.dir)} (${folder.source})`)}`],
       ["concurrency", String(resolved.concurrency)],
       ["lease", formatDuration(resolved.leaseMs)],
+      ["isolation", resolved.isolation],
       ["dispatch", resolved.dispatch.order + (resolved.dispatch.agingMs ? `, aging ${formatDuration(resolved.dispatch.agingMs)}` : "")],
       ["scheduler", flags.scheduler ? "on" : "off (--no-scheduler)"],
       ...running.flatMap((r) => r.ext.banner ?? []),
@@ -133,6 +146,7 @@ async function runNode(command: Command, flags: WorkerFlags, mode: { banner: boo
       types,
       concurrency: resolved.concurrency,
       dispatch: resolved.dispatch.order,
+      isolation: resolved.isolation,
       agingMs: resolved.dispatch.agingMs,
       scheduler: flags.scheduler,
       tasksDir: folder.dir,
