@@ -99,6 +99,8 @@ describe("validation of the new options", () => {
       expect(() => l.register(defineTask({ name: "a", run, killAfter: "soon" }))).toThrow(ValidationError);
       expect(() => l.register(defineTask({ name: "a", run, memoryLimitMb: 64, isolation: "none" }))).toThrow(/memoryLimitMb: needs isolation/);
       await expect(l.start({ maxResultBytes: 10 })).rejects.toThrow(/maxResultBytes: 10 is not allowed; use a whole number of bytes from 1024 to 268435456/);
+      await expect(l.start({ claimBatch: 0 })).rejects.toThrow(/claimBatch: 0 is not allowed; use a whole number of tasks from 1 to 10000/);
+      await expect(l.start({ claimBatch: 2.5 })).rejects.toThrow(/claimBatch: 2.5 is not allowed/);
     } finally {
       await l.close();
     }
