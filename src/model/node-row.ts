@@ -23,6 +23,16 @@ export interface NodeRow {
   /** 1-minute load average per core, and resident memory in bytes. */
   loadPerCore: number;
   memoryBytes: number;
+  /** Its isolation runners (threads or processes, see `isolation`); null while it has none. */
+  runners: NodeRunners | null;
+}
+
+/** A node's isolation runners: started, running a task now, recycled after their runs, replaced after a crash or kill. */
+export interface NodeRunners {
+  size: number;
+  busy: number;
+  recycled: number;
+  replaced: number;
 }
 
 /** What a node reports with each heartbeat. */

@@ -1,7 +1,7 @@
 import { PACKAGE_VERSION } from "../model/version.js";
 import os from "node:os";
 import type { EventBus } from "../client/events.js";
-import type { NodeHeartbeat, NodeStatus } from "../model/node-row.js";
+import type { NodeHeartbeat, NodeRunners, NodeStatus } from "../model/node-row.js";
 import type { Store } from "../store/store.js";
 
 export interface NodeState {
@@ -11,6 +11,7 @@ export interface NodeState {
   cpuCapacity: number;
   cpuUsed: number;
   accepting: boolean;
+  runners: NodeRunners | null;
 }
 
 /**
@@ -86,6 +87,7 @@ export class NodeReporter {
       cpuUsed: s.cpuUsed,
       loadPerCore: os.loadavg()[0]! / this.cores,
       memoryBytes: process.memoryUsage().rss,
+      runners: s.runners,
     };
   }
 

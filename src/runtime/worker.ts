@@ -1,5 +1,6 @@
 import os from "node:os";
 import type { EventBus } from "../client/events.js";
+import type { NodeRunners } from "../model/node-row.js";
 import { ISOLATION_MODES, MAX_KILL_AFTER_MS, type Isolation, type TaskDefinition } from "../model/options.js";
 import { IsolationPools, type IsolationStats } from "./isolation/isolated-invoker.js";
 import { containHandlerCrashes, scopedInlineInvoker } from "./crash-scope.js";
@@ -278,6 +279,7 @@ export class Worker {
         cpuCapacity: options.cpuCapacity,
         cpuUsed: this.cpuUsed,
         accepting: this.accepting,
+        runners: this.runnerFigures(),
       }),
       options.nodeHeartbeatMs,
       options.nodeStaleMs,
@@ -665,6 +667,12 @@ export class Worker {
   private readonly executorSettings: ExecutorSettings;
   private readonly isolation: IsolationPools;
   private stopContaining: (() => void) | null = null;
+
+  /** The pools' totals for the node row; null while no type runs isolated. */
+  private runnerFigures(): NodeRunners | null {
+    const { size, busy, recycled, replaced } = this.isolation.stats();
+    return size + recycled + replaced > 0 ? { size, busy, recycled, replaced } : null;
+  }
 
   /** The isolation pools of this node: runners, busy ones, recycled and replaced ones. */
   isolationStats(): IsolationStats {

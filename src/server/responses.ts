@@ -211,6 +211,15 @@ export const nodeSchema = z
     cpuUsed: z.number(),
     loadPerCore: z.number(),
     memoryBytes: z.number(),
+    runners: z
+      .object({
+        size: int.describe("runners started"),
+        busy: int.describe("running a task now"),
+        recycled: int.describe("replaced after recycleRunnersAfter runs or heap growth"),
+        replaced: int.describe("replaced after a crash, exit, memory limit or kill"),
+      })
+      .nullable()
+      .describe("its isolation runners (threads or processes); null while it has none"),
     self: z.boolean().describe("the node answering this request"),
   })
   .meta({ id: "Node" });

@@ -47,6 +47,13 @@ for (const mode of ["thread", "process"] as const) {
         expect(task.result.attempt).toBe(2);
         if (mode === "process") expect(task.result.pid).not.toBe(worker.child.pid);
         expect(worker.child.exitCode).toBeNull();
+        // Its heartbeat (every 5 s) carries its runners, the one the exit took counted as replaced.
+        const runners = await waitFor("the node to report its runners", async () => {
+          const r = await cli(["nodes", "--json", "--db", db], { cwd: dir });
+          const node = (JSON.parse(r.stdout) as { nodes: Array<{ runners: { size: number; replaced: number } | null }> }).nodes[0];
+          return node?.runners && node.runners.replaced >= 1 ? node.runners : null;
+        });
+        expect(runners.size).toBeGreaterThanOrEqual(1);
       } finally {
         fs.rmSync(dir, { recursive: true, force: true });
       }

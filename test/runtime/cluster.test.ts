@@ -27,7 +27,7 @@ for (const backend of BACKENDS) {
       const dead = await useLane().open({ file, node: "dead" });
       await dead.store.nodeHeartbeat({
         name: "dead", host: "h", pid: 1, version: "0", startedAt: new Date(), status: "online", types: ["job"],
-        concurrency: 1, running: 0, cpuCapacity: 100, cpuUsed: 0, loadPerCore: 0, memoryBytes: 0,
+        concurrency: 1, running: 0, cpuCapacity: 100, cpuUsed: 0, loadPerCore: 0, memoryBytes: 0, runners: null,
       });
       const live = await useLane().open({ file, node: "live", tasks: [job], worker: { nodeHeartbeatMs: 50, nodeStaleMs: 300 } });
       const offline: string[] = [];

@@ -523,7 +523,7 @@ export function runStoreConformance(target: ConformanceTarget): void {
     describe("nodes", () => {
       const beat = (name: string, over: Partial<NodeHeartbeat> = {}): NodeHeartbeat => ({
         name, host: "h", pid: 1, version: "0", startedAt: new Date(Date.now() - 1000), status: "online", types: ["t"],
-        concurrency: 10, running: 2, cpuCapacity: 200, cpuUsed: 50, loadPerCore: 0.5, memoryBytes: 1234, ...over,
+        concurrency: 10, running: 2, cpuCapacity: 200, cpuUsed: 50, loadPerCore: 0.5, memoryBytes: 1234, runners: null, ...over,
       });
 
       it("records heartbeats, updating a node in place", async () => {
@@ -536,6 +536,12 @@ export function runStoreConformance(target: ConformanceTarget): void {
         expect(n1).toMatchObject({ running: 7, status: "draining", types: ["t"], cpuCapacity: 200, memoryBytes: 1234 });
         expect(n1.heartbeatAt.getTime()).toBeGreaterThan(Date.now() - 5000);
         expect(nodes.find((n) => n.name === "n2")!.types).toEqual(["a", "b"]);
+        expect(n1.runners).toBeNull();
+        // A node whose handlers run isolated reports its runners; they go when it has none.
+        await store.nodeHeartbeat(beat("n2", { runners: { size: 4, busy: 3, recycled: 1, replaced: 2 } }));
+        expect((await store.nodeList()).find((n) => n.name === "n2")!.runners).toEqual({ size: 4, busy: 3, recycled: 1, replaced: 2 });
+        await store.nodeHeartbeat(beat("n2"));
+        expect((await store.nodeList()).find((n) => n.name === "n2")!.runners).toBeNull();
       });
 
       it("marks silent nodes offline once, and prunes long-offline ones", async () => {

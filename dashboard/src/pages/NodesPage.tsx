@@ -31,6 +31,7 @@ export function NodesPage() {
                 <th scope="col">CPU cost</th>
                 <th scope="col">Load / core</th>
                 <th scope="col">Memory</th>
+                <th scope="col">Runners</th>
                 <th scope="col">Version</th>
                 <th scope="col">Up</th>
               </tr>
@@ -58,6 +59,18 @@ export function NodesPage() {
                   </td>
                   <td>{n.loadPerCore.toFixed(2)}</td>
                   <td>{formatBytes(n.memoryBytes)}</td>
+                  <td data-runners>
+                    {n.runners ? (
+                      <>
+                        {n.runners.busy} busy of {n.runners.size}
+                        <span className="muted small block">
+                          {n.runners.recycled} recycled · {n.runners.replaced} replaced
+                        </span>
+                      </>
+                    ) : (
+                      <span className="muted">none</span>
+                    )}
+                  </td>
                   <td className="mono">{n.version}</td>
                   <td>{n.status === "offline" ? "–" : formatDuration(now - Date.parse(n.startedAt))}</td>
                 </tr>

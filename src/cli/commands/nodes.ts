@@ -26,12 +26,13 @@ export function nodesCommand(): Command {
           `${n.cpuUsed}/${n.cpuCapacity}`,
           n.loadPerCore.toFixed(2),
           `${Math.round(n.memoryBytes / 1048576)} MiB`,
+          n.runners ? `${n.runners.busy}/${n.runners.size}${n.runners.replaced ? ` (${n.runners.replaced} replaced)` : ""}` : "-",
           `${n.host}:${n.pid}`,
           n.version,
           n.types.join(",") || "-",
         ]);
         process.stdout.write(
-          table(["NODE", "STATUS", "HEARTBEAT", "RUNNING", "CPU", "LOAD/CORE", "MEMORY", "HOST:PID", "VERSION", "TYPES"], rows, paint),
+          table(["NODE", "STATUS", "HEARTBEAT", "RUNNING", "CPU", "LOAD/CORE", "MEMORY", "RUNNERS", "HOST:PID", "VERSION", "TYPES"], rows, paint),
         );
       });
     });

@@ -305,4 +305,11 @@ ALTER TABLE {schema}.tasks SET (autovacuum_vacuum_scale_factor = 0.02, autovacuu
 ALTER TABLE {schema}.task_events SET (autovacuum_vacuum_scale_factor = 0.02, autovacuum_vacuum_threshold = 1000);
 `,
   },
+  {
+    version: 8,
+    name: "nodes report their isolation runners",
+    sql: `
+ALTER TABLE {schema}.nodes ADD COLUMN runners jsonb;
+`,
+  },
 ];

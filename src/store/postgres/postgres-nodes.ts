@@ -7,12 +7,13 @@ export class PgNodes extends PgPart {
   async nodeHeartbeat(node: NodeHeartbeat): Promise<void> {
     await this.query(
       `INSERT INTO ${this.S}.nodes (name, host, pid, version, started_at, heartbeat_at, status, types, concurrency, running,
-         cpu_capacity, cpu_used, load_per_core, memory_bytes)
-       VALUES ($1, $2, $3, $4, $5, now(), $6, $7, $8, $9, $10, $11, $12, $13)
+         cpu_capacity, cpu_used, load_per_core, memory_bytes, runners)
+       VALUES ($1, $2, $3, $4, $5, now(), $6, $7, $8, $9, $10, $11, $12, $13, $14)
        ON CONFLICT (name) DO UPDATE SET host = excluded.host, pid = excluded.pid, version = excluded.version,
          started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at, status = excluded.status, types = excluded.types,
          concurrency = excluded.concurrency, running = excluded.running, cpu_capacity = excluded.cpu_capacity,
-         cpu_used = excluded.cpu_used, load_per_core = excluded.load_per_core, memory_bytes = excluded.memory_bytes`,
+         cpu_used = excluded.cpu_used, load_per_core = excluded.load_per_core, memory_bytes = excluded.memory_bytes,
+         runners = excluded.runners`,
       [
         node.name,
         node.host,
@@ -27,6 +28,7 @@ export class PgNodes extends PgPart {
         node.cpuUsed,
         node.loadPerCore,
         node.memoryBytes,
+        node.runners === null ? null : JSON.stringify(node.runners),
       ],
     );
   }

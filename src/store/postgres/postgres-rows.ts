@@ -107,6 +107,7 @@ export function pgRowToNode(r: PgRow): NodeRow {
     cpuUsed: r.cpu_used,
     loadPerCore: r.load_per_core,
     memoryBytes: Number(r.memory_bytes),
+    runners: r.runners ?? null,
   };
 }
 

@@ -277,4 +277,11 @@ SELECT 1;
 SELECT 1;
 `,
   },
+  {
+    version: 8,
+    name: "nodes report their isolation runners",
+    sql: `
+ALTER TABLE nodes ADD COLUMN runners TEXT;
+`,
+  },
 ];

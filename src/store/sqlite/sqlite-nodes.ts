@@ -9,16 +9,22 @@ export class SqliteNodes extends SqlitePart {
       this.db
         .prepare(
           `INSERT INTO nodes (name, host, pid, version, started_at, heartbeat_at, status, types, concurrency, running,
-             cpu_capacity, cpu_used, load_per_core, memory_bytes)
+             cpu_capacity, cpu_used, load_per_core, memory_bytes, runners)
            VALUES (@name, @host, @pid, @version, @startedAt, @now, @status, @types, @concurrency, @running,
-             @cpuCapacity, @cpuUsed, @loadPerCore, @memoryBytes)
+             @cpuCapacity, @cpuUsed, @loadPerCore, @memoryBytes, @runners)
            ON CONFLICT (name) DO UPDATE SET host = excluded.host, pid = excluded.pid, version = excluded.version,
              started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at, status = excluded.status,
              types = excluded.types, concurrency = excluded.concurrency, running = excluded.running,
              cpu_capacity = excluded.cpu_capacity, cpu_used = excluded.cpu_used, load_per_core = excluded.load_per_core,
-             memory_bytes = excluded.memory_bytes`,
+             memory_bytes = excluded.memory_bytes, runners = excluded.runners`,
         )
-        .run({ ...node, startedAt: node.startedAt.getTime(), now: Date.now(), types: JSON.stringify(node.types) });
+        .run({
+          ...node,
+          startedAt: node.startedAt.getTime(),
+          now: Date.now(),
+          types: JSON.stringify(node.types),
+          runners: node.runners === null ? null : JSON.stringify(node.runners),
+        });
     });
   }
 

@@ -135,5 +135,6 @@ export function rowToNode(r: SqlRow): NodeRow {
     cpuUsed: r.cpu_used,
     loadPerCore: r.load_per_core,
     memoryBytes: r.memory_bytes,
+    runners: r.runners === null || r.runners === undefined ? null : JSON.parse(r.runners),
   };
 }
