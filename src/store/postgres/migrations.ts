@@ -258,9 +258,9 @@ DROP FUNCTION {schema}.tasklane_log_task_event();
   {
     version: 6,
     name: "claim by type",
-    // The plain claim reads each type's range of this index (postgres-claim.ts says why: a claim
-    // over all types could be planned to read the whole queue). It also serves the queued count
-    // of `maxQueued`, which the index on (type) alone served before.
+    // The index on (type) of queued tasks let the planner, with statistics taken while the queue
+    // was empty, claim by reading every queued task of the type and sorting them (postgres-claim.ts).
+    // This one serves the queued count of `maxQueued` as that one did, and offers no such path.
     sql: `
 CREATE INDEX tasks_ready_type ON {schema}.tasks (type, priority, run_at, id) WHERE status = 'queued';
 DROP INDEX {schema}.tasks_queued_type;

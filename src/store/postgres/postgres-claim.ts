@@ -39,9 +39,9 @@ export function fairKeyAdvanceStatement(S: string): string {
         SELECT v, n FROM k WHERE v IS NOT NULL ORDER BY n DESC LIMIT 1`;
 }
 
-/** Conditions of a claimable task (columns unqualified, of `tasks`); `type` names the types it may be of. */
-export function claimWhere(type = "type = ANY($1::text[])"): string {
-  return `status = 'queued' AND run_at <= now()::timestamptz(3) AND ${type}
+/** Conditions of a claimable task (columns unqualified, of `tasks`). */
+export function claimWhere(): string {
+  return `status = 'queued' AND run_at <= now()::timestamptz(3) AND type = ANY($1::text[])
         AND (executor IS NULL OR executor = $3) AND (deadline IS NULL OR deadline > now()) AND run_count < max_runs`;
 }
 
@@ -54,7 +54,6 @@ const CANDIDATE_COLUMNS = `id, type, priority, run_at, LEAST(cpu, $6) AS cpu, gr
  */
 function candidates(S: string, policy: DispatchPolicy, extraWhere: string, lock = true): { ctes: string; order: string } {
   const where = `${claimWhere()}${extraWhere}`;
-  const whereOfType = `${claimWhere("type = q.type")}${extraWhere}`;
   const forUpdate = lock ? "FOR UPDATE SKIP LOCKED" : "";
   if (policy.order === "fair") {
     // A skip scan over the distinct fairness keys after the cursor (wrapping to the start), then
@@ -115,26 +114,18 @@ function candidates(S: string, policy: DispatchPolicy, extraWhere: string, lock 
       order,
     };
   }
-  // Each type's best tasks from its own range of tasks_ready_type, in claim order, then merged:
-  // the first `scan` overall are among them. With an index cond on its type and the index's own
-  // order, each range is read in order and stops at `scan` rows, whatever the statistics say —
-  // as long as no index of queued tasks on type alone exists to tempt the planner (migration 6
-  // dropped the one there was). Before, after an ANALYZE that saw few queued tasks (right after
-  // a drain) the planner estimated one queued row and read every queued task through that
-  // index, then sorted them, on every claim — so a claim's cost grew with the backlog
-  // and the backlog fed itself. Measured with `bench:peers -- --only held`: 1,759 µs of server
-  // CPU per task and a backlog of 11,070 tasks at 1,000 tasks/s after the held transaction ended
-  // (160 µs before it). A type's range is also capped at its free slots, so a node running
-  // several types locks at most min(scan, slots) rows of each.
+  // One walk of tasks_ready in claim order. Stale statistics (an ANALYZE that saw an empty queue)
+  // once made the planner read every queued task through a partial index on (type) and sort them,
+  // on every claim; migration 6 replaced that index, and a test checks the plan under such
+  // statistics. A LATERAL per type over tasks_ready_type was tried too: same protection, but it
+  // halved the drain (bench:pg c10×1: 3,344–4,708 against 6,853–7,234 tasks/s).
   return {
     ctes: `cand AS (
-          SELECT c.* FROM unnest($1::text[], $2::int[]) AS q(type, slots) CROSS JOIN LATERAL (
-            SELECT ${CANDIDATE_COLUMNS} FROM ${S}.tasks
-            WHERE ${whereOfType}
-            ORDER BY type, priority, run_at, id
-            LIMIT LEAST($4, q.slots)
-            ${forUpdate}
-          ) c
+          SELECT ${CANDIDATE_COLUMNS} FROM ${S}.tasks
+          WHERE ${where}
+          ORDER BY priority, run_at, id
+          LIMIT $4
+          ${forUpdate}
         )`,
     order: "r.priority, r.run_at, r.id",
   };
