@@ -261,8 +261,9 @@ SELECT 1;
     version: 6,
     name: "PostgreSQL only: claim by type",
     // PostgreSQL's planner chooses a claim's index from statistics, which a drain makes stale; its
-    // claim now reads each type's range of an index led by type (postgres-claim.ts). SQLite takes
-    // no statistics here and its claim names its index (INDEXED BY tasks_ready): nothing to change.
+    // index on (type) of queued tasks could then be chosen to read the whole queue, so migration 6
+    // replaced it (postgres-claim.ts). SQLite takes no statistics here and its claim names its
+    // index (INDEXED BY tasks_ready): nothing to change.
     sql: `
 SELECT 1;
 `,
