@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import pg from "pg";
 import { ValidationError } from "../../model/errors.js";
 import { WAKE_CHANNEL } from "./postgres-notify.js";
+import { WakeSender } from "./postgres-wake-sender.js";
 import type { PgRow } from "./postgres-rows.js";
 
 /**
@@ -55,6 +56,8 @@ export class PgDb {
    * and are durable when they return.
    */
   readonly bookkeeping: pg.Pool;
+  /** Wake-ups of committed adds, sent after their commit (see WakeSender). */
+  readonly wakes: WakeSender;
   private clockOffsetMs = 0;
   private clockMeasuredAt = 0;
   private readonly statementNames = new Map<string, string>();
@@ -82,6 +85,9 @@ export class PgDb {
       options: "-c synchronous_commit=off",
     });
     this.bookkeeping.on("error", () => undefined);
+    this.wakes = new WakeSender(this.schema, async (channel, payloads) => {
+      await this.book("SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p", [channel, payloads]);
+    });
   }
 
   async query<R extends PgRow = PgRow>(text: string, values: unknown[] = [], client?: pg.ClientBase): Promise<R[]> {
@@ -157,6 +163,7 @@ export class PgDb {
   }
 
   async close(): Promise<void> {
+    await this.wakes.flush();
     await this.pool.end().catch(() => undefined);
     await this.bookkeeping.end().catch(() => undefined);
   }
