@@ -205,7 +205,7 @@ export type ChangeWatcher = (hint: ChangeHint, dueAt?: number, types?: readonly 
 /** Serialisable description of a store, opened again inside a worker thread. */
 export type StoreThreadConfig =
   | { dialect: "sqlite"; path: string; busyTimeoutMs: number }
-  | { dialect: "postgres"; url: string; schema: string };
+  | { dialect: "postgres"; url: string; schema: string; pooler: "transaction" | null; directUrl: string };
 
 export interface InsertOptions {
   /**
