@@ -25,9 +25,9 @@ export function followUpsInsert(S: string, ended: string): string {
 }
 
 /**
- * The running tasks named by `named` (a CTE with columns id and run_no), locked, with the
- * physical address (row_tid) and status of the locked version, for an UPDATE that joins on
- * `t.ctid = row_tid` and checks `row_status` (the lock keeps both true until commit).
+ * The running tasks named by `named` (a CTE with columns id and run_no), locked, with the status
+ * of the locked version (row_status), for an UPDATE that takes its rows with `byId` and checks
+ * `row_status` (the lock keeps it true until commit).
  *
  * One primary-key probe per named run, whatever the statistics say. Joining the runs to tasks
  * on id and status let the planner read every running row version through tasks_running (dead
@@ -37,13 +37,24 @@ export function followUpsInsert(S: string, ended: string): string {
  * condition no partial index applies, so each probe is an index scan of tasks_pkey (the test
  * "PostgreSQL run-statement plans" reads the plans under both kinds of stale statistics).
  *
+ * The UPDATE then finds its rows by id (an = ANY of the locked ids, a tasks_pkey scan), not by
+ * the ctid the lock returned: a version committed by another session after this statement's
+ * snapshot (a progress write racing a renewal) is locked and returned here, but is invisible to
+ * the UPDATE's own scan, so an update by ctid would silently skip it. Found by the cluster drain
+ * test: renewals skipped that way let leases lapse, and 76 of 10,000 tasks ran twice.
+ *
  * Locks are taken in id order: two multi-row updates of the same running tasks (a renewal and
  * the finish of the same runs, from two connections) would otherwise deadlock.
  */
 function lockRuns(S: string, named: string): string {
-  return `SELECT n.*, l.row_tid, l.row_status FROM (SELECT * FROM ${named} ORDER BY id) n
-        CROSS JOIN LATERAL (SELECT t.ctid AS row_tid, t.status AS row_status FROM ${S}.tasks t
+  return `SELECT n.*, l.row_status FROM (SELECT * FROM ${named} ORDER BY id) n
+        CROSS JOIN LATERAL (SELECT t.status AS row_status FROM ${S}.tasks t
           WHERE t.id = n.id AND t.run_count = n.run_no FOR UPDATE) l`;
+}
+
+/** The UPDATE's condition on `t` for the rows `locked` (alias `l`) holds: see lockRuns. */
+function byId(locked: string, l: string): string {
+  return `t.id = ANY(ARRAY(SELECT id FROM ${locked} WHERE row_status = 'running')) AND t.id = ${l}.id AND ${l}.row_status = 'running'`;
 }
 
 /** Statements of running and ending runs. */
@@ -75,7 +86,7 @@ export function runStatements(S: string) {
           progress_message = CASE WHEN f.p_at IS NOT NULL THEN f.p_message ELSE t.progress_message END,
           progress_rate = CASE WHEN f.p_at IS NOT NULL THEN f.p_rate ELSE t.progress_rate END,
           progress_at = CASE WHEN f.p_at IS NOT NULL THEN f.p_at::timestamptz ELSE t.progress_at END
-        FROM locked f WHERE t.ctid = f.row_tid AND f.row_status = 'running'
+        FROM locked f WHERE ${byId("locked", "f")}
         RETURNING t.id, t.run_count, t.status, t.run_at, t.attempt, t.updated_at, t.finished_at, t.delete_at,
           t.node, t.started_at, f.refund, f.outcome, f.result, f.error, t.type, t.follow_ups, t.owner
       ),
@@ -98,7 +109,7 @@ export function runStatements(S: string) {
     renew: `WITH r AS (SELECT * FROM unnest($1::text[], $2::int[]) AS r(id, run_no)),
       locked AS (${lockRuns(S, "r")})
       UPDATE ${S}.tasks t SET lease_expires_at = now() + $3 * interval '1 millisecond'
-      FROM locked r WHERE t.ctid = r.row_tid AND r.row_status = 'running'
+      FROM locked r WHERE ${byId("locked", "r")}
       RETURNING t.id, t.run_count, t.cancel_requested`,
     progress: `WITH x AS (
         SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(id text, run_no int, current float8, total float8, message text, rate float8, at text)
@@ -106,7 +117,7 @@ export function runStatements(S: string) {
       locked AS (${lockRuns(S, "x")})
       UPDATE ${S}.tasks t SET progress_current = x.current, progress_total = x.total, progress_message = x.message,
         progress_rate = x.rate, progress_at = x.at::timestamptz
-      FROM locked x WHERE t.ctid = x.row_tid AND x.row_status = 'running'`,
+      FROM locked x WHERE ${byId("locked", "x")}`,
     // In array order, so event ids follow the order the lines were written.
     eventInsert: `INSERT INTO ${S}.events (task_id, run_no, seq, at, level, message, data)
       SELECT e.v ->> 'task_id', (e.v ->> 'run_no')::int, (e.v ->> 'seq')::int, (e.v ->> 'at')::timestamptz, e.v ->> 'level',
