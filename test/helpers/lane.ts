@@ -1,6 +1,7 @@
 import { afterEach, beforeEach } from "vitest";
 import path from "node:path";
-import { Tasklane, type TasklaneOptions } from "../../src/index.js";
+import { Tasklane, type Isolation, type TasklaneOptions } from "../../src/index.js";
+import { Probe } from "../fixtures/runtime/probe.js";
 import type { TaskRow } from "../../src/model/task-row.js";
 import { schemaFactory, TEST_PG_URL } from "./postgres.js";
 import { tempDir } from "./temp.js";
@@ -8,6 +9,12 @@ import { tempDir } from "./temp.js";
 /** Every backend the runtime tests run on. */
 export const BACKENDS = ["sqlite", "postgres"] as const;
 export type Backend = (typeof BACKENDS)[number];
+
+/**
+ * The modes the runtime suites run in: the same tests, handlers inline and in a worker-thread
+ * pool (their handlers live in test/fixtures/runtime/tasks.ts and report through the probe).
+ */
+export const RUNTIME_ISOLATIONS = ["none", "thread"] as const satisfies readonly Isolation[];
 
 /** Polls `fn` until it returns a truthy value; fails with `what` after `timeoutMs`. */
 export async function waitFor<T>(fn: () => Promise<T> | T, what: string, timeoutMs = 15_000): Promise<NonNullable<T>> {
@@ -39,7 +46,7 @@ function withSchema(url: string, schema: string): string {
  * PostgreSQL schemas. `file()` names a fresh database (a `db` URL); lanes opened with the same
  * `file` share it, like processes sharing a database.
  */
-export function laneFactory(backend: Backend = "sqlite") {
+export function laneFactory(backend: Backend = "sqlite", isolation: Isolation = "none") {
   const tmp = tempDir("tasklane-rt-");
   const schemas = schemaFactory("tl_rt");
   const open: Tasklane[] = [];
@@ -54,7 +61,7 @@ export function laneFactory(backend: Backend = "sqlite") {
       const lane = await Tasklane.open({
         db: options.file ?? file(),
         ...options,
-        worker: { pollIntervalMs: 50, maintenanceMs: 50, overload: false, ...options.worker },
+        worker: { pollIntervalMs: 50, maintenanceMs: 50, overload: false, isolation, ...options.worker },
       });
       open.push(lane);
       return lane;
@@ -69,14 +76,29 @@ export function laneFactory(backend: Backend = "sqlite") {
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** A lane factory per test, cleaned up after each: `const lanes = useLanes();` then `lanes().open()`. */
-export function useLanes(backend: Backend = "sqlite"): () => ReturnType<typeof laneFactory> {
+/**
+ * A lane factory per test, cleaned up after each: `const lanes = useLanes();` then
+ * `lanes().open()`. Its lanes' workers run handlers in `isolation` unless a test says otherwise.
+ */
+export function useLanes(backend: Backend = "sqlite", isolation: Isolation = "none"): () => ReturnType<typeof laneFactory> {
   let lanes: ReturnType<typeof laneFactory>;
   beforeEach(() => {
-    lanes = laneFactory(backend);
+    lanes = laneFactory(backend, isolation);
   });
   afterEach(async () => {
     await lanes.cleanup();
   });
   return () => lanes;
+}
+
+/** A probe per test (what handlers of test/fixtures/runtime/tasks.ts say, and their gates): `const probe = useProbe();` then `probe()`. */
+export function useProbe(): () => Probe {
+  let probe: Probe;
+  beforeEach(() => {
+    probe = new Probe();
+  });
+  afterEach(() => {
+    probe.close();
+  });
+  return () => probe;
 }
