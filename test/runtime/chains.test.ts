@@ -1,13 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { ValidationError } from "../../src/index.js";
 import { chain, record } from "../fixtures/runtime/tasks.js";
-import { BACKENDS, RUNTIME_ISOLATIONS, useLanes, useProbe, waitFor, waitForStatus } from "../helpers/lane.js";
+import { BACKENDS, runtimeIsolations, useLanes, useProbe, waitFor, waitForStatus } from "../helpers/lane.js";
 
 type Link = { type: string; params: unknown; parent: unknown };
 const links = (...names: string[]) => chain.filter((d) => names.includes(d.name));
 
 for (const backend of BACKENDS) {
-  for (const isolation of RUNTIME_ISOLATIONS) {
+  for (const isolation of runtimeIsolations(backend)) {
   describe(`follow-up chains on ${backend}, isolation ${isolation}`, () => {
     const useLane = useLanes(backend, isolation);
     const probe = useProbe();

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ValidationError, type Tasklane } from "../../src/index.js";
 import { record, timed } from "../fixtures/runtime/tasks.js";
-import { BACKENDS, RUNTIME_ISOLATIONS, useLanes, useProbe, waitFor } from "../helpers/lane.js";
+import { BACKENDS, runtimeIsolations, useLanes, useProbe, waitFor } from "../helpers/lane.js";
 
 type Interval = { group: string; enter: number; leave: number };
 
@@ -17,7 +17,7 @@ function mostAtOnce(intervals: Interval[]): number {
 }
 
 for (const backend of BACKENDS) {
-  for (const isolation of RUNTIME_ISOLATIONS) {
+  for (const isolation of runtimeIsolations(backend)) {
   describe(`flow control and dispatch on ${backend}, isolation ${isolation}`, () => {
     const useLane = useLanes(backend, isolation);
     const probe = useProbe();

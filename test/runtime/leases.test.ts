@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Tasklane } from "../../src/index.js";
 import { job } from "../fixtures/runtime/tasks.js";
-import { BACKENDS, RUNTIME_ISOLATIONS, useLanes, useProbe, sleep, waitFor, waitForStatus } from "../helpers/lane.js";
+import { BACKENDS, runtimeIsolations, useLanes, useProbe, sleep, waitFor, waitForStatus } from "../helpers/lane.js";
 
 /**
  * Waits (5 s at most: far less than a 10 s poll or a 1 h lease) for `node` to have claimed the
@@ -16,7 +16,7 @@ async function claimedBy(lane: Tasklane, id: string, node: string): Promise<void
 }
 
 for (const backend of BACKENDS) {
-for (const isolation of RUNTIME_ISOLATIONS) {
+for (const isolation of runtimeIsolations(backend)) {
 describe(`on ${backend}, isolation ${isolation}`, () => {
   const useLane = useLanes(backend, isolation);
   const probe = useProbe();

@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { type Tasklane } from "../../src/index.js";
 import { failing, flaky, held, record, waiter } from "../fixtures/runtime/tasks.js";
-import { BACKENDS, RUNTIME_ISOLATIONS, useLanes, useProbe, sleep, waitFor, waitForStatus } from "../helpers/lane.js";
+import { BACKENDS, runtimeIsolations, useLanes, useProbe, sleep, waitFor, waitForStatus } from "../helpers/lane.js";
 
 type Aborted = { isTaskAbortedError: boolean; name: string; kind: string };
 
 for (const backend of BACKENDS) {
-for (const isolation of RUNTIME_ISOLATIONS) {
+for (const isolation of runtimeIsolations(backend)) {
 describe(`on ${backend}, isolation ${isolation}`, () => {
   const useLane = useLanes(backend, isolation);
   const probe = useProbe();

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { type EventRow } from "../../src/index.js";
 import { RunState } from "../../src/runtime/run-state.js";
 import { chatty, flood, hooked, record, spam, steps, tick } from "../fixtures/runtime/tasks.js";
-import { BACKENDS, RUNTIME_ISOLATIONS, useLanes, useProbe, sleep, waitFor, waitForStatus } from "../helpers/lane.js";
+import { BACKENDS, runtimeIsolations, useLanes, useProbe, sleep, waitFor, waitForStatus } from "../helpers/lane.js";
 
 // The rate and ETA arithmetic, on the node whatever the mode: run once.
 describe("progress rate and ETA of a run", () => {
@@ -39,7 +39,7 @@ describe("progress rate and ETA of a run", () => {
 });
 
 for (const backend of BACKENDS) {
-for (const isolation of RUNTIME_ISOLATIONS) {
+for (const isolation of runtimeIsolations(backend)) {
 describe(`on ${backend}, isolation ${isolation}`, () => {
   const useLane = useLanes(backend, isolation);
   const probe = useProbe();
