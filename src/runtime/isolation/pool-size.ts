@@ -3,10 +3,11 @@
  *
  * A runner runs one task at a time (so a timeout or cancel can terminate exactly one run), so
  * the pool's size is also how many of its runs the node may have in flight. Past the node's CPU,
- * more runners only time-slice: on the project's machine (2 cores) the no-op drain at c=100 with
- * 100 runners was 1,950–2,530/s (thread) and 2,015–2,625/s (process) against 3,100–4,400/s and
- * 2,070–2,940/s with 10 (docs/isolation.md). So the default follows both the node's concurrency
- * and its CPU capacity (`cpuCapacity`, 100 = one core):
+ * more runners only time-slice: on the project's machine (2 cores; bench:isolation, two runs, the
+ * same run per pair) the no-op drain at c=100 was 1,557–3,249/s with 8 threads and 755–1,542/s
+ * with 4 child processes, against 1,389–1,510/s and 648–1,420/s with 100 of each
+ * (docs/isolation.md). So the default follows both the node's concurrency and its CPU capacity
+ * (`cpuCapacity`, 100 = one core):
  *
  * - `thread`: up to 4 runners per core. A thread costs a few MB; isolated handlers that also
  *   wait on I/O still overlap. (Piscina sizes its CPU-bound pools at 1.5 threads per core; a
