@@ -312,4 +312,14 @@ ALTER TABLE {schema}.task_events SET (autovacuum_vacuum_scale_factor = 0.02, aut
 ALTER TABLE {schema}.nodes ADD COLUMN runners jsonb;
 `,
   },
+  {
+    version: 10,
+    name: "a task's last run is recorded in the task row until another run replaces it",
+    sql: `
+-- The outcome of the task's last run when that run's record is the task row itself (node,
+-- started_at, finished_at, result, error, attempt, run_count): a run that ends a task for good
+-- writes no row of runs. NULL: the record of every run that ended is in runs.
+ALTER TABLE {schema}.tasks ADD COLUMN last_outcome text;
+`,
+  },
 ];

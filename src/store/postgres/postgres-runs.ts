@@ -81,6 +81,7 @@ export function runStatements(S: string) {
           delete_at = CASE WHEN ${NEXT} = 'queued' THEN NULL ELSE now() + t.delete_after_ms * interval '1 millisecond' END,
           lease_expires_at = NULL,
           updated_at = now(),
+          last_outcome = CASE WHEN ${NEXT} = 'queued' THEN NULL ELSE f.outcome END,
           progress_current = CASE WHEN f.p_at IS NOT NULL THEN f.p_current ELSE t.progress_current END,
           progress_total = CASE WHEN f.p_at IS NOT NULL THEN f.p_total ELSE t.progress_total END,
           progress_message = CASE WHEN f.p_at IS NOT NULL THEN f.p_message ELSE t.progress_message END,
@@ -97,10 +98,12 @@ export function runStatements(S: string) {
       -- but 0.17 ms more planning per finish, so small concurrent batches cost more (see
       -- postgres-task-events.ts for every figure).
       upd_events AS (${insertTaskEvents(S, changedEvents("upd", endOfRunKind("e.attempt + e.refund")), addedEvents("kids"))}),
-      -- A run's record is written once, when it ends; while it runs, the task row is its record.
+      -- While a run goes on, and after it ended a task for good, the task row is the run's
+      -- record (last_outcome): a row of runs is written only when another run will follow, so a
+      -- task that succeeds at once costs no run row. (Retry writes it before starting anew.)
       ins AS (
         INSERT INTO ${S}.runs (task_id, run_no, attempt, node, started_at, ended_at, outcome, result, error)
-        SELECT id, run_count, attempt + refund, node, started_at, now(), outcome, result, error FROM upd
+        SELECT id, run_count, attempt + refund, node, started_at, now(), outcome, result, error FROM upd WHERE status = 'queued'
       )
       SELECT id, run_count, status, run_at, attempt, updated_at, finished_at, delete_at, (status = 'queued' AND run_at > now()::timestamptz(3)) AS scheduled_now,
         CASE WHEN status = 'queued' AND run_at <= now()::timestamptz(3) THEN pg_notify($2, $3) END AS woke,
@@ -132,6 +135,9 @@ export function runStatements(S: string) {
     runs: `SELECT task_id, run_no, attempt, node, started_at, ended_at, outcome, result, error FROM ${S}.runs WHERE task_id = $1
       UNION ALL
       SELECT id, run_count, attempt, node, started_at, NULL, NULL, NULL, NULL FROM ${S}.tasks WHERE id = $1 AND status = 'running'
+      UNION ALL
+      SELECT id, run_count, attempt, node, started_at, finished_at, last_outcome, result, error FROM ${S}.tasks
+      WHERE id = $1 AND last_outcome IS NOT NULL
       ORDER BY 2`,
   };
 }

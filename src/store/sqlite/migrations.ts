@@ -285,4 +285,12 @@ SELECT 1;
 ALTER TABLE nodes ADD COLUMN runners TEXT;
 `,
   },
+  {
+    version: 10,
+    name: "a task's last run is recorded in the task row until another run replaces it",
+    // See PostgreSQL's migration 10.
+    sql: `
+ALTER TABLE tasks ADD COLUMN last_outcome TEXT;
+`,
+  },
 ];
