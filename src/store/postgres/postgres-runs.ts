@@ -37,8 +37,8 @@ export function followUpsInsert(S: string, ended: string): string {
  * condition no partial index applies, so each probe is an index scan of tasks_pkey (the test
  * "PostgreSQL run-statement plans" reads the plans under both kinds of stale statistics).
  *
- * The UPDATE then finds its rows by id (an = ANY of the locked ids, a tasks_pkey scan), not by
- * the ctid the lock returned: a version committed by another session after this statement's
+ * The UPDATE then finds its rows by id (with no status condition: a tasks_pkey probe per row),
+ * not by the ctid the lock returned: a version committed by another session after this statement's
  * snapshot (a progress write racing a renewal) is locked and returned here, but is invisible to
  * the UPDATE's own scan, so an update by ctid would silently skip it. Found by the cluster drain
  * test: renewals skipped that way let leases lapse, and 76 of 10,000 tasks ran twice.
@@ -52,9 +52,9 @@ function lockRuns(S: string, named: string): string {
           WHERE t.id = n.id AND t.run_count = n.run_no FOR UPDATE) l`;
 }
 
-/** The UPDATE's condition on `t` for the rows `locked` (alias `l`) holds: see lockRuns. */
-function byId(locked: string, l: string): string {
-  return `t.id = ANY(ARRAY(SELECT id FROM ${locked} WHERE row_status = 'running')) AND t.id = ${l}.id AND ${l}.row_status = 'running'`;
+/** The UPDATE's condition on `t` for the rows the lock holds (alias `l`): see lockRuns. */
+function byId(l: string): string {
+  return `t.id = ${l}.id AND ${l}.row_status = 'running'`;
 }
 
 /** Statements of running and ending runs. */
@@ -87,7 +87,7 @@ export function runStatements(S: string) {
           progress_message = CASE WHEN f.p_at IS NOT NULL THEN f.p_message ELSE t.progress_message END,
           progress_rate = CASE WHEN f.p_at IS NOT NULL THEN f.p_rate ELSE t.progress_rate END,
           progress_at = CASE WHEN f.p_at IS NOT NULL THEN f.p_at::timestamptz ELSE t.progress_at END
-        FROM locked f WHERE ${byId("locked", "f")}
+        FROM locked f WHERE ${byId("f")}
         RETURNING t.id, t.run_count, t.status, t.run_at, t.attempt, t.updated_at, t.finished_at, t.delete_at,
           t.node, t.started_at, f.refund, f.outcome, f.result, f.error, t.type, t.follow_ups, t.owner
       ),
@@ -112,7 +112,7 @@ export function runStatements(S: string) {
     renew: `WITH r AS (SELECT * FROM unnest($1::text[], $2::int[]) AS r(id, run_no)),
       locked AS (${lockRuns(S, "r")})
       UPDATE ${S}.tasks t SET lease_expires_at = now() + $3 * interval '1 millisecond'
-      FROM locked r WHERE ${byId("locked", "r")}
+      FROM locked r WHERE ${byId("r")}
       RETURNING t.id, t.run_count, t.cancel_requested`,
     progress: `WITH x AS (
         SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(id text, run_no int, current float8, total float8, message text, rate float8, at text)
@@ -120,7 +120,7 @@ export function runStatements(S: string) {
       locked AS (${lockRuns(S, "x")})
       UPDATE ${S}.tasks t SET progress_current = x.current, progress_total = x.total, progress_message = x.message,
         progress_rate = x.rate, progress_at = x.at::timestamptz
-      FROM locked x WHERE ${byId("locked", "x")}`,
+      FROM locked x WHERE ${byId("x")}`,
     // In array order, so event ids follow the order the lines were written.
     eventInsert: `INSERT INTO ${S}.events (task_id, run_no, seq, at, level, message, data)
       SELECT e.v ->> 'task_id', (e.v ->> 'run_no')::int, (e.v ->> 'seq')::int, (e.v ->> 'at')::timestamptz, e.v ->> 'level',
