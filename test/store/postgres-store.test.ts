@@ -199,6 +199,8 @@ describe("PostgreSQL run writes racing another session's write of the same row",
       const store = await PostgresStore.open({ url: TEST_PG_URL, schema, poolSize: 2 });
       const other = new pg.Client({ connectionString: TEST_PG_URL });
       await other.connect();
+      const watcher = new pg.Client({ connectionString: TEST_PG_URL });
+      await watcher.connect();
       try {
         await store.taskInsertMany(
           [{
@@ -215,9 +217,12 @@ describe("PostgreSQL run writes racing another session's write of the same row",
           write === "renewal"
             ? store.leaseRenewMany([{ taskId: "race", runNo: task!.runCount }], 600_000)
             : store.taskFinishMany([{ taskId: "race", runNo: task!.runCount, outcome: "succeeded", next: "succeeded", result: 1 }]);
+        // Watched from a third session: inside its transaction, \`other\` would see one snapshot
+        // of pg_stat_activity, taken at its first look (possibly before the wait began).
         await waitFor(async () => {
-          const { rows } = await other.query(
-            "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%locked%' AND datname = current_database()",
+          const { rows } = await watcher.query(
+            "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%locked%' AND query LIKE $1",
+            [`%"${schema}".tasks%`],
           );
           return rows.length > 0;
         }, `the ${write} waiting for the row`);
@@ -228,6 +233,7 @@ describe("PostgreSQL run writes racing another session's write of the same row",
         if (write === "renewal") expect(rows[0]).toMatchObject({ status: "running", progress_current: 1, renewed: true });
         else expect(rows[0]).toMatchObject({ status: "succeeded" });
       } finally {
+        await watcher.end();
         await other.end();
         await store.close();
       }
