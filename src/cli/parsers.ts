@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from "commander";
-import { parseDuration } from "../model/duration.js";
+import { formatBound, parseDuration } from "../model/duration.js";
 
 /** Commander argument parsers; their messages end up as `tasklane: option '--x <n>' argument 'y' is invalid. <reason>`. */
 
@@ -19,6 +19,15 @@ export function durationArg(value: string): number {
   } catch {
     throw new InvalidArgumentError(`expected a duration like 500ms, 10s, 2m, 1h or a number of milliseconds`);
   }
+}
+
+/** A duration within [min, max] ms; the message gives the range in the flag's own units. */
+export function durationRangeArg(min: number, max: number) {
+  return (value: string): number => {
+    const ms = durationArg(value);
+    if (ms < min || ms > max) throw new InvalidArgumentError(`expected a duration from ${formatBound(min)} to ${formatBound(max)}`);
+    return ms;
+  };
 }
 
 /** An ISO date-time (`2026-01-31T09:00:00Z`). */

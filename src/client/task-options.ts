@@ -23,7 +23,10 @@ export const MAX_PARAMS_BYTES = 1024 * 1024;
 
 const MEMORY_LIMIT_RANGE = `must be a whole number of MB from ${MIN_MEMORY_LIMIT_MB} to ${MAX_MEMORY_LIMIT_MB}`;
 
-const durationSchema = z.union([z.number().nonnegative(), z.string().min(1)]);
+const durationSchema = z.union([
+  z.number().nonnegative({ error: "must be a duration: a non-negative number of milliseconds or a string like \"10s\"" }),
+  z.string().min(1),
+]);
 const instantSchema = z.union([z.date(), z.string().min(1), z.number().nonnegative()]);
 const backoffSchema = z.union([
   durationSchema,
@@ -215,6 +218,13 @@ function parseInstant(value: Date | string | number, field: string, now: number)
   return t;
 }
 
+/** A run given no time at all fails at once on every attempt: refuse it rather than store it. */
+function timeoutMs(value: Duration): number {
+  const ms = parseDuration(value, "timeout");
+  if (ms < 1) throw new ValidationError("timeout", `timeout: ${JSON.stringify(value)} is not allowed; use 1ms to 100 years, or null for no timeout`);
+  return ms;
+}
+
 export interface ResolvedOptions {
   priority: number;
   maxAttempts: number;
@@ -235,7 +245,7 @@ export function resolveTaskOptions(def: TaskOptions, add: TaskOptions): Resolved
     priority: pick("priority") ?? DEFAULTS.priority,
     maxAttempts: pick("attempts") ?? DEFAULTS.attempts,
     backoff: backoffSpec(pick("backoff"), "backoff"),
-    timeoutMs: timeout === undefined || timeout === null ? null : parseDuration(timeout, "timeout"),
+    timeoutMs: timeout === undefined || timeout === null ? null : timeoutMs(timeout),
     cpu: pick("cpu") ?? DEFAULTS.cpu,
     executor: pick("executor") ?? null,
     maxRuns: pick("maxRuns") ?? DEFAULTS.maxRuns,

@@ -108,6 +108,8 @@ export class Tasklane {
 
   /** Opens the database (applying migrations) and returns a ready instance. */
   static async open(options: TasklaneOptions = {}): Promise<Tasklane> {
+    // Worker options that cannot work are refused before a database is opened, not at start().
+    resolveWorkerOptions(options.worker);
     if (options.store) return new Tasklane(options.store, false, options);
     const store = await openStore({
       db: options.db ?? "sqlite:./tasklane.db",

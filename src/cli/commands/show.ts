@@ -7,7 +7,7 @@ import { isFinalStatus } from "../../model/status.js";
 import type { RunRow, StoredFollowUp, TaskRow } from "../../model/task-row.js";
 import { withContext } from "../context.js";
 import { compactJson, formatAge, isoTime, painter, printJson, progressLine, statusStyle, useColor, type Paint } from "../format.js";
-import { durationArg } from "../parsers.js";
+import { durationArg, durationRangeArg } from "../parsers.js";
 
 interface ShowFlags {
   watch?: boolean;
@@ -20,7 +20,7 @@ export function showCommand(): Command {
     .description("show a task's details and runs; --watch follows its progress until it ends")
     .argument("<id>", "task id")
     .option("-w, --watch", "follow progress live until the task is final; exit 0 if it succeeded, 1 otherwise")
-    .option("--interval <duration>", "how often --watch polls", durationArg, 250)
+    .option("--interval <duration>", "how often --watch polls, 10ms to 1h", durationRangeArg(10, 3_600_000), 250)
     .option("--json", "print the task (with its runs) as JSON; with --watch, one JSON line per change")
     .action(async (id: string, flags: ShowFlags, command: Command) => {
       await withContext(command, { loadTasks: false, mustExist: true }, async ({ lane }) => {

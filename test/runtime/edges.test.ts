@@ -1,0 +1,54 @@
+import { describe, expect, it } from "vitest";
+import { defineTask, ValidationError } from "../../src/index.js";
+import { BACKENDS, useLanes, waitForStatus } from "../helpers/lane.js";
+
+const noop = defineTask({ name: "noop", run: () => null });
+
+for (const backend of BACKENDS) {
+  describe(`values that cannot work are refused on ${backend}`, () => {
+    const useLane = useLanes(backend);
+
+    it("refuses a timeout of 0 (every run would fail at once) on add, on a type and on a schedule, storing nothing", async () => {
+      const lane = await useLane().open({ tasks: [noop] });
+      for (const timeout of [0, "0ms", "0.2ms"]) {
+        await expect(lane.add("noop", {}, { timeout })).rejects.toThrow(/timeout: .* is not allowed; use 1ms to 100 years/);
+      }
+      await expect(lane.add("noop", {}, { timeout: -5 })).rejects.toThrow(/timeout: must be a duration: a non-negative number/);
+      expect(() => lane.register(defineTask({ name: "zero", timeout: 0, run: () => null }))).toThrow(/timeout: 0 is not allowed; use 1ms/);
+      await expect(lane.schedule("s", { type: "noop", cron: "* * * * *", options: { timeout: 0 } })).rejects.toThrow(/timeout/);
+      expect((await lane.list()).tasks).toHaveLength(0);
+      expect(await lane.schedules()).toHaveLength(0);
+      // The smallest timeout that can work is kept.
+      expect((await lane.add("noop", {}, { timeout: 1 })).timeoutMs).toBe(1);
+    });
+
+    it("refuses worker intervals of 0, negative or out of range, naming the option and its range", async () => {
+      const lane = await useLane().open({ tasks: [noop] });
+      const bad: Array<[Record<string, unknown>, RegExp]> = [
+        [{ leaseMs: 0 }, /leaseMs: 0 is not allowed; use a whole number of milliseconds from 100 to 86400000/],
+        [{ leaseMs: 50 }, /leaseMs: 50 is not allowed/],
+        [{ pollIntervalMs: 0 }, /pollIntervalMs: 0 is not allowed; use a whole number of milliseconds from 10 to 3600000/],
+        [{ pollIntervalMs: -1 }, /pollIntervalMs: -1/],
+        [{ heartbeatMs: 0 }, /heartbeatMs: 0 is not allowed/],
+        [{ maintenanceMs: 0 }, /maintenanceMs: 0/],
+        [{ flushMs: -10 }, /flushMs: -10/],
+        [{ nodeHeartbeatMs: 0 }, /nodeHeartbeatMs: 0/],
+        [{ nodeHeartbeatMs: 10_000, nodeStaleMs: 10_000 }, /nodeStaleMs: 10000 is not allowed; .*at least two node heartbeats/],
+        [{ concurrency: 0 }, /concurrency: 0 is not allowed; use a whole number of tasks from 1 to 100000/],
+        [{ pruneIntervalMs: -1 }, /pruneIntervalMs: -1 .*or 0: off/],
+      ];
+      for (const [options, message] of bad) {
+        const error = await lane.start(options).then(
+          () => null,
+          (e: unknown) => e,
+        );
+        expect(error, JSON.stringify(options)).toBeInstanceOf(ValidationError);
+        expect((error as Error).message, JSON.stringify(options)).toMatch(message);
+      }
+      await expect(useLane().open({ worker: { leaseMs: 0 } })).rejects.toThrow(/leaseMs: 0 is not allowed/);
+      await lane.start({ leaseMs: 100, pollIntervalMs: 10, pruneIntervalMs: 0 });
+      const task = await lane.add("noop");
+      await waitForStatus(lane, task.id, ["succeeded"]);
+    });
+  });
+}
