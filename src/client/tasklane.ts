@@ -37,7 +37,10 @@ export interface TasklaneOptions {
   tasks?: TaskDefinition[];
   /** Apply pending migrations on open [true]. */
   migrate?: boolean;
-  /** Refuse to create a database that does not exist yet [false]. */
+  /**
+   * Refuse a database without Tasklane's tables, creating nothing [false]: a SQLite file that
+   * does not exist or holds no Tasklane tables, a PostgreSQL schema that is missing or empty.
+   */
   mustExist?: boolean;
   /** Fire cron schedules on this node while its worker runs [true]. Every node may; each tick fires once. */
   scheduler?: boolean;

@@ -6,6 +6,9 @@
 import fs from "node:fs";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import Database from "better-sqlite3";
+import pg from "pg";
+import { schemaFactory, TEST_PG_URL } from "../helpers/postgres.js";
 import { cli, expectOneLineError, tempDir } from "./helpers.js";
 
 let dir: string;
@@ -47,3 +50,118 @@ describe("values that cannot work", () => {
     expect(JSON.parse(ls.stdout).tasks).toEqual([]);
   });
 });
+
+describe("read-only commands never create or migrate a database", () => {
+  const readOnly = [["db", "status"], ["ls"], ["show", "00000000000000000000000000"], ["logs", "00000000000000000000000000"], ["nodes"], ["schedule", "ls"], ["user", "ls"]];
+
+  it("SQLite: a missing file is not created, an empty one is not filled, an old one is not migrated", async () => {
+    const file = path.join(dir, "new.db");
+    const at = `sqlite:${file}`;
+    for (const args of readOnly) {
+      expectOneLineError(await cli([...args, "--db", at], { cwd: dir }), new RegExp(`no Tasklane database at ${file.replace(/[.]/g, "\\.")} \\(run "tasklane db migrate"`));
+      expect(fs.existsSync(file), args.join(" ")).toBe(false);
+    }
+    fs.writeFileSync(file, "");
+    for (const args of readOnly) {
+      expectOneLineError(await cli([...args, "--db", at], { cwd: dir }), /new\.db has no Tasklane tables; run "tasklane db migrate"/);
+    }
+    expect(await tables(at)).toEqual([]);
+
+    expect((await cli(["db", "migrate", "--db", at], { cwd: dir })).code).toBe(0);
+    const latest = await dropLatestMigration(at);
+    for (const args of readOnly.slice(1)) {
+      expectOneLineError(await cli([...args, "--db", at], { cwd: dir }), new RegExp(`is at schema version ${latest - 1}, this Tasklane needs ${latest}: run "tasklane db migrate"`));
+    }
+    const status = await cli(["db", "status", "--db", at], { cwd: dir });
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toMatch(/1 pending: run tasklane db migrate/);
+    expect(await appliedVersions(at)).not.toContain(latest);
+  });
+
+  it("PostgreSQL: a missing schema is not created, an old one is not migrated", async () => {
+    const schemas = schemaFactory("tl_cli_ro");
+    try {
+      const schema = schemas.next();
+      const at = pgUrl(schema);
+      for (const args of readOnly) {
+        expectOneLineError(await cli([...args, "--db", at], { cwd: dir }), new RegExp(`schema "${schema}" of postgres://.* has no Tasklane tables; run "tasklane db migrate"`));
+      }
+      expect(await schemaExists(schema)).toBe(false);
+
+      expect((await cli(["db", "migrate", "--db", at], { cwd: dir })).code).toBe(0);
+      const latest = await dropLatestMigration(at);
+      for (const args of readOnly.slice(1)) {
+        expectOneLineError(await cli([...args, "--db", at], { cwd: dir }), new RegExp(`is at schema version ${latest - 1}, this Tasklane needs ${latest}`));
+      }
+      expect(await appliedVersions(at)).not.toContain(latest);
+      // A command that changes tasks refuses a missing schema too.
+      const other = schemas.next();
+      expectOneLineError(await cli(["cancel", "x", "--db", pgUrl(other)], { cwd: dir }), /has no Tasklane tables/);
+      expect(await schemaExists(other)).toBe(false);
+    } finally {
+      await schemas.dropAll();
+    }
+  });
+});
+
+function pgUrl(schema: string): string {
+  const u = new URL(TEST_PG_URL);
+  u.searchParams.set("schema", schema);
+  return u.toString();
+}
+
+async function schemaExists(schema: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: TEST_PG_URL });
+  await client.connect();
+  try {
+    return (await client.query("SELECT 1 FROM information_schema.schemata WHERE schema_name = $1", [schema])).rowCount === 1;
+  } finally {
+    await client.end();
+  }
+}
+
+/** Versions recorded in the migrations table of a database made by `db migrate`. */
+async function appliedVersions(at: string): Promise<number[]> {
+  if (at.startsWith("sqlite:")) {
+    const db = new Database(at.slice("sqlite:".length), { readonly: true });
+    try {
+      return (db.prepare("SELECT version FROM tasklane_migrations ORDER BY version").all() as Array<{ version: number }>).map((r) => r.version);
+    } finally {
+      db.close();
+    }
+  }
+  const schema = new URL(at).searchParams.get("schema")!;
+  const client = new pg.Client({ connectionString: TEST_PG_URL });
+  await client.connect();
+  try {
+    return (await client.query<{ version: number }>(`SELECT version FROM "${schema}".tasklane_migrations ORDER BY version`)).rows.map((r) => r.version);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Forgets the latest migration, as a database made by the previous version would lack it; returns its number. */
+async function dropLatestMigration(at: string): Promise<number> {
+  const latest = Math.max(...(await appliedVersions(at)));
+  if (at.startsWith("sqlite:")) {
+    const db = new Database(at.slice("sqlite:".length));
+    db.prepare("DELETE FROM tasklane_migrations WHERE version = ?").run(latest);
+    db.close();
+  } else {
+    const schema = new URL(at).searchParams.get("schema")!;
+    const client = new pg.Client({ connectionString: TEST_PG_URL });
+    await client.connect();
+    await client.query(`DELETE FROM "${schema}".tasklane_migrations WHERE version = $1`, [latest]);
+    await client.end();
+  }
+  return latest;
+}
+
+async function tables(at: string): Promise<string[]> {
+  const db = new Database(at.slice("sqlite:".length), { readonly: true });
+  try {
+    return (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>).map((r) => r.name);
+  } finally {
+    db.close();
+  }
+}

@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { defineTask, ValidationError } from "../../src/index.js";
+import fs from "node:fs";
+import pg from "pg";
+import { defineTask, Tasklane, ValidationError } from "../../src/index.js";
+import { TEST_PG_URL } from "../helpers/postgres.js";
 import { BACKENDS, useLanes, waitForStatus } from "../helpers/lane.js";
 
 const noop = defineTask({ name: "noop", run: () => null });
@@ -51,4 +54,35 @@ for (const backend of BACKENDS) {
       await waitForStatus(lane, task.id, ["succeeded"]);
     });
   });
+}
+
+for (const backend of BACKENDS) {
+  describe(`mustExist creates nothing on ${backend}`, () => {
+    const useLane = useLanes(backend);
+
+    it("refuses a missing database or schema without creating it, and opens one that exists", async () => {
+      const lanes = useLane();
+      const db = lanes.file();
+      await expect(Tasklane.open({ db, mustExist: true })).rejects.toThrow(
+        backend === "sqlite" ? /^db: no Tasklane database at .*\.db \(run "tasklane db migrate"/ : /^db: schema "tl_rt_\w+" of postgres:.* has no Tasklane tables; run "tasklane db migrate"/,
+      );
+      expect(await exists(db)).toBe(false);
+      await (await lanes.open({ file: db })).close();
+      const again = await Tasklane.open({ db, mustExist: true, migrate: false });
+      expect((await again.list()).tasks).toEqual([]);
+      await again.close();
+    });
+  });
+}
+
+async function exists(db: string): Promise<boolean> {
+  if (db.startsWith("sqlite:")) return fs.existsSync(db.slice("sqlite:".length));
+  const client = new pg.Client({ connectionString: TEST_PG_URL });
+  await client.connect();
+  try {
+    const schema = new URL(db).searchParams.get("schema");
+    return (await client.query("SELECT 1 FROM information_schema.schemata WHERE schema_name = $1", [schema])).rowCount === 1;
+  } finally {
+    await client.end();
+  }
 }

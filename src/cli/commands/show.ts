@@ -23,7 +23,7 @@ export function showCommand(): Command {
     .option("--interval <duration>", "how often --watch polls, 10ms to 1h", durationRangeArg(10, 3_600_000), 250)
     .option("--json", "print the task (with its runs) as JSON; with --watch, one JSON line per change")
     .action(async (id: string, flags: ShowFlags, command: Command) => {
-      await withContext(command, { loadTasks: false, mustExist: true }, async ({ lane }) => {
+      await withContext(command, { loadTasks: false, readOnly: true }, async ({ lane }) => {
         const task = await mustGet(lane, id);
         if (flags.watch) {
           const final = await watch(lane, task, flags);
