@@ -7,6 +7,7 @@ import { formatBound, parseDuration } from "../model/duration.js";
 import type { OverloadOptions } from "../runtime/load-guard.js";
 import type { DispatchOrder } from "../runtime/worker.js";
 import { CliError } from "./errors.js";
+import { knownKeysAt, unknownName } from "../model/suggest.js";
 
 /**
  * CLI configuration, resolved once per command with this precedence (first wins):
@@ -264,7 +265,8 @@ async function readConfigFile(explicit: string | undefined, cwd: string): Promis
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const where = issue.path.length ? issue.path.map(String).join(".") : issue.code === "unrecognized_keys" ? "" : "(root)";
-    const msg = issue.code === "unrecognized_keys" ? `unknown key(s) ${issue.keys.map((k) => `"${k}"`).join(", ")}` : issue.message;
+    const msg =
+      issue.code === "unrecognized_keys" ? issue.keys.map((k) => unknownName("key", k, knownKeysAt(fileSchema, issue.path))).join("; ") : issue.message;
     throw new CliError(`${name}: ${where ? `${where}: ` : ""}${msg}`);
   }
   return { file, config: parsed.data };

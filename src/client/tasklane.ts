@@ -4,6 +4,7 @@ import type { AddOptions, TaskDefinition } from "../model/options.js";
 import { RETRYABLE_STATUSES, TASK_STATUSES, type TaskStatus } from "../model/status.js";
 import type { EventRow, RunRow, TaskRow } from "../model/task-row.js";
 import { openStore } from "../store/open-store.js";
+import { unknownName } from "../model/suggest.js";
 import type { InsertOutcome, PruneReport, Store } from "../store/store.js";
 import { resolveWorkerOptions, Worker, type WorkerOptions } from "../runtime/worker.js";
 import type { IsolationStats } from "../runtime/isolation/isolated-invoker.js";
@@ -50,6 +51,11 @@ export interface TasklaneOptions {
    */
   sqlTasks?: boolean;
 }
+
+/** Every option of `Tasklane.open`, so a misspelt one is refused rather than ignored. */
+const OPEN_OPTION_NAMES = Object.keys({
+  db: true, store: true, node: true, synchronous: true, worker: true, tasks: true, migrate: true, mustExist: true, scheduler: true, sqlTasks: true,
+} satisfies Record<keyof TasklaneOptions, true>);
 
 export interface ListOptions {
   status?: TaskStatus | TaskStatus[];
@@ -111,6 +117,9 @@ export class Tasklane {
 
   /** Opens the database (applying migrations) and returns a ready instance. */
   static async open(options: TasklaneOptions = {}): Promise<Tasklane> {
+    for (const key of Object.keys(options)) {
+      if (!OPEN_OPTION_NAMES.includes(key)) throw new ValidationError(key, `Tasklane.open: ${unknownName("option", key, OPEN_OPTION_NAMES)}`);
+    }
     // Worker options that cannot work are refused before a database is opened, not at start().
     resolveWorkerOptions(options.worker);
     if (options.store) return new Tasklane(options.store, false, options);

@@ -12,7 +12,7 @@ export function parseQuery<S extends z.ZodType>(c: Context, schema: S): z.infer<
   const url = new URL(c.req.url);
   for (const [k, v] of url.searchParams) if (k !== "token") raw[k] = v;
   const parsed = schema.safeParse(raw);
-  if (!parsed.success) throw validationError("query", parsed.error);
+  if (!parsed.success) throw validationError("query", parsed.error, schema);
   return parsed.data;
 }
 
@@ -33,7 +33,7 @@ export async function parseJsonBody<S extends z.ZodType>(c: Context, schema: S):
     throw new HttpError(400, "INVALID_JSON", `body: malformed JSON (${(error as Error).message.slice(0, 200)})`, { field: "body" });
   }
   const parsed = schema.safeParse(value);
-  if (!parsed.success) throw validationError("body", parsed.error);
+  if (!parsed.success) throw validationError("body", parsed.error, schema);
   return parsed.data;
 }
 

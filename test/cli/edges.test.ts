@@ -165,3 +165,19 @@ async function tables(at: string): Promise<string[]> {
     db.close();
   }
 }
+
+describe("misspelt options", () => {
+  it("flags, commands, config keys and JSON options are refused with the nearest known name", async () => {
+    expectOneLineError(await run("add", "sleep", "--priorty", "1"), /unknown option '--priorty' \(Did you mean --priority\?\)/);
+    expectOneLineError(await run("lss"), /unknown command 'lss' \(Did you mean ls\?\)/);
+    expectOneLineError(await run("add", "sleep", "--then", '[{"type":"sleep","options":{"atempts":2}}]'), /then\[0\]: options: unknown option atempts; did you mean attempts\?/);
+    expectOneLineError(
+      await run("schedule", "add", "s", "sleep", "--cron", "* * * * *", "--options", '{"priorty":1}'),
+      /unknown option priorty; did you mean priority\?/,
+    );
+    fs.writeFileSync(path.join(dir, "tasklane.config.json"), JSON.stringify({ concurency: 3 }));
+    expectOneLineError(await run("start"), /tasklane\.config\.json: unknown key concurency; did you mean concurrency\?/);
+    fs.writeFileSync(path.join(dir, "tasklane.config.json"), JSON.stringify({ dispatch: { policy: "fair", agin: "1m" } }));
+    expectOneLineError(await run("start"), /tasklane\.config\.json: dispatch: unknown key agin; did you mean aging\?/);
+  });
+});

@@ -51,9 +51,10 @@ export function laneFactory(backend: Backend = "sqlite") {
     dir: tmp.dir,
     file,
     async open(options: TasklaneOptions & { file?: string } = {}): Promise<Tasklane> {
+      const { file: db, ...rest } = options;
       const lane = await Tasklane.open({
-        db: options.file ?? file(),
-        ...options,
+        db: db ?? file(),
+        ...rest,
         worker: { pollIntervalMs: 50, maintenanceMs: 50, overload: false, ...options.worker },
       });
       open.push(lane);

@@ -86,3 +86,31 @@ async function exists(db: string): Promise<boolean> {
     await client.end();
   }
 }
+
+for (const backend of BACKENDS) {
+  describe(`misspelt options are refused with the nearest name on ${backend}`, () => {
+    const useLane = useLanes(backend);
+
+    it("defineTask, add, follow-ups, schedules, Tasklane.open and start", async () => {
+      const lane = await useLane().open({ tasks: [noop] });
+      expect(() => lane.register(defineTask({ name: "typo", isolaton: "thread", run: () => null } as never))).toThrow(
+        'task "typo": unknown option isolaton; did you mean isolation?',
+      );
+      expect(() => lane.register(defineTask({ name: "odd", colour: "red", run: () => null } as never))).toThrow(/^task "odd": unknown option colour$/);
+      const added = await lane.add("noop", {}, { priorty: 1 } as never).catch((e: unknown) => e);
+      expect(added).toBeInstanceOf(ValidationError);
+      expect(added).toMatchObject({ field: "priorty", message: "unknown option priorty; did you mean priority?" });
+      await expect(lane.add("noop", {}, { backoff: { delya: "1s" } } as never)).rejects.toThrow("backoff: unknown option delya; did you mean delay?");
+      await expect(lane.add("noop", {}, { then: [{ type: "noop", options: { atempts: 2 } }] } as never)).rejects.toThrow(
+        "then[0]: options: unknown option atempts; did you mean attempts?",
+      );
+      await expect(lane.schedule("s", { type: "noop", cron: "* * * * *", options: { timout: "1s" } } as never)).rejects.toThrow(
+        "unknown option timout; did you mean timeout?",
+      );
+      await expect(useLane().open({ wokrer: {} } as never)).rejects.toThrow("Tasklane.open: unknown option wokrer; did you mean worker?");
+      await expect(lane.start({ concurency: 2 } as never)).rejects.toThrow("worker: unknown option concurency; did you mean concurrency?");
+      expect((await lane.list()).tasks).toEqual([]);
+      expect(await lane.schedules()).toEqual([]);
+    });
+  });
+}

@@ -24,3 +24,21 @@ describe("values that cannot work", () => {
     expect(await total()).toBe(before);
   });
 });
+
+describe("misspelt fields", () => {
+  it("an unknown body or query field → 400 naming it and the nearest known field, nothing stored", async () => {
+    const before = await total();
+    const r = await h.call(h.alice, "POST", "/api/tasks", { type: "echo", priorty: 1 });
+    expect(r.status).toBe(400);
+    expect(r.json.error).toMatchObject({ message: "priorty: unknown field; did you mean priority?", details: { field: "priorty" } });
+    const nested = await h.call(h.alice, "POST", "/api/tasks", { type: "echo", backoff: { delya: "1s" } });
+    expect(nested.status).toBe(400);
+    expect(nested.json.error.message).toBe("backoff.delya: unknown field; did you mean delay?");
+    const far = await h.call(h.alice, "POST", "/api/tasks", { type: "echo", colour: "red" });
+    expect(far.json.error.message).toBe("colour: unknown field");
+    const q = await h.call(h.alice, "GET", "/api/tasks?stauts=running");
+    expect(q.status).toBe(400);
+    expect(q.json.error.message).toBe("stauts: unknown field; did you mean status?");
+    expect(await total()).toBe(before);
+  });
+});
