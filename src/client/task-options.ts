@@ -2,6 +2,7 @@ import { z } from "zod";
 import { parseDuration, type Duration } from "../model/duration.js";
 import { ParamsValidationError, ValidationError } from "../model/errors.js";
 import { sortableId } from "../model/ids.js";
+import { parseIsoDate } from "../model/iso-date.js";
 import { ISOLATION_MODES, MAX_KILL_AFTER_MS, MAX_MEMORY_LIMIT_MB, MIN_MEMORY_LIMIT_MB, type Isolation, type AddOptions, type BackoffOption, type TaskDefinition, type TaskOptions } from "../model/options.js";
 import { formatIssues } from "../model/standard-schema.js";
 import { knownKeysAt, unknownName } from "../model/suggest.js";
@@ -232,9 +233,10 @@ function parseInstant(value: Date | string | number, field: string, now: number)
   if (typeof value === "number") return value;
   // A duration string ("10m") means that long from now; anything else must be an ISO date.
   if (/^\s*\d+(\.\d+)?\s*(ms|s|m|h|d|w)\s*$/.test(value)) return now + parseDuration(value, field);
-  const t = Date.parse(value);
-  if (Number.isNaN(t)) throw new ValidationError(field, `${field}: "${value}" is neither an ISO date nor a duration`);
-  return t;
+  if (!/^\s*\d{4}-/.test(value)) throw new ValidationError(field, `${field}: "${value}" is neither an ISO date nor a duration`);
+  const date = parseIsoDate(value);
+  if ("error" in date) throw new ValidationError(field, `${field}: "${value}" ${date.error}`);
+  return date.ms;
 }
 
 /** A run given no time at all fails at once on every attempt: refuse it rather than store it. */

@@ -5,6 +5,7 @@ import { RETRYABLE_STATUSES, TASK_STATUSES, type TaskStatus } from "../model/sta
 import type { EventRow, RunRow, TaskRow } from "../model/task-row.js";
 import { openStore } from "../store/open-store.js";
 import { unknownName } from "../model/suggest.js";
+import { parseIsoDate } from "../model/iso-date.js";
 import type { InsertOutcome, PruneReport, Store } from "../store/store.js";
 import { resolveWorkerOptions, Worker, type WorkerOptions } from "../runtime/worker.js";
 import type { IsolationStats } from "../runtime/isolation/isolated-invoker.js";
@@ -567,7 +568,12 @@ export class Tasklane {
 }
 
 function instantOf(value: Date | string | number, field: string): number {
-  const t = value instanceof Date ? value.getTime() : typeof value === "number" ? value : Date.parse(value);
+  if (typeof value === "string") {
+    const date = parseIsoDate(value);
+    if ("error" in date) throw new ValidationError(field, `${field}: "${value.slice(0, 100)}" ${date.error}`);
+    return date.ms;
+  }
+  const t = value instanceof Date ? value.getTime() : value;
   if (!Number.isFinite(t)) throw new ValidationError(field, `${field}: expected a date-time (ISO string or epoch ms)`);
   return t;
 }

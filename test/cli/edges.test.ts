@@ -181,3 +181,12 @@ describe("misspelt options", () => {
     expectOneLineError(await run("start"), /tasklane\.config\.json: dispatch: unknown key agin; did you mean aging\?/);
   });
 });
+
+describe("impossible calendar dates", () => {
+  it("add --run-at and --deadline refuse a day that does not exist", async () => {
+    expectOneLineError(await run("add", "sleep", "--run-at", "2024-02-30"), /--run-at <iso>.*'2024-02-30' is invalid\. the date is not a day of the calendar: February 2024 has 29 days/);
+    expectOneLineError(await run("add", "sleep", "--deadline", "2030-04-31T10:00:00Z"), /April 2030 has 30 days/);
+    expectOneLineError(await run("add", "sleep", "--run-at", "tomorrow"), /expected an ISO date-time like 2026-01-31T09:00:00Z/);
+    expect(fs.existsSync(path.join(dir, "x.db"))).toBe(false);
+  });
+});

@@ -114,3 +114,21 @@ for (const backend of BACKENDS) {
     });
   });
 }
+
+for (const backend of BACKENDS) {
+  describe(`impossible calendar dates are refused on ${backend}`, () => {
+    const useLane = useLanes(backend);
+
+    it("runAt, deadline and list filters: refused, not rolled over", async () => {
+      const lane = await useLane().open({ tasks: [noop] });
+      await expect(lane.add("noop", {}, { runAt: "2024-02-30" })).rejects.toThrow('runAt: "2024-02-30" is not a day of the calendar: February 2024 has 29 days');
+      await expect(lane.add("noop", {}, { runAt: "2025-02-29T10:00:00Z" })).rejects.toThrow("February 2025 has 28 days");
+      await expect(lane.add("noop", {}, { deadline: "2030-04-31T00:00:00Z" })).rejects.toThrow('deadline: "2030-04-31T00:00:00Z" is not a day of the calendar: April 2030 has 30 days');
+      await expect(lane.add("noop", {}, { runAt: "2030-01-01T24:30:00Z" })).rejects.toThrow("has no hour 24");
+      await expect(lane.list({ createdTo: "2024-02-30" })).rejects.toThrow('createdTo: "2024-02-30" is not a day of the calendar');
+      expect((await lane.list()).tasks).toEqual([]);
+      const leap = await lane.add("noop", {}, { runAt: "2096-02-29T12:00:00Z" });
+      expect(leap.runAt?.toISOString()).toBe("2096-02-29T12:00:00.000Z");
+    });
+  });
+}
