@@ -233,7 +233,7 @@ function parseInstant(value: Date | string | number, field: string, now: number)
   if (typeof value === "number") return value;
   // A duration string ("10m") means that long from now; anything else must be an ISO date.
   if (/^\s*\d+(\.\d+)?\s*(ms|s|m|h|d|w)\s*$/.test(value)) return now + parseDuration(value, field);
-  if (!/^\s*\d{4}-/.test(value)) throw new ValidationError(field, `${field}: "${value}" is neither an ISO date nor a duration`);
+  if (!/^\s*([+-]\d{6}|\d{4})-/.test(value)) throw new ValidationError(field, `${field}: "${value}" is neither an ISO date nor a duration`);
   const date = parseIsoDate(value);
   if ("error" in date) throw new ValidationError(field, `${field}: "${value}" ${date.error}`);
   return date.ms;
