@@ -25,7 +25,10 @@ import { UserDirectory } from "./users.js";
 import { assertNotSqlType, SQL_TASK_TYPE, sqlTaskDefinition } from "./sql-task.js";
 
 export interface TasklaneOptions {
-  /** Database: `sqlite:./tasklane.db` (default), `sqlite::memory:`, or a path to a SQLite file. */
+  /**
+   * Database: SQLite as `sqlite:./tasklane.db` (default), `sqlite::memory:` or a path to a file;
+   * PostgreSQL as `postgres://user@host:5432/db?schema=NAME`.
+   */
   db?: string;
   /** An already-open store (tests, or sharing one between instances). */
   store?: Store;

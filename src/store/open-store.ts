@@ -6,7 +6,7 @@ import type { Store, StoreThreadConfig } from "./store.js";
 import { SqliteStore } from "./sqlite/sqlite-store.js";
 
 export interface StoreConfig {
-  /** `sqlite:./tasklane.db`, `sqlite::memory:`, a path ending in .db/.sqlite, or `:memory:`. */
+  /** SQLite: `sqlite:./tasklane.db`, `sqlite::memory:`, a path, or `:memory:`; PostgreSQL: `postgres://user@host/db?schema=NAME`. */
   db: string;
   synchronous?: "full" | "normal";
   /** Apply pending migrations on open [true]. */
@@ -23,6 +23,10 @@ export interface StoreConfig {
   poolSize?: number;
 }
 
+/** Every engine Tasklane runs on, for messages about a database URL. */
+export const SUPPORTED_ENGINES =
+  "Tasklane runs on SQLite (sqlite:PATH, a path to a file, or sqlite::memory:) and PostgreSQL (postgres://USER@HOST:PORT/DB?schema=NAME)";
+
 /** Where `db` points, for messages (a file path, or the URL with its password hidden). */
 export function describeDb(db: string): string {
   return db.replace(/\/\/([^:@/]+):[^@/]*@/, "//$1:***@");
@@ -36,7 +40,7 @@ export async function openStore(config: StoreConfig): Promise<Store> {
   if (db === ":memory:" || db === "sqlite::memory:") file = ":memory:";
   else if (db.startsWith("sqlite://")) file = db.slice("sqlite://".length);
   else if (db.startsWith("sqlite:")) file = db.slice("sqlite:".length);
-  else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(db)) throw new ConfigError(`db: unsupported database URL "${describeDb(db)}" (use sqlite:PATH)`);
+  else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(db)) throw new ConfigError(`db: unsupported database URL "${describeDb(db)}": ${SUPPORTED_ENGINES}`);
   else file = db;
   if (!file) throw new ConfigError("db: empty SQLite path");
   const target = file === ":memory:" ? file : path.resolve(file);

@@ -190,3 +190,16 @@ describe("impossible calendar dates", () => {
     expect(fs.existsSync(path.join(dir, "x.db"))).toBe(false);
   });
 });
+
+describe("engines", () => {
+  it("an unsupported URL and --help name every supported engine", async () => {
+    expectOneLineError(
+      await cli(["ls", "--db", "mysql://root:secret@localhost/app"], { cwd: dir }),
+      /unsupported database URL "mysql:\/\/root:\*\*\*@localhost\/app": Tasklane runs on SQLite \(sqlite:PATH.*\) and PostgreSQL \(postgres:\/\/USER@HOST:PORT\/DB\?schema=NAME\)/,
+    );
+    const help = await cli(["--help"], { cwd: dir });
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/Durable background tasks on SQLite or PostgreSQL/);
+    expect(help.stdout.replace(/\s+/g, " ")).toMatch(/--db <url> database: SQLite \(sqlite:PATH, .*\) or PostgreSQL \(postgres:\/\/USER@HOST:PORT\/DB\?schema=NAME\)/);
+  });
+});
