@@ -203,3 +203,24 @@ describe("engines", () => {
     expect(help.stdout.replace(/\s+/g, " ")).toMatch(/--db <url> database: SQLite \(sqlite:PATH, .*\) or PostgreSQL \(postgres:\/\/USER@HOST:PORT\/DB\?schema=NAME\)/);
   });
 });
+
+describe("task files with a syntax error", () => {
+  const cases: Array<[string, string, RegExp]> = [
+    [
+      "broken.ts",
+      'import { defineTask } from "tasklane";\n\nexport default defineTask({\n  name: "broken",\n  run: async () => { return 1 +; },\n});\n',
+      /^tasklane: cannot load task file tasks\/broken\.ts:5:32: Unexpected ";" \(line 5: run: async \(\) => \{ return 1 \+; \},\)$/,
+    ],
+    ["broken.mjs", 'export default {\n  name: "b",\n  run() { return 1 } }\n  foo {\n};\n', /^tasklane: cannot load task file tasks\/broken\.mjs:4:7: Unexpected token '\{' \(line 4: foo \{\)$/],
+    ["broken.js", 'export default { name: "c", run() { return 1 } };\nconst x = ;\n', /^tasklane: cannot load task file tasks\/broken\.js:2:11: Unexpected token ';' \(line 2: const x = ;\)$/],
+  ];
+  for (const [name, source, message] of cases) {
+    it(`${name}: the compiler's message with file:line:column and the offending line`, async () => {
+      fs.mkdirSync(path.join(dir, "tasks"));
+      fs.writeFileSync(path.join(dir, "tasks", name), source);
+      const r = await run("start");
+      expectOneLineError(r, message);
+      expect(fs.existsSync(path.join(dir, "x.db"))).toBe(false);
+    });
+  }
+});
