@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import Database from "better-sqlite3";
 import pg from "pg";
 import { schemaFactory, TEST_PG_URL } from "../helpers/postgres.js";
-import { cli, expectOneLineError, tempDir } from "./helpers.js";
+import { background, cli, expectOneLineError, tempDir } from "./helpers.js";
 
 let dir: string;
 let db: string;
@@ -223,4 +223,38 @@ describe("task files with a syntax error", () => {
       expect(fs.existsSync(path.join(dir, "x.db"))).toBe(false);
     });
   }
+});
+
+describe("show: durations and decided follow-ups", () => {
+  it("a task that succeeded on its third attempt shows the time since its first start, the runs and the last run; a follow-up of the other branch will not run", async () => {
+    const worker = background(["worker", "--db", db, "--poll", "100ms", "--grace", "1s"], { cwd: dir });
+    try {
+      const added = await run(
+        "add", "flaky", "--params", '{"failures":2}',
+        "--then", '[{"type":"sleep","params":{"ms":1},"options":{"then":[{"type":"sleep"}]}}]',
+        "--on-failure", '[{"type":"sleep","options":{"then":[{"type":"sleep"}]}}]',
+      );
+      expect(added.code, added.stderr).toBe(0);
+      const id = added.stdout.trim();
+      const watched = await run("show", id, "--watch", "--interval", "50ms");
+      expect(watched.code, watched.stderr).toBe(0);
+      // Two failures 500 ms apart before the success: over a second in all, a few ms the last run.
+      expect(watched.stdout).toMatch(/^succeeded after 3 runs in (1\.\d|[2-9]\.\d)s \(last run \d+ms\)$/m);
+      const shown = await run("show", id);
+      expect(shown.code, shown.stderr).toBe(0);
+      expect(shown.stdout).toMatch(/^took +(1\.\d|[2-9]\.\d)s over 3 runs \(last run \d+ms\)$/m);
+      expect(shown.stdout).toMatch(new RegExp(`^  ${id}\\.1  sleep  on success  added$`, "m"));
+      expect(shown.stdout).toMatch(new RegExp(`^  ${id}\\.2  sleep  on failure  will not run$`, "m"));
+      expect(shown.stdout).toMatch(new RegExp(`^    ${id}\\.2\\.1  sleep  on success  will not run$`, "m"));
+      // A step below an added follow-up is decided by that follow-up, shown on its own page.
+      expect(shown.stdout).toMatch(new RegExp(`^    ${id}\\.1\\.1  sleep  on success$`, "m"));
+
+      const once = (await run("add", "sleep", "--params", '{"ms":1}')).stdout.trim();
+      const single = await run("show", once, "--watch", "--interval", "50ms");
+      expect(single.stdout).toMatch(/^succeeded in \d+ms$/m);
+    } finally {
+      worker.child.kill("SIGTERM");
+      await worker.exited;
+    }
+  });
 });
