@@ -14,6 +14,7 @@ import { painter, useColor } from "../format.js";
 import { createLogger, type LogFormat } from "../logger.js";
 import { durationArg, durationRangeArg, intArg } from "../parsers.js";
 import { CLI_BOUNDS } from "../config.js";
+import { watchNpmLauncher } from "../launcher-watch.js";
 import { START_EXTENSIONS, type RunningExtension } from "../start-extensions.js";
 
 interface WorkerFlags {
@@ -183,11 +184,16 @@ async function runNode(command: Command, flags: WorkerFlags, mode: { banner: boo
         }
         process.off("SIGTERM", onSignal);
         process.off("SIGINT", onSignal);
+        unwatchLauncher();
         resolve();
       })();
     };
     process.on("SIGTERM", onSignal);
     process.on("SIGINT", onSignal);
+    const unwatchLauncher = watchNpmLauncher(() => {
+      log.info("npx (npm exec), which started this node, has ended: stopping as on SIGTERM");
+      onSignal("SIGTERM");
+    });
   });
 }
 
