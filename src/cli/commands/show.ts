@@ -185,7 +185,8 @@ function ending(task: TaskRow, timing: TaskTiming | null, paint: Paint): string 
       return `${paint("green", "succeeded")}${took}\nresult: ${JSON.stringify(task.result, null, 2)}\n`;
     case "failed": {
       const e = task.error;
-      return `${paint("red", "failed")}${took || ` after ${task.attempt} attempt(s)`}\nerror: ${e ? `${e.name}: ${e.message}` : "unknown"}\n`;
+      const failedAfter = timing && timing.runs > 1 ? took : ` after ${task.attempt} attempt(s)${took}`;
+      return `${paint("red", "failed")}${failedAfter}\nerror: ${e ? `${e.name}: ${e.message}` : "unknown"}\n`;
     }
     case "cancelled":
       return `${paint("gray", "cancelled")}${took}\n`;
