@@ -4,7 +4,7 @@ import type { AddOptions, TaskDefinition } from "../model/options.js";
 import { RETRYABLE_STATUSES, TASK_STATUSES, type TaskStatus } from "../model/status.js";
 import type { EventRow, RunRow, TaskRow } from "../model/task-row.js";
 import { openStore } from "../store/open-store.js";
-import { unknownName } from "../model/suggest.js";
+import { refuseUnknownKeys } from "../model/suggest.js";
 import { parseIsoDate } from "../model/iso-date.js";
 import type { InsertOutcome, PruneReport, Store } from "../store/store.js";
 import { resolveWorkerOptions, Worker, type WorkerOptions } from "../runtime/worker.js";
@@ -80,6 +80,10 @@ export interface ListOptions {
   search?: string;
 }
 
+const LIST_OPTION_NAMES = Object.keys({
+  status: true, type: true, owner: true, key: true, cursor: true, limit: true, order: true, createdFrom: true, createdTo: true, search: true,
+} satisfies Record<keyof ListOptions, true>);
+
 export interface AddManyItem {
   type: string;
   params?: unknown;
@@ -121,9 +125,7 @@ export class Tasklane {
 
   /** Opens the database (applying migrations) and returns a ready instance. */
   static async open(options: TasklaneOptions = {}): Promise<Tasklane> {
-    for (const key of Object.keys(options)) {
-      if (!OPEN_OPTION_NAMES.includes(key)) throw new ValidationError(key, `Tasklane.open: ${unknownName("option", key, OPEN_OPTION_NAMES)}`);
-    }
+    refuseUnknownKeys("Tasklane.open", options, OPEN_OPTION_NAMES);
     // Worker options that cannot work are refused before a database is opened, not at start().
     resolveWorkerOptions(options.worker);
     if (options.store) return new Tasklane(options.store, false, options);
@@ -243,6 +245,7 @@ export class Tasklane {
 
   /** Tasks matching the filter, newest first, one page at a time (keyset pagination). */
   async list(options: ListOptions = {}): Promise<{ tasks: TaskRow[]; nextCursor: string | null }> {
+    refuseUnknownKeys("list", options, LIST_OPTION_NAMES);
     const status = options.status === undefined ? undefined : ([] as TaskStatus[]).concat(options.status);
     for (const s of status ?? []) {
       if (!TASK_STATUSES.includes(s)) throw new ValidationError("status", `status: "${s}" is not one of ${TASK_STATUSES.join(", ")}`);
@@ -367,7 +370,9 @@ export class Tasklane {
     for (const def of this.registry.values()) checkIsolatable(def, resolved.isolation);
     // Schedules declared with their task types are created (or updated) before anything runs.
     for (const def of this.registry.values()) {
-      if (def.schedule) await this.schedule(def.schedule.name ?? def.name, { ...def.schedule, type: def.name });
+      if (!def.schedule) continue;
+      const { name, ...spec } = def.schedule;
+      await this.schedule(name ?? def.name, { ...spec, type: def.name });
     }
     this.worker = new Worker(this.store, this.registry, this.bus, this.node, resolved);
     await this.worker.start();

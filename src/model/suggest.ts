@@ -1,3 +1,5 @@
+import { ValidationError } from "./errors.js";
+
 /** Edit distance (insertions, deletions, substitutions, adjacent swaps) between two short names. */
 function distance(a: string, b: string): number {
   const rows = a.length + 1;
@@ -64,4 +66,14 @@ export function knownKeysAt(schema: unknown, path: ReadonlyArray<PropertyKey>): 
   };
   visit(schema, path, 0);
   return [...keys];
+}
+
+/**
+ * Throws a `ValidationError` for the first key of `value` not in `known`, naming the nearest known
+ * one: `where: unknown option crom; did you mean cron?`.
+ */
+export function refuseUnknownKeys(where: string, value: object, known: readonly string[]): void {
+  for (const key of Object.keys(value)) {
+    if (!known.includes(key)) throw new ValidationError(key, `${where}: ${unknownName("option", key, known)}`);
+  }
 }

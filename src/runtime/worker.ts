@@ -7,7 +7,7 @@ import { containHandlerCrashes, scopedInlineInvoker } from "./crash-scope.js";
 import { runIdOf, type TaskRow } from "../model/task-row.js";
 import type { ClaimRequest, ClaimType, DispatchPolicy, RunFinish, Store } from "../store/store.js";
 import { ValidationError } from "../model/errors.js";
-import { unknownName } from "../model/suggest.js";
+import { refuseUnknownKeys } from "../model/suggest.js";
 import { flowLimitsOf } from "./flow-limits.js";
 import { Completer } from "./completer.js";
 import { LoadGuard, type OverloadOptions } from "./load-guard.js";
@@ -167,9 +167,7 @@ const WORKER_OPTION_NAMES = Object.keys({
 
 export function resolveWorkerOptions(o: WorkerOptions = {}): ResolvedWorkerOptions {
   if (typeof o !== "object" || o === null) throw new ValidationError("worker", "worker: expected an object of worker options");
-  for (const key of Object.keys(o)) {
-    if (!WORKER_OPTION_NAMES.includes(key)) throw new ValidationError(key, `worker: ${unknownName("option", key, WORKER_OPTION_NAMES)}`);
-  }
+  refuseUnknownKeys("worker", o, WORKER_OPTION_NAMES);
   const leaseMs = checkMs("leaseMs", o.leaseMs, 15_000);
   const nodeHeartbeatMs = checkMs("nodeHeartbeatMs", o.nodeHeartbeatMs, 5000);
   const nodeStaleMs = checkInt("nodeStaleMs", o.nodeStaleMs, Math.max(30_000, 2 * nodeHeartbeatMs), 2 * nodeHeartbeatMs, 86_400_000, `milliseconds (at least two node heartbeats, nodeHeartbeatMs ${nodeHeartbeatMs})`);

@@ -109,6 +109,13 @@ for (const backend of BACKENDS) {
       );
       await expect(useLane().open({ wokrer: {} } as never)).rejects.toThrow("Tasklane.open: unknown option wokrer; did you mean worker?");
       await expect(lane.start({ concurency: 2 } as never)).rejects.toThrow("worker: unknown option concurency; did you mean concurrency?");
+      await expect(lane.schedule("s", { type: "noop", cron: "* * * * *", tzz: "UTC" } as never)).rejects.toThrow("schedule: unknown option tzz; did you mean tz?");
+      await expect(lane.list({ stauts: "running" } as never)).rejects.toThrow("list: unknown option stauts; did you mean status?");
+      // A schedule declared with its type still starts (its name is not a spec field).
+      lane.register(defineTask({ name: "ticking", schedule: { cron: "0 3 * * *", name: "nightly" }, run: () => null }));
+      await lane.start();
+      expect((await lane.schedules()).map((x) => x.name)).toEqual(["nightly"]);
+      await lane.unschedule("nightly");
       expect((await lane.list()).tasks).toEqual([]);
       expect(await lane.schedules()).toEqual([]);
     });
