@@ -3,10 +3,11 @@ import fs from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { z } from "zod";
-import { parseDuration } from "../model/duration.js";
+import { formatBound, parseDuration } from "../model/duration.js";
 import type { OverloadOptions } from "../runtime/load-guard.js";
 import type { DispatchOrder } from "../runtime/worker.js";
 import { CliError } from "./errors.js";
+import { knownKeysAt, unknownName } from "../model/suggest.js";
 
 /**
  * CLI configuration, resolved once per command with this precedence (first wins):
@@ -70,6 +71,16 @@ const CONFIG_NAMES = ["tasklane.config.js", "tasklane.config.mjs", "tasklane.con
 /** Claim orders of `--dispatch`, `TASKLANE_DISPATCH` and `dispatch` (see WorkerOptions.dispatch). */
 export const DISPATCH_ORDERS = ["priority", "fifo", "fair"] as const satisfies readonly DispatchOrder[];
 
+/**
+ * Ranges of the worker's durations given to the CLI, ms. A lease is renewed every
+ * min(1s, lease/3); under 1s one event-loop pause loses the run.
+ */
+export const CLI_BOUNDS = {
+  lease: [1000, 86_400_000],
+  poll: [10, 3_600_000],
+  grace: [0, 86_400_000],
+} as const satisfies Record<string, readonly [number, number]>;
+
 const durationValue = z.union([z.number().nonnegative(), z.string().min(1)]);
 
 const fileSchema = z.strictObject({
@@ -123,9 +134,9 @@ export async function resolveConfig(
     node: flags.node ?? nonEmpty(env.TASKLANE_NODE) ?? fileConfig.node,
     synchronous: envSynchronous(env.TASKLANE_SYNCHRONOUS) ?? fileConfig.synchronous,
     concurrency: envInt(env.TASKLANE_CONCURRENCY, "TASKLANE_CONCURRENCY", 1, 100_000) ?? fileConfig.concurrency,
-    leaseMs: fileDuration(fileConfig.lease, `${where}: lease`),
-    pollMs: fileDuration(fileConfig.poll, `${where}: poll`),
-    graceMs: fileDuration(fileConfig.grace, `${where}: grace`),
+    leaseMs: fileDuration(fileConfig.lease, `${where}: lease`, CLI_BOUNDS.lease),
+    pollMs: fileDuration(fileConfig.poll, `${where}: poll`, CLI_BOUNDS.poll),
+    graceMs: fileDuration(fileConfig.grace, `${where}: grace`, CLI_BOUNDS.grace),
     port: envInt(env.TASKLANE_PORT, "TASKLANE_PORT", 0, 65535) ?? fileConfig.port,
     host: nonEmpty(env.TASKLANE_HOST) ?? fileConfig.host,
     configFile: file,
@@ -185,13 +196,18 @@ function envSynchronous(value: string | undefined): "full" | "normal" | undefine
   return v;
 }
 
-function fileDuration(value: string | number | undefined, field: string): number | undefined {
+function fileDuration(value: string | number | undefined, field: string, range?: readonly [number, number]): number | undefined {
   if (value === undefined) return undefined;
+  let ms: number;
   try {
-    return parseDuration(value, field);
+    ms = parseDuration(value, field);
   } catch (error) {
     throw new CliError((error as Error).message);
   }
+  if (range && (ms < range[0] || ms > range[1])) {
+    throw new CliError(`${field}: ${JSON.stringify(value)} is not allowed; use a duration from ${formatBound(range[0])} to ${formatBound(range[1])}`);
+  }
+  return ms;
 }
 
 /** A relative `sqlite:` path in a config file is relative to that file's folder. */
@@ -249,7 +265,8 @@ async function readConfigFile(explicit: string | undefined, cwd: string): Promis
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const where = issue.path.length ? issue.path.map(String).join(".") : issue.code === "unrecognized_keys" ? "" : "(root)";
-    const msg = issue.code === "unrecognized_keys" ? `unknown key(s) ${issue.keys.map((k) => `"${k}"`).join(", ")}` : issue.message;
+    const msg =
+      issue.code === "unrecognized_keys" ? issue.keys.map((k) => unknownName("key", k, knownKeysAt(fileSchema, issue.path))).join("; ") : issue.message;
     throw new CliError(`${name}: ${where ? `${where}: ` : ""}${msg}`);
   }
   return { file, config: parsed.data };

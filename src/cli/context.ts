@@ -32,6 +32,11 @@ export interface ContextOptions {
   migrate?: boolean;
   /** Commands that only read or change existing tasks refuse to create a new database [false]. */
   mustExist?: boolean;
+  /**
+   * A read-only command: the database must exist with every migration applied; nothing is
+   * created or migrated [false].
+   */
+  readOnly?: boolean;
   /** Fire cron schedules while the worker runs (`--no-scheduler` turns it off) [true]. */
   scheduler?: boolean;
 }
@@ -51,8 +56,8 @@ export async function openContext(command: Command, options: ContextOptions = { 
       node: config.node,
       synchronous: config.synchronous,
       worker: options.worker,
-      migrate: options.migrate,
-      mustExist: options.mustExist,
+      migrate: options.readOnly ? false : options.migrate,
+      mustExist: options.readOnly || options.mustExist,
       sqlTasks: config.sqlTasks,
       scheduler: options.scheduler,
     });
@@ -61,6 +66,7 @@ export async function openContext(command: Command, options: ContextOptions = { 
     throw new CliError(`cannot open database ${describeDb(config.db)}: ${(error as Error).message}`);
   }
   try {
+    if (options.readOnly) await refuseOutdated(lane, config.db);
     for (const { definition, file } of tasks) {
       try {
         lane.register(definition);
@@ -73,6 +79,16 @@ export async function openContext(command: Command, options: ContextOptions = { 
     throw error;
   }
   return { config, lane, folder, tasks };
+}
+
+/** A read-only command does not migrate: on a database behind this version it says so instead of failing in SQL. */
+async function refuseOutdated(lane: Tasklane, db: string): Promise<void> {
+  const states = await lane.store.migrationStatus();
+  const pending = states.filter((m) => m.appliedAt === null);
+  if (pending.length === 0) return;
+  const at = Math.max(0, ...states.filter((m) => m.appliedAt).map((m) => m.version));
+  const latest = Math.max(...states.map((m) => m.version));
+  throw new CliError(`${describeDb(db)} is at schema version ${at}, this Tasklane needs ${latest}: run "tasklane db migrate"`);
 }
 
 /** Runs `fn` with an open context and always closes the database afterwards. */

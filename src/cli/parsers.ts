@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from "commander";
-import { parseDuration } from "../model/duration.js";
+import { parseIsoDate } from "../model/iso-date.js";
+import { formatBound, parseDuration } from "../model/duration.js";
 
 /** Commander argument parsers; their messages end up as `tasklane: option '--x <n>' argument 'y' is invalid. <reason>`. */
 
@@ -21,17 +22,33 @@ export function durationArg(value: string): number {
   }
 }
 
+/** A duration within [min, max] ms; the message gives the range in the flag's own units. */
+export function durationRangeArg(min: number, max: number) {
+  return (value: string): number => {
+    const ms = durationArg(value);
+    if (ms < min || ms > max) throw new InvalidArgumentError(`expected a duration from ${formatBound(min)} to ${formatBound(max)}`);
+    return ms;
+  };
+}
+
+/** The calendar's reason for a well-formed date that does not exist, else what was expected. */
+function calendarOr(expected: string, error: string): string {
+  return /^is not an ISO/.test(error) ? expected : `the date ${error}`;
+}
+
 /** An ISO date-time (`2026-01-31T09:00:00Z`). */
 export function isoArg(value: string): string {
-  if (Number.isNaN(Date.parse(value))) throw new InvalidArgumentError(`expected an ISO date-time like 2026-01-31T09:00:00Z`);
+  const date = parseIsoDate(value);
+  if ("error" in date) throw new InvalidArgumentError(calendarOr(`expected an ISO date-time like 2026-01-31T09:00:00Z`, date.error));
   return value;
 }
 
 /** An ISO date-time or a duration from now (`10m`). */
 export function instantArg(value: string): string {
   if (/^\s*\d+(\.\d+)?\s*(ms|s|m|h|d|w)\s*$/.test(value)) return value;
-  if (!Number.isNaN(Date.parse(value))) return value;
-  throw new InvalidArgumentError(`expected an ISO date-time or a duration from now like 10m`);
+  const date = parseIsoDate(value);
+  if ("ms" in date) return value;
+  throw new InvalidArgumentError(calendarOr(`expected an ISO date-time or a duration from now like 10m`, date.error));
 }
 
 /** A comma-separated list, repeatable: `--status queued,running --status failed`. */

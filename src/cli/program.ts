@@ -29,9 +29,9 @@ function harden(command: Command): void {
 /** The `tasklane` command tree. */
 export function buildProgram(): Command {
   const program = new Command("tasklane")
-    .description("Durable background tasks on SQLite: run workers, add and inspect tasks.")
+    .description("Durable background tasks on SQLite or PostgreSQL: run workers, add and inspect tasks.")
     .version(PACKAGE_VERSION, "-V, --version")
-    .option("--db <url>", "database: sqlite:PATH (env TASKLANE_DB or DATABASE_URL) [sqlite:./tasklane.db]")
+    .option("--db <url>", "database: SQLite (sqlite:PATH, a path, sqlite::memory:) or PostgreSQL (postgres://USER@HOST:PORT/DB?schema=NAME) (env TASKLANE_DB or DATABASE_URL) [sqlite:./tasklane.db]")
     .option("--tasks <dir>", "folder of task modules (env TASKLANE_TASKS) [./tasks if present, else the bundled examples]")
     .option("--config <file>", "config file [tasklane.config.js, .mjs or .json in the current folder]")
     .option("--node <name>", "this node's name (env TASKLANE_NODE) [<hostname>-<pid>]")

@@ -3,6 +3,7 @@ import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { TaskDefinition } from "../model/options.js";
 import { CliError } from "./errors.js";
+import { describeSyntaxError } from "./task-file-error.js";
 
 /** Extensions of task modules; `.d.ts` files and names starting with `_` or `.` are skipped. */
 const MODULE_EXTENSIONS = [".js", ".mjs", ".ts", ".mts"];
@@ -100,6 +101,8 @@ export async function loadTaskFolder(dir: string): Promise<LoadedTask[]> {
     try {
       mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
     } catch (error) {
+      const syntax = describeSyntaxError(file, shown, error);
+      if (syntax) throw new CliError(`cannot load task file ${syntax}`);
       const message = ((error as Error)?.message ?? String(error)).split("\n")[0]!;
       const hint = /Cannot find (module|package) 'tasklane'/.test(message) ? " (install it in this project: npm install tasklane)" : "";
       throw new CliError(`cannot load task file ${shown}: ${message}${hint}`);

@@ -1,5 +1,6 @@
 import { parseDuration } from "../model/duration.js";
 import { ValidationError } from "../model/errors.js";
+import { refuseUnknownKeys } from "../model/suggest.js";
 import type { MissedTickPolicy, ScheduleTaskOptions, TaskDefinition } from "../model/options.js";
 import type { ScheduleInfo, ScheduleRow, ScheduleWrite, StoredMissedPolicy } from "../model/schedule.js";
 import type { NewTask, Store } from "../store/store.js";
@@ -43,10 +44,13 @@ function missedPolicy(missed: MissedTickPolicy | undefined): StoredMissedPolicy 
   throw new ValidationError("missed", `missed: expected "skip" or { catchUp: <duration> }`);
 }
 
+const SPEC_NAMES = Object.keys({ type: true, cron: true, tz: true, params: true, options: true, missed: true, paused: true } satisfies Record<keyof ScheduleSpec, true>);
+
 /** Validates a spec completely (cron, zone, type, params, options) before anything is stored. */
 export async function toScheduleWrite(name: string, spec: ScheduleSpec, lookup: TypeLookup, now: number): Promise<ScheduleWrite> {
   checkScheduleName(name);
   if (!spec || typeof spec !== "object") throw new ValidationError("schedule", "schedule: expected { cron, type, tz?, params?, options?, missed? }");
+  refuseUnknownKeys("schedule", spec, SPEC_NAMES);
   if (typeof spec.type !== "string") throw new ValidationError("type", "type: expected a task type name");
   const tz = spec.tz ?? "UTC";
   if (typeof tz !== "string") throw new ValidationError("tz", "tz: expected an IANA time zone name");

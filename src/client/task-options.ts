@@ -2,8 +2,10 @@ import { z } from "zod";
 import { parseDuration, type Duration } from "../model/duration.js";
 import { ParamsValidationError, ValidationError } from "../model/errors.js";
 import { sortableId } from "../model/ids.js";
+import { parseIsoDate } from "../model/iso-date.js";
 import { ISOLATION_MODES, MAX_KILL_AFTER_MS, MAX_MEMORY_LIMIT_MB, MIN_MEMORY_LIMIT_MB, type Isolation, type AddOptions, type BackoffOption, type TaskDefinition, type TaskOptions } from "../model/options.js";
 import { formatIssues } from "../model/standard-schema.js";
+import { knownKeysAt, unknownName } from "../model/suggest.js";
 import type { BackoffSpec } from "../model/task-row.js";
 import type { NewTask } from "../store/store.js";
 import { resolveFollowUps } from "./follow-ups.js";
@@ -23,7 +25,10 @@ export const MAX_PARAMS_BYTES = 1024 * 1024;
 
 const MEMORY_LIMIT_RANGE = `must be a whole number of MB from ${MIN_MEMORY_LIMIT_MB} to ${MAX_MEMORY_LIMIT_MB}`;
 
-const durationSchema = z.union([z.number().nonnegative(), z.string().min(1)]);
+const durationSchema = z.union([
+  z.number().nonnegative({ error: "must be a duration: a non-negative number of milliseconds or a string like \"10s\"" }),
+  z.string().min(1),
+]);
 const instantSchema = z.union([z.date(), z.string().min(1), z.number().nonnegative()]);
 const backoffSchema = z.union([
   durationSchema,
@@ -64,7 +69,7 @@ const addOptionsSchema = z.strictObject({
 const followUpOptionsSchema = addOptionsSchema.omit({ key: true, runAt: true, deadline: true, then: true, onFailure: true });
 
 const rateLimitSchema = z.strictObject({ limit: z.number().int().min(1).max(1_000_000), interval: durationSchema });
-const cronScheduleSchema = z.object({
+const cronScheduleSchema = z.strictObject({
   cron: z.string().min(1).max(200),
   tz: z.string().min(1).max(100).optional(),
   name: z.string().min(1).max(200).optional(),
@@ -73,7 +78,10 @@ const cronScheduleSchema = z.object({
   missed: z.union([z.literal("skip"), z.strictObject({ catchUp: durationSchema })]).optional(),
 });
 
-const definitionSchema = z.object({
+const fn = (what: string) => z.custom<(...args: unknown[]) => unknown>((v) => typeof v === "function", `must be ${what}`);
+
+/** Strict: a misspelt option (`isolaton`) would otherwise be ignored without a word. */
+const definitionSchema = z.strictObject({
   ...taskOptionShape,
   name: z
     .string()
@@ -101,17 +109,32 @@ const definitionSchema = z.object({
     .max(MAX_MEMORY_LIMIT_MB, MEMORY_LIMIT_RANGE)
     .optional(),
   killAfter: durationSchema.optional(),
+  params: z.unknown().optional(),
+  idGenerator: fn("a function returning an id").optional(),
+  onAdd: fn("a function (a hook)").optional(),
+  onProgress: fn("a function (a hook)").optional(),
+  onSuccess: fn("a function (a hook)").optional(),
+  onError: fn("a function (a hook)").optional(),
 });
 
-/** The field of the first issue, as `zodMessage` names it. */
+/** The field of the first issue, as `zodMessage` names it (an unknown option is its own field). */
 function zodField(prefix: string, error: z.ZodError): string {
-  return `${prefix}${error.issues[0]?.path.map(String).join(".") || "(root)"}`;
+  const issue = error.issues[0];
+  const path = issue ? [...issue.path, ...(issue.code === "unrecognized_keys" ? issue.keys.slice(0, 1) : [])] : [];
+  return `${prefix}${path.map(String).join(".") || "(root)"}`;
 }
 
-function zodMessage(prefix: string, error: z.ZodError): string {
+/** One line per issue, naming the field; an unknown option gets the nearest known name of `schema`. */
+function zodMessage(prefix: string, error: z.ZodError, schema: z.ZodType): string {
   return error.issues
     .map((i) => {
       const path = i.path.map(String).join(".");
+      if (i.code === "unrecognized_keys") {
+        const known = knownKeysAt(schema, i.path);
+        const where = `${prefix}${path}`.replace(/\.$/, "");
+        const lead = where === "" || where.endsWith(": ") ? where : `${where}: `;
+        return i.keys.map((k) => `${lead}${unknownName("option", k, known)}`).join("; ");
+      }
       return `${prefix}${path || "(root)"}: ${i.message}`;
     })
     .join("; ");
@@ -121,7 +144,7 @@ function zodMessage(prefix: string, error: z.ZodError): string {
 export function validateDefinition(def: TaskDefinition): void {
   if (!def || typeof def !== "object") throw new ValidationError(null, "task definition must be an object from defineTask({...})");
   const parsed = definitionSchema.safeParse(def);
-  if (!parsed.success) throw new ValidationError(null, zodMessage(`task "${String(def.name)}": `, parsed.error));
+  if (!parsed.success) throw new ValidationError(null, zodMessage(`task "${String(def.name)}": `, parsed.error, definitionSchema));
   if (def.params && typeof def.params["~standard"]?.validate !== "function") {
     throw new ValidationError(null, `task "${def.name}": params must be a Standard Schema (for example a zod schema)`);
   }
@@ -210,9 +233,17 @@ function parseInstant(value: Date | string | number, field: string, now: number)
   if (typeof value === "number") return value;
   // A duration string ("10m") means that long from now; anything else must be an ISO date.
   if (/^\s*\d+(\.\d+)?\s*(ms|s|m|h|d|w)\s*$/.test(value)) return now + parseDuration(value, field);
-  const t = Date.parse(value);
-  if (Number.isNaN(t)) throw new ValidationError(field, `${field}: "${value}" is neither an ISO date nor a duration`);
-  return t;
+  if (!/^\s*([+-]\d{6}|\d{4})-/.test(value)) throw new ValidationError(field, `${field}: "${value}" is neither an ISO date nor a duration`);
+  const date = parseIsoDate(value);
+  if ("error" in date) throw new ValidationError(field, `${field}: "${value}" ${date.error}`);
+  return date.ms;
+}
+
+/** A run given no time at all fails at once on every attempt: refuse it rather than store it. */
+function timeoutMs(value: Duration): number {
+  const ms = parseDuration(value, "timeout");
+  if (ms < 1) throw new ValidationError("timeout", `timeout: ${JSON.stringify(value)} is not allowed; use 1ms to 100 years, or null for no timeout`);
+  return ms;
 }
 
 export interface ResolvedOptions {
@@ -235,7 +266,7 @@ export function resolveTaskOptions(def: TaskOptions, add: TaskOptions): Resolved
     priority: pick("priority") ?? DEFAULTS.priority,
     maxAttempts: pick("attempts") ?? DEFAULTS.attempts,
     backoff: backoffSpec(pick("backoff"), "backoff"),
-    timeoutMs: timeout === undefined || timeout === null ? null : parseDuration(timeout, "timeout"),
+    timeoutMs: timeout === undefined || timeout === null ? null : timeoutMs(timeout),
     cpu: pick("cpu") ?? DEFAULTS.cpu,
     executor: pick("executor") ?? null,
     maxRuns: pick("maxRuns") ?? DEFAULTS.maxRuns,
@@ -255,7 +286,7 @@ export async function buildNewTask(
   lookup?: TypeLookup,
 ): Promise<NewTask> {
   const parsed = addOptionsSchema.safeParse(options ?? {});
-  if (!parsed.success) throw new ValidationError(zodField("", parsed.error), zodMessage("", parsed.error), parsed.error.issues);
+  if (!parsed.success) throw new ValidationError(zodField("", parsed.error), zodMessage("", parsed.error, addOptionsSchema), parsed.error.issues);
   const opts = parsed.data as AddOptions;
   if (opts.delay !== undefined && opts.runAt !== undefined) throw new ValidationError(null, "delay and runAt: give one or the other, not both");
   const body = await buildTaskBody(def, params, opts);
@@ -274,7 +305,7 @@ export async function buildNewTask(
       definition: lookup,
       build: async (childDef, childParams, childOptions) => {
         const checked = followUpOptionsSchema.safeParse(childOptions);
-        if (!checked.success) throw new ValidationError(zodField("options.", checked.error), zodMessage("options.", checked.error), checked.error.issues);
+        if (!checked.success) throw new ValidationError(zodField("options.", checked.error), zodMessage("options.", checked.error, followUpOptionsSchema), checked.error.issues);
         return buildTaskBody(childDef, childParams, checked.data as AddOptions);
       },
     });

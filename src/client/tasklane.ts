@@ -4,6 +4,8 @@ import type { AddOptions, TaskDefinition } from "../model/options.js";
 import { RETRYABLE_STATUSES, TASK_STATUSES, type TaskStatus } from "../model/status.js";
 import type { EventRow, RunRow, TaskRow } from "../model/task-row.js";
 import { openStore } from "../store/open-store.js";
+import { refuseUnknownKeys } from "../model/suggest.js";
+import { parseIsoDate } from "../model/iso-date.js";
 import type { InsertOutcome, PruneReport, Store } from "../store/store.js";
 import { resolveWorkerOptions, Worker, type WorkerOptions } from "../runtime/worker.js";
 import type { IsolationStats } from "../runtime/isolation/isolated-invoker.js";
@@ -23,7 +25,10 @@ import { UserDirectory } from "./users.js";
 import { assertNotSqlType, SQL_TASK_TYPE, sqlTaskDefinition } from "./sql-task.js";
 
 export interface TasklaneOptions {
-  /** Database: `sqlite:./tasklane.db` (default), `sqlite::memory:`, or a path to a SQLite file. */
+  /**
+   * Database: SQLite as `sqlite:./tasklane.db` (default), `sqlite::memory:` or a path to a file;
+   * PostgreSQL as `postgres://user@host:5432/db?schema=NAME`.
+   */
   db?: string;
   /** An already-open store (tests, or sharing one between instances). */
   store?: Store;
@@ -37,7 +42,10 @@ export interface TasklaneOptions {
   tasks?: TaskDefinition[];
   /** Apply pending migrations on open [true]. */
   migrate?: boolean;
-  /** Refuse to create a database that does not exist yet [false]. */
+  /**
+   * Refuse a database without Tasklane's tables, creating nothing [false]: a SQLite file that
+   * does not exist or holds no Tasklane tables, a PostgreSQL schema that is missing or empty.
+   */
   mustExist?: boolean;
   /** Fire cron schedules on this node while its worker runs [true]. Every node may; each tick fires once. */
   scheduler?: boolean;
@@ -47,6 +55,11 @@ export interface TasklaneOptions {
    */
   sqlTasks?: boolean;
 }
+
+/** Every option of `Tasklane.open`, so a misspelt one is refused rather than ignored. */
+const OPEN_OPTION_NAMES = Object.keys({
+  db: true, store: true, node: true, synchronous: true, worker: true, tasks: true, migrate: true, mustExist: true, scheduler: true, sqlTasks: true,
+} satisfies Record<keyof TasklaneOptions, true>);
 
 export interface ListOptions {
   status?: TaskStatus | TaskStatus[];
@@ -66,6 +79,10 @@ export interface ListOptions {
   /** Case-insensitive text matched literally against the id, key and name (at most 200 characters). */
   search?: string;
 }
+
+const LIST_OPTION_NAMES = Object.keys({
+  status: true, type: true, owner: true, key: true, cursor: true, limit: true, order: true, createdFrom: true, createdTo: true, search: true,
+} satisfies Record<keyof ListOptions, true>);
 
 export interface AddManyItem {
   type: string;
@@ -108,6 +125,9 @@ export class Tasklane {
 
   /** Opens the database (applying migrations) and returns a ready instance. */
   static async open(options: TasklaneOptions = {}): Promise<Tasklane> {
+    refuseUnknownKeys("Tasklane.open", options, OPEN_OPTION_NAMES);
+    // Worker options that cannot work are refused before a database is opened, not at start().
+    resolveWorkerOptions(options.worker);
     if (options.store) return new Tasklane(options.store, false, options);
     const store = await openStore({
       db: options.db ?? "sqlite:./tasklane.db",
@@ -225,6 +245,7 @@ export class Tasklane {
 
   /** Tasks matching the filter, newest first, one page at a time (keyset pagination). */
   async list(options: ListOptions = {}): Promise<{ tasks: TaskRow[]; nextCursor: string | null }> {
+    refuseUnknownKeys("list", options, LIST_OPTION_NAMES);
     const status = options.status === undefined ? undefined : ([] as TaskStatus[]).concat(options.status);
     for (const s of status ?? []) {
       if (!TASK_STATUSES.includes(s)) throw new ValidationError("status", `status: "${s}" is not one of ${TASK_STATUSES.join(", ")}`);
@@ -349,7 +370,9 @@ export class Tasklane {
     for (const def of this.registry.values()) checkIsolatable(def, resolved.isolation);
     // Schedules declared with their task types are created (or updated) before anything runs.
     for (const def of this.registry.values()) {
-      if (def.schedule) await this.schedule(def.schedule.name ?? def.name, { ...def.schedule, type: def.name });
+      if (!def.schedule) continue;
+      const { name, ...spec } = def.schedule;
+      await this.schedule(name ?? def.name, { ...spec, type: def.name });
     }
     this.worker = new Worker(this.store, this.registry, this.bus, this.node, resolved);
     await this.worker.start();
@@ -553,7 +576,12 @@ export class Tasklane {
 }
 
 function instantOf(value: Date | string | number, field: string): number {
-  const t = value instanceof Date ? value.getTime() : typeof value === "number" ? value : Date.parse(value);
+  if (typeof value === "string") {
+    const date = parseIsoDate(value);
+    if ("error" in date) throw new ValidationError(field, `${field}: "${value.slice(0, 100)}" ${date.error}`);
+    return date.ms;
+  }
+  const t = value instanceof Date ? value.getTime() : value;
   if (!Number.isFinite(t)) throw new ValidationError(field, `${field}: expected a date-time (ISO string or epoch ms)`);
   return t;
 }

@@ -36,3 +36,12 @@ export function formatDuration(ms: number): string {
   if (h < 48) return `${h}h ${String(m % 60).padStart(2, "0")}m`;
   return `${Math.floor(h / 24)}d ${h % 24}h`;
 }
+
+/** Formats a bound for an error message in its largest whole unit: `1s`, `24h`, `10ms`, `0`. */
+export function formatBound(ms: number): string {
+  if (ms === 0) return "0";
+  for (const unit of ["d", "h", "m", "s"] as const) {
+    if (ms % UNIT_MS[unit]! === 0) return `${ms / UNIT_MS[unit]!}${unit}`;
+  }
+  return `${ms}ms`;
+}

@@ -7,6 +7,7 @@ import { containHandlerCrashes, scopedInlineInvoker } from "./crash-scope.js";
 import { runIdOf, type TaskRow } from "../model/task-row.js";
 import type { ClaimRequest, ClaimType, DispatchPolicy, RunFinish, Store } from "../store/store.js";
 import { ValidationError } from "../model/errors.js";
+import { refuseUnknownKeys } from "../model/suggest.js";
 import { flowLimitsOf } from "./flow-limits.js";
 import { Completer } from "./completer.js";
 import { LoadGuard, type OverloadOptions } from "./load-guard.js";
@@ -149,21 +150,48 @@ function checkInt(field: string, value: number | undefined, fallback: number, mi
   return value;
 }
 
+/** Bounds of the worker's intervals, ms: a value outside them cannot work (a lease of 0 loses every run). */
+export const WORKER_BOUNDS = {
+  leaseMs: [100, 86_400_000],
+  heartbeatMs: [10, 3_600_000],
+  pollIntervalMs: [10, 3_600_000],
+  flushMs: [1, 60_000],
+  maintenanceMs: [10, 3_600_000],
+  nodeHeartbeatMs: [10, 3_600_000],
+} as const;
+
+function checkMs(field: keyof typeof WORKER_BOUNDS, value: number | undefined, fallback: number): number {
+  const [min, max] = WORKER_BOUNDS[field];
+  return checkInt(field, value, fallback, min, max, "milliseconds");
+}
+
+/** Every worker option, so a misspelt one is refused rather than ignored. */
+const WORKER_OPTION_NAMES = Object.keys({
+  concurrency: true, claimBatch: true, fetchAheadMs: true, pollIntervalMs: true, leaseMs: true, heartbeatMs: true, cpuCapacity: true,
+  overload: true, abortGraceMs: true, isolation: true, containHandlerCrashes: true, recycleRunnersAfter: true, recycleRunnersAboveMb: true,
+  maxResultBytes: true, flushMs: true, maintenanceMs: true, pruneIntervalMs: true, keepRunsPerTask: true, maxEventsPerRun: true, types: true,
+  nodeHeartbeatMs: true, nodeStaleMs: true, dispatch: true, maxRunners: true,
+} satisfies Record<keyof WorkerOptions, true>);
+
 export function resolveWorkerOptions(o: WorkerOptions = {}): ResolvedWorkerOptions {
-  const leaseMs = o.leaseMs ?? 15_000;
+  if (typeof o !== "object" || o === null) throw new ValidationError("worker", "worker: expected an object of worker options");
+  refuseUnknownKeys("worker", o, WORKER_OPTION_NAMES);
+  const leaseMs = checkMs("leaseMs", o.leaseMs, 15_000);
+  const nodeHeartbeatMs = checkMs("nodeHeartbeatMs", o.nodeHeartbeatMs, 5000);
+  const nodeStaleMs = checkInt("nodeStaleMs", o.nodeStaleMs, Math.max(30_000, 2 * nodeHeartbeatMs), 2 * nodeHeartbeatMs, 86_400_000, `milliseconds (at least two node heartbeats, nodeHeartbeatMs ${nodeHeartbeatMs})`);
   const fetchAheadMs = o.fetchAheadMs ?? null;
   if (fetchAheadMs !== null && (typeof fetchAheadMs !== "number" || !Number.isFinite(fetchAheadMs) || fetchAheadMs < 0 || fetchAheadMs > 60_000)) {
     throw new ValidationError("fetchAheadMs", `fetchAheadMs: ${String(o.fetchAheadMs)} is not allowed; use 0 (off) to 60000 milliseconds`);
   }
-  const concurrency = o.concurrency ?? 10;
+  const concurrency = checkInt("concurrency", o.concurrency, 10, 1, 100_000, "tasks");
   return {
     concurrency,
     claimBatch: o.claimBatch === undefined ? null : checkInt("claimBatch", o.claimBatch, 100, 1, 10_000, "tasks"),
     fetchAheadMs,
-    pollIntervalMs: o.pollIntervalMs ?? null,
+    pollIntervalMs: o.pollIntervalMs === undefined ? null : checkMs("pollIntervalMs", o.pollIntervalMs, 1000),
     leaseMs,
-    heartbeatMs: o.heartbeatMs ?? Math.min(1000, Math.floor(leaseMs / 3)),
-    cpuCapacity: o.cpuCapacity ?? os.availableParallelism() * 100,
+    heartbeatMs: checkMs("heartbeatMs", o.heartbeatMs, Math.min(1000, Math.floor(leaseMs / 3))),
+    cpuCapacity: checkInt("cpuCapacity", o.cpuCapacity, os.availableParallelism() * 100, 1, 10_000_000, "hundredths of a core"),
     overload: o.overload === false ? false : { maxEventLoopLagMs: 1000, maxLoadPerCore: 6, ...o.overload },
     abortGraceMs: checkInt("abortGraceMs", o.abortGraceMs, 2000, 0, MAX_KILL_AFTER_MS, "milliseconds"),
     isolation: checkIsolation(o.isolation),
@@ -173,14 +201,14 @@ export function resolveWorkerOptions(o: WorkerOptions = {}): ResolvedWorkerOptio
     recycleRunnersAboveMb:
       o.recycleRunnersAboveMb === null ? null : checkInt("recycleRunnersAboveMb", o.recycleRunnersAboveMb, 256, 1, 65_536, "MB (or null: never)"),
     maxResultBytes: checkInt("maxResultBytes", o.maxResultBytes, DEFAULT_MAX_RESULT_BYTES, MIN_RESULT_LIMIT, MAX_RESULT_LIMIT, "bytes"),
-    flushMs: o.flushMs ?? 200,
-    maintenanceMs: o.maintenanceMs ?? 1000,
-    pruneIntervalMs: o.pruneIntervalMs ?? 60_000,
-    keepRunsPerTask: o.keepRunsPerTask ?? 100,
-    maxEventsPerRun: o.maxEventsPerRun ?? 10_000,
+    flushMs: checkMs("flushMs", o.flushMs, 200),
+    maintenanceMs: checkMs("maintenanceMs", o.maintenanceMs, 1000),
+    pruneIntervalMs: o.pruneIntervalMs === 0 ? 0 : checkInt("pruneIntervalMs", o.pruneIntervalMs, 60_000, 1000, 7 * 86_400_000, "milliseconds (or 0: off)"),
+    keepRunsPerTask: checkInt("keepRunsPerTask", o.keepRunsPerTask, 100, 1, 1_000_000, "runs"),
+    maxEventsPerRun: checkInt("maxEventsPerRun", o.maxEventsPerRun, 10_000, 1, 10_000_000, "log lines"),
     types: o.types ?? null,
-    nodeHeartbeatMs: o.nodeHeartbeatMs ?? 5000,
-    nodeStaleMs: o.nodeStaleMs ?? 30_000,
+    nodeHeartbeatMs,
+    nodeStaleMs,
     dispatch: resolveDispatch(o.dispatch),
   };
 }

@@ -1,11 +1,11 @@
 import { PACKAGE_VERSION } from "../model/version.js";
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { secureHeaders } from "hono/secure-headers";
 import type { Logger } from "pino";
 import type { Tasklane } from "../client/tasklane.js";
 import { requireAdmin, requireUser } from "./auth.js";
+import { bodyLimit } from "./body-limit.js";
 import { errorJson, toErrorResponse } from "./errors.js";
 import { HttpMetrics } from "./metrics.js";
 import { buildOpenApi } from "./openapi.js";
@@ -76,14 +76,7 @@ export function createHttpApp(lane: Tasklane, options: HttpAppOptions = {}): Tas
   }
   app.use(
     "*",
-    bodyLimit({
-      maxSize: limit,
-      onError: (c) => {
-        // The rest of the body is not read: the connection cannot be reused.
-        c.header("Connection", "close");
-        return errorJson(c, 413, "PAYLOAD_TOO_LARGE", `body: larger than the limit of ${limit} bytes`, { field: "body", limit });
-      },
-    }),
+    bodyLimit(limit, (c) => errorJson(c, 413, "PAYLOAD_TOO_LARGE", `body: larger than the limit of ${limit} bytes`, { field: "body", limit })),
   );
 
   if (options.dashboard !== false) app.use("*", dashboardMiddleware(options.dashboard));

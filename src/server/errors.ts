@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { knownKeysAt, nearest } from "../model/suggest.js";
 import type { z } from "zod";
 import { ParamsValidationError, TasklaneError } from "../model/errors.js";
 import type { ErrorBody } from "./contract.js";
@@ -70,11 +71,16 @@ export function errorJson(c: Context, status: ContentfulStatusCode, code: string
 }
 
 /** A zod failure as a 400 naming each field: `{ code: VALIDATION_FAILED, details: { issues: [{ field, message }] } }`. */
-export function validationError(_where: "body" | "query" | "path", error: z.ZodError): HttpError {
+export function validationError(_where: "body" | "query" | "path", error: z.ZodError, schema?: z.ZodType): HttpError {
   const issues = error.issues.flatMap((issue) => {
     const base = issue.path.map(String).join(".");
     if (issue.code === "unrecognized_keys") {
-      return issue.keys.map((k) => ({ field: base ? `${base}.${k}` : k, message: "unknown field" }));
+      // A misspelt field gets the nearest one the schema knows at that place.
+      const known = schema ? knownKeysAt(schema, issue.path) : [];
+      return issue.keys.map((k) => {
+        const near = nearest(k, known);
+        return { field: base ? `${base}.${k}` : k, message: `unknown field${near ? `; did you mean ${near}?` : ""}` };
+      });
     }
     return [{ field: base || "(root)", message: issue.message }];
   });

@@ -12,17 +12,17 @@ export function parseQuery<S extends z.ZodType>(c: Context, schema: S): z.infer<
   const url = new URL(c.req.url);
   for (const [k, v] of url.searchParams) if (k !== "token") raw[k] = v;
   const parsed = schema.safeParse(raw);
-  if (!parsed.success) throw validationError("query", parsed.error);
+  if (!parsed.success) throw validationError("query", parsed.error, schema);
   return parsed.data;
 }
 
-/** The JSON body, validated; 415 for another content type, 400 for malformed JSON or a schema failure. */
+/** The JSON body, validated; 415 for another or no content type, 400 for malformed JSON or a schema failure. */
 export async function parseJsonBody<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
   const type = c.req.header("content-type");
-  if (type !== undefined && !/^application\/([\w.+-]+\+)?json\s*(;|$)/i.test(type)) {
-    throw new HttpError(415, "UNSUPPORTED_MEDIA_TYPE", `content-type: expected application/json, got "${type.slice(0, 100)}"`, {
-      field: "content-type",
-    });
+  // Required, not assumed: a form or a text body is a client's mistake to report, not to guess.
+  if (type === undefined || !/^application\/([\w.+-]+\+)?json\s*(;|$)/i.test(type)) {
+    const got = type === undefined ? "no Content-Type header" : `"${type.slice(0, 100)}"`;
+    throw new HttpError(415, "UNSUPPORTED_MEDIA_TYPE", `content-type: expected application/json, got ${got}`, { field: "content-type" });
   }
   const text = await c.req.text();
   if (text.trim() === "") throw new HttpError(400, "INVALID_JSON", "body: expected a JSON object, got an empty body", { field: "body" });
@@ -33,7 +33,7 @@ export async function parseJsonBody<S extends z.ZodType>(c: Context, schema: S):
     throw new HttpError(400, "INVALID_JSON", `body: malformed JSON (${(error as Error).message.slice(0, 200)})`, { field: "body" });
   }
   const parsed = schema.safeParse(value);
-  if (!parsed.success) throw validationError("body", parsed.error);
+  if (!parsed.success) throw validationError("body", parsed.error, schema);
   return parsed.data;
 }
 

@@ -3,6 +3,7 @@
  * document (`GET /api/openapi.json`) is generated from these same objects.
  */
 import { z } from "zod";
+import { parseIsoDate } from "../model/iso-date.js";
 import { TASK_STATUSES } from "../model/status.js";
 
 /** Longest accepted string field, characters (ids, keys, types). */
@@ -135,8 +136,18 @@ const intString = (min: number, max: number) =>
 const instantString = z
   .string()
   .max(64)
-  .refine((s) => (/^\d+$/.test(s) ? Number(s) <= 1e14 : !Number.isNaN(Date.parse(s))), "expected an ISO 8601 date-time or epoch milliseconds")
-  .transform((s) => (/^\d+$/.test(s) ? Number(s) : Date.parse(s)));
+  .transform((s, ctx) => {
+    if (/^\d+$/.test(s)) {
+      if (Number(s) <= 1e14) return Number(s);
+      ctx.issues.push({ code: "custom", input: s, message: "expected an ISO 8601 date-time or epoch milliseconds" });
+      return z.NEVER;
+    }
+    // Checked against the calendar: 2024-02-30 is refused, not rolled over to March 1.
+    const date = parseIsoDate(s);
+    if ("ms" in date) return date.ms;
+    ctx.issues.push({ code: "custom", input: s, message: `"${s}" ${date.error}` });
+    return z.NEVER;
+  });
 
 export const listTasksQuerySchema = z.strictObject({
   status: csv(TASK_STATUSES as unknown as [string, ...string[]], "status").optional().describe("comma-separated statuses"),

@@ -6,18 +6,26 @@ import type { Store, StoreThreadConfig } from "./store.js";
 import { SqliteStore } from "./sqlite/sqlite-store.js";
 
 export interface StoreConfig {
-  /** `sqlite:./tasklane.db`, `sqlite::memory:`, a path ending in .db/.sqlite, or `:memory:`. */
+  /** SQLite: `sqlite:./tasklane.db`, `sqlite::memory:`, a path, or `:memory:`; PostgreSQL: `postgres://user@host/db?schema=NAME`. */
   db: string;
   synchronous?: "full" | "normal";
   /** Apply pending migrations on open [true]. */
   migrate?: boolean;
-  /** Refuse to create a database that does not exist yet [false] (SQLite). */
+  /**
+   * Refuse a database without Tasklane's tables [false]: a SQLite file that does not exist (it is
+   * not created) or holds none, a PostgreSQL schema that is missing or empty (it is not created).
+   * Checked before any migration, so a read-only command changes nothing.
+   */
   mustExist?: boolean;
   /** PostgreSQL schema [from the URL's `schema` parameter, else tasklane]. */
   schema?: string;
   /** PostgreSQL connection pool size [10]. */
   poolSize?: number;
 }
+
+/** Every engine Tasklane runs on, for messages about a database URL. */
+export const SUPPORTED_ENGINES =
+  "Tasklane runs on SQLite (sqlite:PATH, a path to a file, or sqlite::memory:) and PostgreSQL (postgres://USER@HOST:PORT/DB?schema=NAME)";
 
 /** Where `db` points, for messages (a file path, or the URL with its password hidden). */
 export function describeDb(db: string): string {
@@ -32,18 +40,39 @@ export async function openStore(config: StoreConfig): Promise<Store> {
   if (db === ":memory:" || db === "sqlite::memory:") file = ":memory:";
   else if (db.startsWith("sqlite://")) file = db.slice("sqlite://".length);
   else if (db.startsWith("sqlite:")) file = db.slice("sqlite:".length);
-  else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(db)) throw new ConfigError(`db: unsupported database URL "${describeDb(db)}" (use sqlite:PATH)`);
+  else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(db)) throw new ConfigError(`db: unsupported database URL "${describeDb(db)}": ${SUPPORTED_ENGINES}`);
   else file = db;
   if (!file) throw new ConfigError("db: empty SQLite path");
   const target = file === ":memory:" ? file : path.resolve(file);
+  if (config.mustExist && target !== ":memory:" && !fs.existsSync(target)) throw noDatabase(target);
+  let store: SqliteStore;
   try {
-    return new SqliteStore({ path: target, synchronous: config.synchronous, migrate: config.migrate, mustExist: config.mustExist });
+    store = new SqliteStore({ path: target, synchronous: config.synchronous, migrate: config.migrate !== false && !config.mustExist, mustExist: config.mustExist });
   } catch (error) {
     const reason = (error as Error).message;
-    if (config.mustExist && /does not exist|unable to open/i.test(reason) && !fs.existsSync(target)) {
-      throw new ConfigError(`db: database ${target} does not exist (run "tasklane db migrate" or "tasklane start" first)`);
-    }
+    if (config.mustExist && /does not exist|unable to open/i.test(reason) && !fs.existsSync(target)) throw noDatabase(target);
     throw new ConfigError(`db: cannot open database ${target}: ${reason}`);
+  }
+  if (config.mustExist) await checkedThenMigrated(store, `${target} has no Tasklane tables`, config.migrate);
+  return store;
+}
+
+function noDatabase(target: string): ConfigError {
+  return new ConfigError(`db: no Tasklane database at ${target} (run "tasklane db migrate" or "tasklane start" to create one)`);
+}
+
+/**
+ * With `mustExist`: refuses a store none of whose migrations were applied (before anything is
+ * created in it), then applies the pending ones unless `migrate` is false.
+ */
+async function checkedThenMigrated(store: Store, empty: string, migrate: boolean | undefined): Promise<void> {
+  try {
+    const states = await store.migrationStatus();
+    if (!states.some((m) => m.appliedAt !== null)) throw new ConfigError(`db: ${empty}; run "tasklane db migrate" (or "tasklane start") to create them`);
+    if (migrate !== false) await store.migrate();
+  } catch (error) {
+    await store.close();
+    throw error;
   }
 }
 
@@ -69,11 +98,12 @@ async function openPostgres(db: string, config: StoreConfig): Promise<Store> {
     throw new ConfigError(`db: direct_url must be a postgres:// URL (percent-encoded inside the db URL), got "${describeDb(directUrl)}"`);
   }
   for (const param of ["schema", "pooler", "direct_url"]) url.searchParams.delete(param);
+  let store: PostgresStore;
   try {
-    return await PostgresStore.open({
+    store = await PostgresStore.open({
       url: url.toString(),
       schema,
-      migrate: config.migrate,
+      migrate: config.migrate !== false && !config.mustExist,
       poolSize: config.poolSize,
       pooler: pooler === "transaction" ? "transaction" : null,
       directUrl,
@@ -82,6 +112,8 @@ async function openPostgres(db: string, config: StoreConfig): Promise<Store> {
     if (error instanceof TasklaneError) throw error;
     throw new ConfigError(`db: cannot open database ${describeDb(db)}: ${(error as Error).message}`);
   }
+  if (config.mustExist) await checkedThenMigrated(store, `schema "${schema}" of ${describeDb(url.toString())} has no Tasklane tables`, config.migrate);
+  return store;
 }
 
 /** Opens a store described by `threadConfig()` (inside a worker thread). */

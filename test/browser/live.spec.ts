@@ -226,7 +226,7 @@ test("a task's follow-ups and a follow-up's parent are shown and linked", async 
   const mail = page.locator(`[data-follow-up="${id}.1"]`);
   await expect(mail.getByRole("link", { name: "Mail the export" })).toBeVisible();
   await expect(mail.locator(`[data-follow-up="${id}.1.1"]`)).toContainText("Delete the file");
-  await expect(page.locator(`[data-follow-up="${id}.2"]`)).toContainText("not added");
+  await expect(page.locator(`[data-follow-up="${id}.2"]`)).toContainText("will not run");
   await expect(page.locator(`[data-follow-up="${id}.2"]`).getByRole("link")).toHaveCount(0);
 
   await mail.getByRole("link", { name: "Mail the export" }).click();

@@ -95,3 +95,32 @@ test("screenshot: the tasks page on a phone, dark theme", async ({ browser }) =>
   await shot(page, "task-detail-phone-dark");
   await context.close();
 });
+
+test("screenshot: the task list on a phone (390 px): cards with their status, filters folded", async ({ browser }) => {
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, colorScheme: "light", deviceScaleFactor: 1 });
+  const page = await context.newPage();
+  await logIn(page, server.loginUrl);
+  await page.goto(`${server.url}/tasks`);
+  const rows = page.locator("tr[data-task-id]");
+  await expect(rows).toHaveCount(13);
+  await expect(page.locator(`tr[data-task-id="${exportTask.id}"] [role=progressbar]`)).not.toHaveAttribute("aria-valuenow", "0");
+  // The filters are folded behind one line; the first card starts in the top half of the screen.
+  await expect(page.getByTestId("filters-fold")).toBeVisible();
+  await expect(page.getByRole("search", { name: "Filter tasks" })).toBeHidden();
+  expect((await rows.first().boundingBox())!.y).toBeLessThan(844 / 2);
+  // Every card shows its status badge on screen, and nothing scrolls sideways.
+  for (let i = 0; i < 13; i++) {
+    const badge = (await rows.nth(i).locator(".badge").boundingBox())!;
+    expect(badge.x).toBeGreaterThanOrEqual(0);
+    expect(badge.x + badge.width).toBeLessThanOrEqual(390);
+  }
+  expect(await page.evaluate("document.documentElement.scrollWidth")).toBeLessThanOrEqual(390);
+  await shot(page, "tasks-phone");
+  // Unfolded on demand; with a filter applied the fold says so.
+  await page.getByTestId("filters-fold").locator("summary").click();
+  await page.getByRole("searchbox").fill("invoice");
+  await page.getByRole("button", { name: "Apply" }).click();
+  await expect(rows).toHaveCount(6);
+  await expect(page.getByTestId("filters-fold").locator("summary")).toHaveText("Filters (1 active)");
+  await context.close();
+});

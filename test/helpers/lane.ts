@@ -67,9 +67,10 @@ export function laneFactory(backend: Backend = "sqlite", isolation: Isolation = 
     dir: tmp.dir,
     file,
     async open(options: TasklaneOptions & { file?: string } = {}): Promise<Tasklane> {
+      const { file: db, ...rest } = options;
       const lane = await Tasklane.open({
-        db: options.file ?? file(),
-        ...options,
+        db: db ?? file(),
+        ...rest,
         worker: { pollIntervalMs: 50, maintenanceMs: 50, overload: false, isolation, ...options.worker },
       });
       open.push(lane);

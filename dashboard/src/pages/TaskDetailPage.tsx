@@ -150,9 +150,7 @@ export function TaskDetailPage({ id }: { id: string }) {
             <Fact label="Finished">
               <When iso={t.finishedAt} now={now} />
             </Fact>
-            {t.startedAt ? (
-              <Fact label="Duration">{formatDuration((t.finishedAt ? Date.parse(t.finishedAt) : final ? Date.parse(t.updatedAt) : now) - Date.parse(t.startedAt))}</Fact>
-            ) : null}
+            {t.startedAt ? <Fact label="Duration">{durationText(t, runs.data?.runs ?? [], final, now)}</Fact> : null}
             {t.deadline ? (
               <Fact label="Deadline">
                 <When iso={t.deadline} now={now} />
@@ -267,13 +265,14 @@ function ChainFacts({ task }: { task: Task }) {
  * parent ended the way it waits for; until then, or if the parent ended the other way, it is
  * described, not linked. Deeper steps are linked from their own parent's page.
  */
-function FollowUpList({ items, parentStatus }: { items: Task["followUps"]; parentStatus: Task["status"] | null }) {
+function FollowUpList({ items, parentStatus }: { items: Task["followUps"]; parentStatus: Task["status"] | "will not run" | null }) {
   return (
     <ul className="plain chain">
       {items.map((f) => {
         const added = (f.on === "success" && parentStatus === "succeeded") || (f.on === "failure" && parentStatus === "failed");
-        const final = parentStatus !== null && FINAL_STATUSES.includes(parentStatus);
-        const state = added ? null : !final ? (f.on === "success" ? "added on success" : "added on failure") : "not added";
+        // Decided the other way (or below a step that will not run): so do the steps below it.
+        const never = parentStatus === "will not run" || (!added && parentStatus !== null && FINAL_STATUSES.includes(parentStatus));
+        const state = added ? null : never ? "will not run" : parentStatus === null ? null : f.on === "success" ? "added on success" : "added on failure";
         return (
           <li key={f.id} data-follow-up={f.id}>
             <span className="muted small">{f.on === "success" ? "then" : "on failure"}</span>{" "}
@@ -283,12 +282,27 @@ function FollowUpList({ items, parentStatus }: { items: Task["followUps"]; paren
               {f.delayMs > 0 ? `, ${formatDuration(f.delayMs)} later` : ""}
               {state ? ` · ${state}` : ""}
             </span>
-            {f.followUps.length > 0 ? <FollowUpList items={f.followUps} parentStatus={null} /> : null}
+            {f.followUps.length > 0 ? <FollowUpList items={f.followUps} parentStatus={never ? "will not run" : null} /> : null}
           </li>
         );
       })}
     </ul>
   );
+}
+
+/**
+ * From the first start (the oldest run kept) to the end, with the runs and the last run's own
+ * duration beside it: a task that succeeded on its third attempt did not take 1 ms.
+ */
+function durationText(t: Task, runs: Run[], final: boolean, now: number): string {
+  const end = t.finishedAt ? Date.parse(t.finishedAt) : final ? Date.parse(t.updatedAt) : now;
+  const first = runs.length > 0 ? Math.min(...runs.map((r) => Date.parse(r.startedAt))) : Date.parse(t.startedAt!);
+  const total = formatDuration(Math.max(0, end - first));
+  const count = Math.max(t.runCount, runs.length);
+  if (count <= 1 || runs.length === 0) return total;
+  const last = runs.reduce((a, b) => (b.runNo > a.runNo ? b : a));
+  const lastMs = (last.endedAt ? Date.parse(last.endedAt) : now) - Date.parse(last.startedAt);
+  return `${total} since the first start · ${count} runs · last run ${formatDuration(Math.max(0, lastMs))}`;
 }
 
 function RunsTable({ runs, now }: { runs: Run[]; now: number }) {

@@ -8,6 +8,7 @@ import { formatAge, formatDuration, formatNumber } from "../lib/format";
 import { Link, navigate, useLocation } from "../lib/router";
 import { canCancel, canRetry, runBulk, type BulkAction } from "../lib/task-actions";
 import { useAsync, useInterval, useNow } from "../lib/use-async";
+import { PHONE_QUERY, useMedia } from "../lib/use-media";
 import { useTaskEvents, useThrottled } from "../live/event-stream";
 
 const PAGE_SIZE = 50;
@@ -58,6 +59,9 @@ export function TasksPage({ me }: { me: Me }) {
   const [history, setHistory] = useState<string[]>([]);
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [bulk, setBulk] = useState<{ busy: boolean; message: string | null }>({ busy: false, message: null });
+  const phone = useMedia(PHONE_QUERY);
+  const activeFilters = FILTER_KEYS.filter((k) => k !== "status" && query.get(k)).length;
+  const filters = <Filters query={query} admin={admin} types={Object.keys(stats.data?.byType ?? {}).sort()} onApply={() => setHistory([])} />;
 
   // A selection belongs to the rows it was made on: a new page or filter starts empty.
   useEffect(() => setSelected(new Set()), [key]);
@@ -126,7 +130,15 @@ export function TasksPage({ me }: { me: Me }) {
           </Link>
         ))}
       </nav>
-      <Filters query={query} admin={admin} types={Object.keys(stats.data?.byType ?? {}).sort()} onApply={() => setHistory([])} />
+      {phone ? (
+        // On a phone the filters would fill the first screen: folded, saying how many apply.
+        <details className="filters-fold" data-testid="filters-fold">
+          <summary>Filters{activeFilters > 0 ? ` (${activeFilters} active)` : ""}</summary>
+          {filters}
+        </details>
+      ) : (
+        filters
+      )}
 
       <div className="bulkbar" aria-live="polite">
         <span>{selected.size > 0 ? `${selected.size} selected` : "Select tasks to cancel or retry them together."}</span>
@@ -217,7 +229,7 @@ function TaskRowView({ task: t, admin, now, checked, onToggle }: { task: Task; a
           {t.name ? ` · ${t.type}` : ""}
         </span>
       </td>
-      <td>
+      <td className="col-status">
         <StatusBadge status={t.status} cancelRequested={t.cancelRequested} />
         {t.waitReason ? <span className="muted small block">{t.waitReason}</span> : null}
       </td>
@@ -228,7 +240,7 @@ function TaskRowView({ task: t, admin, now, checked, onToggle }: { task: Task; a
       <td className="col-attempt">
         {t.attempt}/{t.maxAttempts}
       </td>
-      <td>
+      <td className="col-created">
         <time dateTime={t.createdAt} title={new Date(t.createdAt).toLocaleString()}>
           {formatAge(t.createdAt, now)}
         </time>

@@ -41,7 +41,7 @@ export function dbCommand(): Command {
     .description("list migrations and whether each is applied")
     .option("--json", "print { db, migrations } as JSON")
     .action(async (flags: JsonFlag, command: Command) => {
-      await withContext(command, { loadTasks: false, migrate: false }, async ({ lane, config }) => {
+      await withContext(command, { loadTasks: false, migrate: false, mustExist: true }, async ({ lane, config }) => {
         const states = await lane.store.migrationStatus();
         if (flags.json) return printJson({ db: describeDb(config.db), migrations: states });
         const paint = painter(useColor(process.stdout));

@@ -34,7 +34,7 @@ export function listCommand(): Command {
           throw new CliError(`--status: "${s}" is not one of ${TASK_STATUSES.join(", ")}`);
         }
       }
-      await withContext(command, { loadTasks: false, mustExist: true }, async ({ lane }) => {
+      await withContext(command, { loadTasks: false, readOnly: true }, async ({ lane }) => {
         const page = await lane.list({
           status: flags.status as TaskStatus[] | undefined,
           type: flags.type,

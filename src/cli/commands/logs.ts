@@ -24,7 +24,7 @@ export function logsCommand(): Command {
     .option("-f, --follow", "keep printing new lines until the task is final")
     .option("--json", "one JSON object per line")
     .action(async (id: string, flags: LogsFlags, command: Command) => {
-      await withContext(command, { loadTasks: false, mustExist: true }, async ({ lane }) => {
+      await withContext(command, { loadTasks: false, readOnly: true }, async ({ lane }) => {
         const paint = painter(useColor(process.stdout));
         const stop = new AbortController();
         const onSigint = () => stop.abort();

@@ -8,7 +8,7 @@ export function nodesCommand(): Command {
     .description("list the nodes of the cluster: status, heartbeat age, load, running tasks, types")
     .option("--json", "print { nodes } as JSON")
     .action(async (flags: { json?: boolean }, command: Command) => {
-      await withContext(command, { loadTasks: false, mustExist: true }, async ({ lane }) => {
+      await withContext(command, { loadTasks: false, readOnly: true }, async ({ lane }) => {
         const nodes = await lane.store.nodeList();
         if (flags.json) return printJson({ nodes });
         if (nodes.length === 0) {

@@ -83,7 +83,7 @@ Examples:
     .description("list schedules: type, cron, zone, state, next three fire times (in the schedule's zone), last task")
     .option("--json", "print { schedules } as JSON")
     .action(async (flags: { json?: boolean }, command: Command) => {
-      await withContext(command, { loadTasks: false, mustExist: true }, async ({ lane }) => {
+      await withContext(command, { loadTasks: false, readOnly: true }, async ({ lane }) => {
         const schedules = await lane.schedules();
         if (flags.json) return printJson({ schedules });
         if (schedules.length === 0) {
@@ -101,7 +101,7 @@ Examples:
     .option("-n, --ticks <n>", "how many recent ticks to show, 1..1000", intArg(1, 1000), 10)
     .option("--json", "print the schedule with its ticks as JSON")
     .action(async (name: string, flags: { ticks: number; json?: boolean }, command: Command) => {
-      await withContext(command, { loadTasks: false, mustExist: true }, async ({ lane }) => {
+      await withContext(command, { loadTasks: false, readOnly: true }, async ({ lane }) => {
         const info = await lane.getSchedule(name);
         if (!info) throw new ScheduleNotFoundError(name);
         const ticks = await lane.scheduleTicks(name, flags.ticks);

@@ -6,8 +6,9 @@ import { TaskNotFoundError } from "../../model/errors.js";
 import { isFinalStatus } from "../../model/status.js";
 import type { RunRow, StoredFollowUp, TaskRow } from "../../model/task-row.js";
 import { withContext } from "../context.js";
+import { describeTiming, taskTiming, timingSuffix, type TaskTiming } from "../task-timing.js";
 import { compactJson, formatAge, isoTime, painter, printJson, progressLine, statusStyle, useColor, type Paint } from "../format.js";
-import { durationArg } from "../parsers.js";
+import { durationRangeArg } from "../parsers.js";
 
 interface ShowFlags {
   watch?: boolean;
@@ -20,10 +21,10 @@ export function showCommand(): Command {
     .description("show a task's details and runs; --watch follows its progress until it ends")
     .argument("<id>", "task id")
     .option("-w, --watch", "follow progress live until the task is final; exit 0 if it succeeded, 1 otherwise")
-    .option("--interval <duration>", "how often --watch polls", durationArg, 250)
+    .option("--interval <duration>", "how often --watch polls, 10ms to 1h", durationRangeArg(10, 3_600_000), 250)
     .option("--json", "print the task (with its runs) as JSON; with --watch, one JSON line per change")
     .action(async (id: string, flags: ShowFlags, command: Command) => {
-      await withContext(command, { loadTasks: false, mustExist: true }, async ({ lane }) => {
+      await withContext(command, { loadTasks: false, readOnly: true }, async ({ lane }) => {
         const task = await mustGet(lane, id);
         if (flags.watch) {
           const final = await watch(lane, task, flags);
@@ -64,7 +65,8 @@ function details(task: TaskRow, runs: RunRow[], paint: Paint): string {
   if (task.status === "scheduled" || task.status === "queued") add("due", when(task.runAt));
   add("started", when(task.startedAt));
   add("finished", when(task.finishedAt));
-  if (task.startedAt && task.finishedAt) add("took", formatDuration(task.finishedAt.getTime() - task.startedAt.getTime()));
+  const timing = taskTiming(task, runs, now);
+  if (timing) add(task.status === "running" ? "running for" : "took", describeTiming(timing));
   add("node", task.node);
   add("waiting", task.waitReason ?? null);
   add("lease until", task.status === "running" ? isoTime(task.leaseExpiresAt) : null);
@@ -82,7 +84,7 @@ function details(task: TaskRow, runs: RunRow[], paint: Paint): string {
   const width = Math.max(...lines.map(([l]) => l.length));
   let out = lines.map(([l, v]) => `${paint("dim", l.padEnd(width))}  ${v}`).join("\n") + "\n";
   if (task.followUps.length > 0) {
-    out += `\n${paint("bold", "follow-ups")}\n` + followUpLines(task.followUps, 1).join("\n") + "\n";
+    out += `\n${paint("bold", "follow-ups")}\n` + followUpLines(task.followUps, 1, task.status, paint).join("\n") + "\n";
   }
   if (runs.length > 0) {
     out += `\n${paint("bold", "runs")}\n`;
@@ -97,13 +99,26 @@ function details(task: TaskRow, runs: RunRow[], paint: Paint): string {
   return out;
 }
 
-/** The follow-up tree: id, type and when it is added, children indented under their parent. */
-function followUpLines(followUps: StoredFollowUp[], depth: number): string[] {
+/**
+ * The follow-up tree: id, type, when it is added, and its state once the parent decided it
+ * (`added`, or `will not run` when the parent ended the other way: so do the steps below it).
+ * `parent` is the status of the task whose end decides, null when that is not known here.
+ */
+function followUpLines(followUps: StoredFollowUp[], depth: number, parent: TaskRow["status"] | "will not run" | null, paint: Paint): string[] {
   return followUps.flatMap((f) => {
     const delay = f.delayMs > 0 ? `, ${formatDuration(f.delayMs)} later` : "";
-    const line = `${"  ".repeat(depth)}${f.id}  ${f.type}  on ${f.on}${delay}`;
-    return [line, ...followUpLines(f.followUps, depth + 1)];
+    const state = followUpState(f, parent);
+    const shown = state === "will not run" ? paint("gray", state) : state === "added" ? paint("green", state) : state;
+    const line = `${"  ".repeat(depth)}${f.id}  ${f.type}  on ${f.on}${delay}${state ? `  ${shown}` : ""}`;
+    return [line, ...followUpLines(f.followUps, depth + 1, state === "will not run" ? state : null, paint)];
   });
+}
+
+function followUpState(f: StoredFollowUp, parent: TaskRow["status"] | "will not run" | null): "added" | "will not run" | null {
+  if (parent === null) return null;
+  if (parent === "will not run") return parent;
+  if ((f.on === "success" && parent === "succeeded") || (f.on === "failure" && parent === "failed")) return "added";
+  return isFinalStatus(parent) ? "will not run" : null;
 }
 
 // ------------------------------------------------------------------ watch
@@ -159,18 +174,19 @@ async function watch(lane: Tasklane, first: TaskRow, flags: ShowFlags): Promise<
     task = next;
   }
   if (drewLine) process.stdout.write("\n");
-  if (!flags.json) process.stdout.write(ending(task, paint));
+  if (!flags.json) process.stdout.write(ending(task, taskTiming(task, await lane.runs(task.id)), paint));
   return task;
 }
 
-function ending(task: TaskRow, paint: Paint): string {
-  const took = task.startedAt && task.finishedAt ? ` in ${formatDuration(task.finishedAt.getTime() - task.startedAt.getTime())}` : "";
+function ending(task: TaskRow, timing: TaskTiming | null, paint: Paint): string {
+  const took = timingSuffix(timing);
   switch (task.status) {
     case "succeeded":
       return `${paint("green", "succeeded")}${took}\nresult: ${JSON.stringify(task.result, null, 2)}\n`;
     case "failed": {
       const e = task.error;
-      return `${paint("red", "failed")} after ${task.attempt} attempt(s)${took}\nerror: ${e ? `${e.name}: ${e.message}` : "unknown"}\n`;
+      const failedAfter = timing && timing.runs > 1 ? took : ` after ${task.attempt} attempt(s)${took}`;
+      return `${paint("red", "failed")}${failedAfter}\nerror: ${e ? `${e.name}: ${e.message}` : "unknown"}\n`;
     }
     case "cancelled":
       return `${paint("gray", "cancelled")}${took}\n`;

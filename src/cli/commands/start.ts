@@ -12,7 +12,9 @@ import { DISPATCH_ORDERS } from "../config.js";
 import { openContext } from "../context.js";
 import { painter, useColor } from "../format.js";
 import { createLogger, type LogFormat } from "../logger.js";
-import { durationArg, intArg } from "../parsers.js";
+import { durationArg, durationRangeArg, intArg } from "../parsers.js";
+import { CLI_BOUNDS } from "../config.js";
+import { watchNpmLauncher } from "../launcher-watch.js";
 import { START_EXTENSIONS, type RunningExtension } from "../start-extensions.js";
 
 interface WorkerFlags {
@@ -33,9 +35,9 @@ interface WorkerFlags {
 function addWorkerOptions(command: Command): Command {
   return command
     .option("-c, --concurrency <n>", "most tasks running at once on this node [10]", intArg(1, 100_000))
-    .option("--lease <duration>", "lease of a run; a node silent this long is presumed dead [15s]", durationArg)
-    .option("--poll <duration>", "fallback poll for due tasks [1s]", durationArg)
-    .option("--grace <duration>", "on SIGTERM/SIGINT, how long running tasks may take to finish [10s]", durationArg)
+    .option("--lease <duration>", "lease of a run, 1s to 1d; a node silent this long is presumed dead [15s]", durationRangeArg(...CLI_BOUNDS.lease))
+    .option("--poll <duration>", "fallback poll for due tasks, 10ms to 1h [1s]", durationRangeArg(...CLI_BOUNDS.poll))
+    .option("--grace <duration>", "on SIGTERM/SIGINT, how long running tasks may take to finish, 0 to 1d [10s]", durationRangeArg(...CLI_BOUNDS.grace))
     .option("-q, --quiet", "no per-task log lines (start, stop and errors only)")
     .addOption(
       new Option("--dispatch <policy>", "claim order: priority, fifo, or fair (turns across groups/owners) (env TASKLANE_DISPATCH) [priority]").choices(
@@ -182,11 +184,16 @@ async function runNode(command: Command, flags: WorkerFlags, mode: { banner: boo
         }
         process.off("SIGTERM", onSignal);
         process.off("SIGINT", onSignal);
+        unwatchLauncher();
         resolve();
       })();
     };
     process.on("SIGTERM", onSignal);
     process.on("SIGINT", onSignal);
+    const unwatchLauncher = watchNpmLauncher(() => {
+      log.info("npx (npm exec), which started this node, has ended: stopping as on SIGTERM");
+      onSignal("SIGTERM");
+    });
   });
 }
 

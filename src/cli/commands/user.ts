@@ -45,7 +45,7 @@ export function userCommand(): Command {
     .description("list users and their tokens (ids only, never secrets)")
     .option("--json", "print the users with their tokens as JSON")
     .action(async (flags: JsonFlag, command: Command) => {
-      await withContext(command, { loadTasks: false, mustExist: true }, async ({ lane }) => {
+      await withContext(command, { loadTasks: false, readOnly: true }, async ({ lane }) => {
         const users = await Promise.all((await lane.users.list()).map(async (u) => ({ ...u, tokens: await lane.users.tokens(u.name) })));
         if (flags.json) return printJson(users);
         const rows = users.map((u) => [
