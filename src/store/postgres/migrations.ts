@@ -312,4 +312,16 @@ ALTER TABLE {schema}.task_events SET (autovacuum_vacuum_scale_factor = 0.02, aut
 ALTER TABLE {schema}.nodes ADD COLUMN runners jsonb;
 `,
   },
+  {
+    version: 9,
+    name: "paused task types",
+    // One row per paused type, read by claims (postgres-claim.ts): a handful of rows at most, so
+    // a claim reads it whole, once per statement, and drops those types from its list.
+    sql: `
+CREATE TABLE {schema}.paused_types (
+  type      text PRIMARY KEY,
+  paused_at timestamptz NOT NULL
+);
+`,
+  },
 ];

@@ -6,7 +6,8 @@ export const WAKE_CHANNEL = "tasklane_wake";
 
 /**
  * Payloads on the wake channel: `schema` (work due now), `schema:at:MS` (work added that is due
- * at MS by the database clock, none due now), `schema:cancel`, `schema:schedules`. Other
+ * at MS by the database clock, none due now), `schema:cancel`, `schema:schedules`, `schema:types`
+ * (a type paused or resumed). Other
  * schemas' payloads are ignored.
  */
 export function parseWakePayload(schema: string, payload: string): { hint: ChangeHint; dueAt?: number } | null {
@@ -15,6 +16,7 @@ export function parseWakePayload(schema: string, payload: string): { hint: Chang
   const rest = payload.slice(schema.length + 1);
   if (rest === "cancel") return { hint: "cancel" };
   if (rest === "schedules") return { hint: "schedules" };
+  if (rest === "types") return { hint: "types" };
   if (rest.startsWith("at:")) {
     const dueAt = Number(rest.slice(3));
     return Number.isFinite(dueAt) ? { hint: "work", dueAt } : { hint: "work" };
@@ -37,6 +39,8 @@ export class PgWakeups {
   constructor(
     private readonly url: string,
     private readonly schema: string,
+    /** Told of every `types` notice, and after a reconnect (a notice may have been missed). */
+    private readonly onTypesChanged: () => void = () => {},
   ) {}
 
   watchChanges(onChange: ChangeWatcher): () => void {
@@ -79,6 +83,7 @@ export class PgWakeups {
     client.on("notification", (n) => {
       const wake = parseWakePayload(this.schema, n.payload ?? "");
       if (!wake) return;
+      if (wake.hint === "types") this.onTypesChanged();
       for (const watcher of this.watchers) watcher(wake.hint, wake.dueAt);
     });
     // Known from the start, so close() ends it even while it is still connecting.
@@ -91,6 +96,7 @@ export class PgWakeups {
         return;
       }
       // Anything committed while not listening: let the watchers look once.
+      this.onTypesChanged();
       for (const watcher of this.watchers) watcher("any");
     } catch {
       retry();

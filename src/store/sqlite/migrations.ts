@@ -285,4 +285,15 @@ SELECT 1;
 ALTER TABLE nodes ADD COLUMN runners TEXT;
 `,
   },
+  {
+    version: 9,
+    name: "paused task types",
+    // One row per paused type, read inside each claim's transaction (sqlite-claim.ts).
+    sql: `
+CREATE TABLE paused_types (
+  type      TEXT PRIMARY KEY,
+  paused_at INTEGER NOT NULL
+) WITHOUT ROWID;
+`,
+  },
 ];
