@@ -35,6 +35,12 @@ test("the queues page pauses and resumes a type: its tasks wait, saying why, the
   // The node's concurrency bounds resize-image by its own limit of 2.
   await expect(page.locator("tr[data-type='resize-image'] [data-running]")).toContainText("0 of 2");
 
+  // A failed count opens the failed list, which shows each task's error.
+  await email.locator("[data-count='failed']").getByRole("link").click();
+  await expect(page.locator("tr[data-task-id]")).toHaveCount(1);
+  await expect(page.locator("tr[data-task-id] [data-error]")).toContainText("Error send-email failed: the upstream API answered 503");
+  await page.goBack();
+
   const report = page.locator("tr[data-type='export-report']");
   page.once("dialog", (dialog) => void dialog.accept());
   await report.getByRole("button", { name: "Pause export-report" }).click();
