@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Starts the database services the tests use, installing any that is missing (Debian packages).
-# Idempotent: a service that already answers is left alone. Usage: scripts/services.sh [postgres] [redis] [mariadb]
+# Idempotent: a service that already answers is left alone.
+# Usage: scripts/services.sh [postgres] [pgbouncer] [redis] [mariadb]
+# pgbouncer: PgBouncer 127.0.0.1:6432 in transaction mode in front of the local PostgreSQL (the
+# PostgreSQL store's pooler mode is tested through it).
 set -euo pipefail
 
 want=("$@")
-[ ${#want[@]} -eq 0 ] && want=(postgres redis mariadb)
+[ ${#want[@]} -eq 0 ] && want=(postgres pgbouncer redis mariadb)
 
 apt_updated=0
 apt_install() {
@@ -23,6 +26,7 @@ wait_for() { # name, command...
 }
 
 postgres_up() { pg_isready -q -h 127.0.0.1 -p 5432; }
+pgbouncer_up() { psql -h 127.0.0.1 -p 6432 -U postgres -Atqc "SELECT 1" postgres; }
 redis_up() { [ "$(redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null)" = PONG ]; }
 mariadb_up() { mysqladmin -h 127.0.0.1 -P 3306 -uroot ping; }
 
@@ -33,6 +37,33 @@ for svc in "${want[@]}"; do
       [ -n "$(ls /etc/postgresql 2>/dev/null)" ] || apt_install postgresql
       pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -1)" main start || true
       wait_for postgres postgres_up
+      ;;
+    pgbouncer)
+      pgbouncer_up >/dev/null 2>&1 && { echo "services: pgbouncer is up"; continue; }
+      command -v pgbouncer >/dev/null || [ -x /usr/sbin/pgbouncer ] || apt_install pgbouncer
+      mkdir -p /etc/pgbouncer /var/run/postgresql /var/log/postgresql
+      chown postgres:postgres /var/run/postgresql /var/log/postgresql
+      # Trust, as the PostgreSQL behind it; users must still be listed.
+      printf '"postgres" ""\n"root" ""\n' > /etc/pgbouncer/tasklane-ci-users.txt
+      cat > /etc/pgbouncer/tasklane-ci.ini <<'INI'
+[databases]
+* = host=127.0.0.1 port=5432
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = 6432
+unix_socket_dir =
+auth_type = trust
+auth_file = /etc/pgbouncer/tasklane-ci-users.txt
+pool_mode = transaction
+max_client_conn = 1000
+default_pool_size = 20
+ignore_startup_parameters = extra_float_digits
+logfile = /var/log/postgresql/pgbouncer-ci.log
+pidfile = /var/run/postgresql/pgbouncer-ci.pid
+INI
+      chmod 644 /etc/pgbouncer/tasklane-ci.ini /etc/pgbouncer/tasklane-ci-users.txt
+      /usr/sbin/pgbouncer -d -u postgres /etc/pgbouncer/tasklane-ci.ini
+      wait_for pgbouncer pgbouncer_up
       ;;
     redis)
       redis_up && { echo "services: redis is up"; continue; }

@@ -3,11 +3,6 @@ import type { TaskDefinition } from "../model/options.js";
 import type { PruneReport, Store } from "../store/store.js";
 import type { ResolvedWorkerOptions } from "./worker.js";
 
-/**
- * Background upkeep any node may do, all with conditional updates so several nodes can do it
- * at once: rescue runs whose lease expired (outcome `offline`), expire tasks past their
- * deadline, and prune old tasks and runs.
- */
 /** How long fired-tick records are kept (a schedule's latest is always kept: it guards against firing twice). */
 const TICK_RECORDS_KEPT_MS = 30 * 86_400_000;
 /**
@@ -20,6 +15,11 @@ const EXPIRE_EVERY = 5;
 const IDLE_RESCUE_EVERY = 5;
 const SLOW_CHORES_MS = 30_000;
 
+/**
+ * Background upkeep any node may do, all with conditional updates so several nodes can do it
+ * at once: rescue runs whose lease expired (outcome `offline`), expire tasks past their
+ * deadline, and prune old tasks and runs.
+ */
 export class Maintenance {
   private tickTimer: NodeJS.Timeout | null = null;
   private pruneTimer: NodeJS.Timeout | null = null;

@@ -323,8 +323,10 @@ export class Worker {
     this.pollTimer = setInterval(() => this.notify(), this.pollMs);
     this.leaseRenewer.start();
     this.unwatchChanges =
-      this.store.watchChanges?.((hint, dueAt) => {
+      this.store.watchChanges?.((hint, dueAt, types) => {
         if (hint === "schedules") return;
+        // New work of types this node does not run: stay asleep (every node hears every add).
+        if (hint === "work" && types && !this.handledTypes().some((t) => types.includes(t))) return;
         if (hint === "work" && dueAt !== undefined) this.wakeAt(dueAt);
         else if (hint !== "cancel") this.notify();
         // A cancel somewhere in the cluster: if it is one of ours, the lease check reports it now.

@@ -49,7 +49,8 @@ export async function openStore(config: StoreConfig): Promise<Store> {
 
 /**
  * `postgres://…`; the schema comes from `config.schema`, else a `schema` query parameter,
- * else `tasklane`.
+ * else `tasklane`. Behind PgBouncer in transaction mode: `pooler=transaction` and
+ * `direct_url=postgres://…` (straight to PostgreSQL, for LISTEN and migrations).
  */
 async function openPostgres(db: string, config: StoreConfig): Promise<Store> {
   let url: URL;
@@ -59,9 +60,24 @@ async function openPostgres(db: string, config: StoreConfig): Promise<Store> {
     throw new ConfigError(`db: ${describeDb(db)} is not a valid PostgreSQL URL (percent-encode special characters in the password)`);
   }
   const schema = config.schema ?? url.searchParams.get("schema") ?? "tasklane";
-  url.searchParams.delete("schema");
+  const pooler = url.searchParams.get("pooler");
+  if (pooler !== null && pooler !== "transaction" && pooler !== "session") {
+    throw new ConfigError(`db: pooler=${pooler}: expected transaction (PgBouncer pool_mode = transaction) or session`);
+  }
+  const directUrl = url.searchParams.get("direct_url") ?? undefined;
+  if (directUrl !== undefined && !/^postgres(ql)?:\/\//i.test(directUrl)) {
+    throw new ConfigError(`db: direct_url must be a postgres:// URL (percent-encoded inside the db URL), got "${describeDb(directUrl)}"`);
+  }
+  for (const param of ["schema", "pooler", "direct_url"]) url.searchParams.delete(param);
   try {
-    return await PostgresStore.open({ url: url.toString(), schema, migrate: config.migrate, poolSize: config.poolSize });
+    return await PostgresStore.open({
+      url: url.toString(),
+      schema,
+      migrate: config.migrate,
+      poolSize: config.poolSize,
+      pooler: pooler === "transaction" ? "transaction" : null,
+      directUrl,
+    });
   } catch (error) {
     if (error instanceof TasklaneError) throw error;
     throw new ConfigError(`db: cannot open database ${describeDb(db)}: ${(error as Error).message}`);
@@ -70,6 +86,8 @@ async function openPostgres(db: string, config: StoreConfig): Promise<Store> {
 
 /** Opens a store described by `threadConfig()` (inside a worker thread). */
 export async function openStoreFromThreadConfig(config: StoreThreadConfig): Promise<Store> {
-  if (config.dialect === "postgres") return PostgresStore.open({ url: config.url, schema: config.schema, poolSize: 1, migrate: false });
+  if (config.dialect === "postgres") {
+    return PostgresStore.open({ url: config.url, schema: config.schema, poolSize: 1, migrate: false, pooler: config.pooler, directUrl: config.directUrl });
+  }
   return new SqliteStore({ path: config.path, busyTimeoutMs: config.busyTimeoutMs, migrate: false });
 }

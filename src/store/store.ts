@@ -209,13 +209,16 @@ export interface StoreCapabilities {
 /** What a change notification is about: new or re-queued work, a cancel request, a schedule change, a type paused or resumed, or unknown (any commit). */
 export type ChangeHint = "work" | "cancel" | "schedules" | "types" | "any";
 
-/** Receives change notifications; `dueAt` (store clock, epoch ms): the work is due then, not now. */
-export type ChangeWatcher = (hint: ChangeHint, dueAt?: number) => void;
+/**
+ * Receives change notifications; `dueAt` (store clock, epoch ms): the work is due then, not now;
+ * `types`: the new work is of these types only (absent: of any type).
+ */
+export type ChangeWatcher = (hint: ChangeHint, dueAt?: number, types?: readonly string[]) => void;
 
 /** Serialisable description of a store, opened again inside a worker thread. */
 export type StoreThreadConfig =
   | { dialect: "sqlite"; path: string; busyTimeoutMs: number }
-  | { dialect: "postgres"; url: string; schema: string };
+  | { dialect: "postgres"; url: string; schema: string; pooler: "transaction" | null; directUrl: string };
 
 export interface InsertOptions {
   /**

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import pg from "pg";
 import { ValidationError } from "../../model/errors.js";
 import { WAKE_CHANNEL } from "./postgres-notify.js";
+import { WakeSender } from "./postgres-wake-sender.js";
 import type { PgRow } from "./postgres-rows.js";
 
 /**
@@ -39,6 +40,8 @@ export interface PgDbOptions {
   url: string;
   schema: string;
   poolSize: number;
+  /** `transaction`: `url` is a pooler in transaction mode (PgBouncer); see PostgresStoreOptions.pooler. */
+  pooler: "transaction" | null;
 }
 
 export class PgDb {
@@ -55,6 +58,9 @@ export class PgDb {
    * and are durable when they return.
    */
   readonly bookkeeping: pg.Pool;
+  readonly pooler: "transaction" | null;
+  /** Wake-ups of committed adds, sent after their commit (see WakeSender). */
+  readonly wakes: WakeSender;
   private clockOffsetMs = 0;
   private clockMeasuredAt = 0;
   private readonly statementNames = new Map<string, string>();
@@ -73,15 +79,22 @@ export class PgDb {
       idleTimeoutMillis: 30_000,
     });
     this.pool.on("error", () => undefined);
+    this.pooler = options.pooler;
     this.bookkeeping = new pg.Pool({
       connectionString: options.url,
       max: Math.max(2, Math.ceil(options.poolSize / 2)),
       types,
       application_name: "tasklane-worker",
       idleTimeoutMillis: 30_000,
-      options: "-c synchronous_commit=off",
+      // A pooler in transaction mode hands each transaction to any server connection, so it
+      // refuses startup options (PgBouncer: "unsupported startup parameter"): there,
+      // bookkeeping commits wait for the WAL flush like every other.
+      ...(options.pooler === "transaction" ? {} : { options: "-c synchronous_commit=off" }),
     });
     this.bookkeeping.on("error", () => undefined);
+    this.wakes = new WakeSender(this.schema, async (channel, payloads) => {
+      await this.book("SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p", [channel, payloads]);
+    });
   }
 
   async query<R extends PgRow = PgRow>(text: string, values: unknown[] = [], client?: pg.ClientBase): Promise<R[]> {
@@ -96,6 +109,9 @@ export class PgDb {
    * EXPLAIN's planning time on this machine); a named statement is parsed and planned once.
    */
   async book<R extends PgRow = PgRow>(text: string, values: unknown[] = []): Promise<R[]> {
+    // Behind a pooler in transaction mode a statement prepared on one server connection is not
+    // there on the next (PgBouncer before 1.21 does not carry them over): planned every time.
+    if (this.pooler === "transaction") return (await this.bookkeeping.query<R>(text, values)).rows;
     const config = { name: this.statementName(text), text, values };
     try {
       return (await this.bookkeeping.query<R>(config)).rows;
@@ -157,6 +173,7 @@ export class PgDb {
   }
 
   async close(): Promise<void> {
+    await this.wakes.flush();
     await this.pool.end().catch(() => undefined);
     await this.bookkeeping.end().catch(() => undefined);
   }

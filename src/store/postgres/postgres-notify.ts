@@ -4,13 +4,17 @@ import type { ChangeHint, ChangeWatcher } from "../store.js";
 /** The NOTIFY channel for wake-ups; the payload is the schema, so schemas sharing a database stay apart. */
 export const WAKE_CHANNEL = "tasklane_wake";
 
+/** NOTIFY payloads are limited to 8,000 bytes; past this, a wake-up names no types (wakes every node). */
+const MAX_TYPES_PAYLOAD = 7000;
+
 /**
- * Payloads on the wake channel: `schema` (work due now), `schema:at:MS` (work added that is due
- * at MS by the database clock, none due now), `schema:cancel`, `schema:schedules`, `schema:types`
- * (a type paused or resumed). Other
- * schemas' payloads are ignored.
+ * Payloads on the wake channel: `schema` (work due now, of any type), `schema:work:["a","b"]`
+ * (work due now of these types: a node that runs none of them stays asleep), `schema:at:MS`
+ * (work added that is due at MS by the database clock, none due now), `schema:cancel`,
+ * `schema:schedules`, `schema:types` (a type paused or resumed). Other schemas' payloads are
+ * ignored.
  */
-export function parseWakePayload(schema: string, payload: string): { hint: ChangeHint; dueAt?: number } | null {
+export function parseWakePayload(schema: string, payload: string): { hint: ChangeHint; dueAt?: number; types?: string[] } | null {
   if (payload === schema) return { hint: "work" };
   if (!payload.startsWith(`${schema}:`)) return null;
   const rest = payload.slice(schema.length + 1);
@@ -21,7 +25,22 @@ export function parseWakePayload(schema: string, payload: string): { hint: Chang
     const dueAt = Number(rest.slice(3));
     return Number.isFinite(dueAt) ? { hint: "work", dueAt } : { hint: "work" };
   }
+  if (rest.startsWith("work:")) {
+    try {
+      const types: unknown = JSON.parse(rest.slice(5));
+      if (Array.isArray(types) && types.every((t) => typeof t === "string")) return { hint: "work", types };
+    } catch {
+      // Not ours to judge: wake for any type rather than miss work.
+    }
+    return { hint: "work" };
+  }
   return null;
+}
+
+/** The payload announcing work due now of `types` (see parseWakePayload). */
+export function wakePayloadFor(schema: string, types: string[]): string {
+  const named = `${schema}:work:${JSON.stringify(types)}`;
+  return Buffer.byteLength(named) <= MAX_TYPES_PAYLOAD ? named : schema;
 }
 
 /**
@@ -84,7 +103,7 @@ export class PgWakeups {
       const wake = parseWakePayload(this.schema, n.payload ?? "");
       if (!wake) return;
       if (wake.hint === "types") this.onTypesChanged();
-      for (const watcher of this.watchers) watcher(wake.hint, wake.dueAt);
+      for (const watcher of this.watchers) watcher(wake.hint, wake.dueAt, wake.types);
     });
     // Known from the start, so close() ends it even while it is still connecting.
     this.listener = client;

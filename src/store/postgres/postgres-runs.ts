@@ -24,8 +24,30 @@ export function followUpsInsert(S: string, ended: string): string {
     RETURNING id, type, owner, status, run_at, created_at, attempt, run_count`;
 }
 
+/**
+ * The running tasks named by `named` (a CTE with columns id and run_no), locked, with the
+ * physical address (row_tid) and status of the locked version, for an UPDATE that joins on
+ * `t.ctid = row_tid` and checks `row_status` (the lock keeps both true until commit).
+ *
+ * One primary-key probe per named run, whatever the statistics say. Joining the runs to tasks
+ * on id and status let the planner read every running row version through tasks_running (dead
+ * ones included, which a transaction held open elsewhere keeps) or hash a seq scan of tasks:
+ * a finish of 50 took 3.8 ms, then 408 ms once 60,000 runs had started during a hold. A
+ * LATERAL subquery with FOR UPDATE is never flattened into a join, and without a status
+ * condition no partial index applies, so each probe is an index scan of tasks_pkey (the test
+ * "PostgreSQL run-statement plans" reads the plans under both kinds of stale statistics).
+ *
+ * Locks are taken in id order: two multi-row updates of the same running tasks (a renewal and
+ * the finish of the same runs, from two connections) would otherwise deadlock.
+ */
+function lockRuns(S: string, named: string): string {
+  return `SELECT n.*, l.row_tid, l.row_status FROM (SELECT * FROM ${named} ORDER BY id) n
+        CROSS JOIN LATERAL (SELECT t.ctid AS row_tid, t.status AS row_status FROM ${S}.tasks t
+          WHERE t.id = n.id AND t.run_count = n.run_no FOR UPDATE) l`;
+}
+
 /** Statements of running and ending runs. */
-function runStatements(S: string) {
+export function runStatements(S: string) {
   // A re-queue becomes final when a cancel was requested, or when no run is left (maxRuns):
   // nothing would ever claim, rescue or retry it otherwise.
   const NEXT = `(CASE WHEN f.next = 'queued' AND t.cancel_requested THEN 'cancelled'
@@ -35,10 +57,7 @@ function runStatements(S: string) {
         SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(id text, run_no int, next text, delay_ms float8, refund int,
           result jsonb, error jsonb, p_current float8, p_total float8, p_message text, p_rate float8, p_at text, outcome text)
       ),
-      locked AS (
-        SELECT t.id FROM ${S}.tasks t JOIN f ON t.id = f.id AND t.run_count = f.run_no
-        WHERE t.status = 'running' ORDER BY t.id FOR UPDATE OF t
-      ),
+      locked AS (${lockRuns(S, "f")}),
       upd AS (
         UPDATE ${S}.tasks t SET
           status = ${NEXT},
@@ -56,7 +75,7 @@ function runStatements(S: string) {
           progress_message = CASE WHEN f.p_at IS NOT NULL THEN f.p_message ELSE t.progress_message END,
           progress_rate = CASE WHEN f.p_at IS NOT NULL THEN f.p_rate ELSE t.progress_rate END,
           progress_at = CASE WHEN f.p_at IS NOT NULL THEN f.p_at::timestamptz ELSE t.progress_at END
-        FROM f JOIN locked ON locked.id = f.id WHERE t.id = f.id AND t.run_count = f.run_no AND t.status = 'running'
+        FROM locked f WHERE t.ctid = f.row_tid AND f.row_status = 'running'
         RETURNING t.id, t.run_count, t.status, t.run_at, t.attempt, t.updated_at, t.finished_at, t.delete_at,
           t.node, t.started_at, f.refund, f.outcome, f.result, f.error, t.type, t.follow_ups, t.owner
       ),
@@ -76,35 +95,27 @@ function runStatements(S: string) {
         CASE WHEN status = 'queued' AND run_at <= now()::timestamptz(3) THEN pg_notify($2, $3) END AS woke,
         (SELECT pg_notify($2, $3) FROM kids LIMIT 1) AS kids_woke
       FROM upd`,
-    // Every multi-row update of running tasks (renew, progress, finish) first locks its rows in
-    // id order: two of them over the same rows (a renewal and the finish of the same runs, from
-    // two connections) would otherwise deadlock.
-    renew: `WITH locked AS (
-        SELECT t.id FROM ${S}.tasks t JOIN unnest($1::text[], $2::int[]) AS r(id, run_no) ON t.id = r.id AND t.run_count = r.run_no
-        WHERE t.status = 'running' ORDER BY t.id FOR UPDATE OF t
-      )
+    renew: `WITH r AS (SELECT * FROM unnest($1::text[], $2::int[]) AS r(id, run_no)),
+      locked AS (${lockRuns(S, "r")})
       UPDATE ${S}.tasks t SET lease_expires_at = now() + $3 * interval '1 millisecond'
-      FROM locked WHERE t.id = locked.id AND t.status = 'running'
+      FROM locked r WHERE t.ctid = r.row_tid AND r.row_status = 'running'
       RETURNING t.id, t.run_count, t.cancel_requested`,
     progress: `WITH x AS (
         SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(id text, run_no int, current float8, total float8, message text, rate float8, at text)
       ),
-      locked AS (
-        SELECT t.id FROM ${S}.tasks t JOIN x ON t.id = x.id AND t.run_count = x.run_no
-        WHERE t.status = 'running' ORDER BY t.id FOR UPDATE OF t
-      )
+      locked AS (${lockRuns(S, "x")})
       UPDATE ${S}.tasks t SET progress_current = x.current, progress_total = x.total, progress_message = x.message,
         progress_rate = x.rate, progress_at = x.at::timestamptz
-      FROM x JOIN locked ON locked.id = x.id
-      WHERE t.id = x.id AND t.run_count = x.run_no AND t.status = 'running'`,
+      FROM locked x WHERE t.ctid = x.row_tid AND x.row_status = 'running'`,
     // In array order, so event ids follow the order the lines were written.
     eventInsert: `INSERT INTO ${S}.events (task_id, run_no, seq, at, level, message, data)
       SELECT e.v ->> 'task_id', (e.v ->> 'run_no')::int, (e.v ->> 'seq')::int, (e.v ->> 'at')::timestamptz, e.v ->> 'level',
         e.v ->> 'message', NULLIF(e.v -> 'data', 'null'::jsonb)
       FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e(v, ord)
-      -- Fenced like every write of a run: a run that lost its task writes no more lines.
-      WHERE EXISTS (SELECT 1 FROM ${S}.tasks t
-        WHERE t.id = e.v ->> 'task_id' AND t.run_count = (e.v ->> 'run_no')::int AND t.status = 'running')
+      -- Fenced like every write of a run: a run that lost its task writes no more lines. A scalar
+      -- subquery with no status condition, so it stays a primary-key probe per line (an EXISTS
+      -- may become a semi-join over tasks_running: see lockRuns).
+      WHERE (SELECT t.status = 'running' FROM ${S}.tasks t WHERE t.id = e.v ->> 'task_id' AND t.run_count = (e.v ->> 'run_no')::int)
       ORDER BY e.ord
       ON CONFLICT DO NOTHING`,
     runs: `SELECT task_id, run_no, attempt, node, started_at, ended_at, outcome, result, error FROM ${S}.runs WHERE task_id = $1

@@ -1,4 +1,6 @@
+import pg from "pg";
 import type { MigrationState, Store, ChangeWatcher, ClaimRequest, FinishApplied, RunFinish, SqlRunOptions, SqlRunResult, StoreCapabilities, StoreThreadConfig } from "../store.js";
+import { ConfigError } from "../../model/errors.js";
 import type { TaskRow } from "../../model/task-row.js";
 import { POSTGRES_MIGRATIONS } from "./migrations.js";
 import { PgClaims } from "./postgres-claim.js";
@@ -25,6 +27,15 @@ export interface PostgresStoreOptions {
   poolSize?: number;
   /** Apply pending migrations on open [true]. */
   migrate?: boolean;
+  /**
+   * `transaction` when `url` is a connection pooler in transaction mode (PgBouncer
+   * `pool_mode = transaction`): no startup options or prepared statements on pooled connections
+   * (bookkeeping commits then wait for the WAL flush), and `LISTEN` and migrations on
+   * `directUrl`. [none: `url` is PostgreSQL itself, or a pooler in session mode]
+   */
+  pooler?: "transaction" | null;
+  /** A connection straight to PostgreSQL, for `LISTEN` and migrations (session state). Required with `pooler: "transaction"`. [url] */
+  directUrl?: string;
 }
 
 /**
@@ -45,6 +56,7 @@ export class PostgresStore implements Store {
     roundTripClaims: true,
   };
   readonly schema: string;
+  private readonly directUrl: string;
   private readonly db: PgDb;
   private readonly wakeups: PgWakeups;
   private readonly tasks: PgTasks;
@@ -60,10 +72,16 @@ export class PostgresStore implements Store {
 
   private constructor(options: PostgresStoreOptions) {
     this.schema = options.schema ?? "tasklane";
-    this.db = new PgDb({ url: options.url, schema: this.schema, poolSize: options.poolSize ?? 10 });
+    if (options.pooler === "transaction" && !options.directUrl) {
+      throw new ConfigError(
+        "pooler: transaction mode needs directUrl (URL parameter direct_url): a connection straight to PostgreSQL for LISTEN and migrations",
+      );
+    }
+    this.directUrl = options.directUrl ?? options.url;
+    this.db = new PgDb({ url: options.url, schema: this.schema, poolSize: options.poolSize ?? 10, pooler: options.pooler ?? null });
     this.tasks = new PgTasks(this.db);
     this.claims = new PgClaims(this.db);
-    this.wakeups = new PgWakeups(options.url, this.schema, () => this.claims.forgetPausedTypes());
+    this.wakeups = new PgWakeups(this.directUrl, this.schema, () => this.claims.forgetPausedTypes());
     this.runs = new PgRuns(this.db);
     this.upkeep = new PgUpkeep(this.db);
     this.schedules = new PgSchedules(this.db, this.tasks);
@@ -76,6 +94,12 @@ export class PostgresStore implements Store {
   static async open(options: PostgresStoreOptions): Promise<PostgresStore> {
     const store = new PostgresStore(options);
     try {
+      // First, so that a pooler in transaction mode is caught before migrations (whose session
+      // lock it would strand on one of its server connections).
+      await store.db.book("SELECT 1").catch((error: Error) => {
+        if (!/startup parameter/i.test(error.message)) throw error;
+        throw new ConfigError(`db: ${error.message}: behind a pooler in transaction mode, add ?pooler=transaction&direct_url=… (see docs/cluster.md)`);
+      });
       if (options.migrate !== false) await store.migrate();
       await store.db.measureClock();
     } catch (error) {
@@ -90,7 +114,7 @@ export class PostgresStore implements Store {
   }
 
   threadConfig(): StoreThreadConfig {
-    return { dialect: "postgres", url: this.db.url, schema: this.schema };
+    return { dialect: "postgres", url: this.db.url, schema: this.schema, pooler: this.db.pooler, directUrl: this.directUrl };
   }
 
   async close(): Promise<void> {
@@ -105,7 +129,9 @@ export class PostgresStore implements Store {
   }
 
   async migrate(): Promise<number[]> {
-    const client = await this.db.pool.connect();
+    // A session of its own, straight to PostgreSQL: the lock below is held across transactions.
+    const client = new pg.Client({ connectionString: this.directUrl, application_name: "tasklane-migrate" });
+    await client.connect();
     const lockKey = `tasklane:migrate:${this.schema}`;
     try {
       // Concurrent starters queue here; the first applies, the others find nothing to do.
@@ -133,7 +159,7 @@ export class PostgresStore implements Store {
       return done;
     } finally {
       await client.query("SELECT pg_advisory_unlock(hashtext($1))", [lockKey]).catch(() => undefined);
-      client.release();
+      await client.end().catch(() => undefined);
     }
   }
 

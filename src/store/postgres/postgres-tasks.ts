@@ -4,7 +4,7 @@ import type { TaskStatus } from "../../model/status.js";
 import type { TaskRow } from "../../model/task-row.js";
 import { decodeCursor, encodeCursor } from "../cursor.js";
 import type { InsertLimits, InsertOptions, InsertOutcome, NewTask, TaskListFilter, TaskPage, TaskQuery, TaskStats, TaskStatsQuery } from "../store.js";
-import { WAKE_CHANNEL } from "./postgres-notify.js";
+import { WAKE_CHANNEL, wakePayloadFor } from "./postgres-notify.js";
 import { type PgRow, pgRowToTask } from "./postgres-rows.js";
 import { PgPart } from "./postgres-db.js";
 import { addedEvents, changedEvents, deletedEvents, insertTaskEvents } from "./postgres-task-events.js";
@@ -29,17 +29,21 @@ function taskStatements(S: string) {
       ins_events AS (${insertTaskEvents(S, addedEvents("ins"))})`;
   return {
     insert: `WITH ${insertWithEvents} SELECT * FROM ins`,
-    // The referenced scalar subquery makes the notify run (an unreferenced SELECT CTE would not).
-    // Tasks all due later tell their earliest due time, so idle nodes set a timer for it
-    // instead of polling every second (see parseWakePayload).
-    insertAndNotify: `WITH ${insertWithEvents},
-        woke AS (
-          SELECT pg_notify($2, CASE WHEN bool_and(scheduled_now)
-            THEN $3 || ':at:' || floor(extract(epoch FROM min(run_at)) * 1000)::bigint ELSE $3 END)
-          FROM ins HAVING count(*) > 0
-        )
-      SELECT ins.*, (SELECT count(*) FROM woke) AS woke FROM ins`,
   };
+}
+
+/**
+ * What committed adds announce: the types of the tasks due now, and the earliest due time of
+ * those due later (idle nodes set a timer for it instead of polling: see parseWakePayload).
+ */
+function wakeOf(rows: PgRow[]): { types: Set<string>; dueAt: number | null } {
+  const types = new Set<string>();
+  let dueAt: number | null = null;
+  for (const r of rows) {
+    if (!r.scheduled_now) types.add(r.type as string);
+    else dueAt = Math.min(dueAt ?? Infinity, (r.run_at as Date).getTime());
+  }
+  return { types, dueAt };
 }
 
 /** Tasks: adding (with business keys and queue limits), reading, listing, cancel, retry, delete, stats. */
@@ -56,12 +60,26 @@ export class PgTasks extends PgPart {
     const limited = [...new Set(tasks.map((t) => t.type))].filter((type) => limits.maxQueued.has(type)).sort();
     try {
       if (!options.tx && limited.length === 0) {
-        // The common case in one round trip: insert and wake the workers in one autocommit
-        // statement (a transaction would cost BEGIN, NOTIFY and COMMIT on top).
-        const rows = await this.query(this.sql.insertAndNotify, [this.insertPayload(tasks), ...this.notifyArgs()]);
-        return await this.insertOutcomes(tasks, new Map(rows.map((r) => [r.id as string, r])), this.pool);
+        // The common case in one round trip: one autocommit statement (a transaction would cost
+        // BEGIN and COMMIT on top), then the wake-up, after the commit (see WakeSender).
+        const inserted = new Map((await this.query(this.sql.insert, [this.insertPayload(tasks)])).map((r) => [r.id as string, r]));
+        const outcomes = await this.insertOutcomes(tasks, inserted, this.pool);
+        this.wake([...inserted.values()]);
+        return outcomes;
       }
-      return await this.insertInTransaction(tasks, limits, limited, options);
+      if (!options.tx) {
+        const { outcomes, inserted } = await this.transaction((client) => this.insertInTransaction(client, tasks, limits, limited));
+        this.wake(inserted);
+        return outcomes;
+      }
+      // Inside the caller's transaction: the wake-up is delivered at its commit, so workers wake
+      // only if the caller commits.
+      const client = options.tx as pg.ClientBase;
+      const { outcomes, inserted } = await this.insertInTransaction(client, tasks, limits, limited);
+      const { types, dueAt } = wakeOf(inserted);
+      const payloads = [...(types.size ? [wakePayloadFor(this.schema, [...types])] : []), ...(dueAt !== null ? [`${this.schema}:at:${dueAt}`] : [])];
+      if (payloads.length) await client.query("SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p", [WAKE_CHANNEL, payloads]);
+      return outcomes;
     } catch (error) {
       const e = error as { code?: string; constraint?: string; detail?: string };
       if (e.code === "23505" && e.constraint === "tasks_pkey") {
@@ -71,39 +89,39 @@ export class PgTasks extends PgPart {
     }
   }
 
-  private async insertInTransaction(tasks: NewTask[], limits: InsertLimits, limited: string[], options: InsertOptions): Promise<InsertOutcome[]> {
-    const run = async (client: pg.ClientBase): Promise<InsertOutcome[]> => {
-      if (limited.length) {
-        // maxQueued is a count, not a uniqueness: serialise adds of a limited type so two
-        // concurrent adds cannot both see room for one.
-        await client.query("SELECT pg_advisory_xact_lock(hashtext($1 || x)) FROM unnest($2::text[]) AS x", [`tasklane:${this.schema}:queued:`, limited]);
+  private wake(inserted: PgRow[]): void {
+    const { types, dueAt } = wakeOf(inserted);
+    if (types.size) this.db.wakes.wake(types, null);
+    if (dueAt !== null) this.db.wakes.wake([], dueAt);
+  }
+
+  /** An add in a transaction: one with a queue limit (maxQueued), or inside the caller's. */
+  private async insertInTransaction(
+    client: pg.ClientBase,
+    tasks: NewTask[],
+    limits: InsertLimits,
+    limited: string[],
+  ): Promise<{ outcomes: InsertOutcome[]; inserted: PgRow[] }> {
+    if (limited.length) {
+      // maxQueued is a count, not a uniqueness: serialise adds of a limited type so two
+      // concurrent adds cannot both see room for one.
+      await client.query("SELECT pg_advisory_xact_lock(hashtext($1 || x)) FROM unnest($2::text[]) AS x", [`tasklane:${this.schema}:queued:`, limited]);
+    }
+    const rows = await this.query(this.sql.insert, [this.insertPayload(tasks)], client);
+    const inserted = new Map(rows.map((r) => [r.id as string, r]));
+    const outcomes = await this.insertOutcomes(tasks, inserted, client);
+    if (limited.length) {
+      const counts = await this.query<{ type: string; n: number }>(
+        `SELECT type, count(*)::int AS n FROM ${this.S}.tasks WHERE status = 'queued' AND type = ANY($1::text[]) GROUP BY type`,
+        [limited],
+        client,
+      );
+      for (const { type, n } of counts) {
+        const max = limits.maxQueued.get(type)!;
+        if (n > max && outcomes.some((o) => !o.existing && o.task.type === type)) throw new QueueFullError(type, max);
       }
-      const rows = await this.query(this.sql.insert, [this.insertPayload(tasks)], client);
-      const inserted = new Map(rows.map((r) => [r.id as string, r]));
-      const outcomes = await this.insertOutcomes(tasks, inserted, client);
-      if (limited.length) {
-        const counts = await this.query<{ type: string; n: number }>(
-          `SELECT type, count(*)::int AS n FROM ${this.S}.tasks WHERE status = 'queued' AND type = ANY($1::text[]) GROUP BY type`,
-          [limited],
-          client,
-        );
-        for (const { type, n } of counts) {
-          const max = limits.maxQueued.get(type)!;
-          if (n > max && outcomes.some((o) => !o.existing && o.task.type === type)) throw new QueueFullError(type, max);
-        }
-      }
-      // Delivered at commit, so a transactional add wakes workers only if the caller commits.
-      if (inserted.size) {
-        const rows = [...inserted.values()];
-        const payload = rows.every((r) => r.scheduled_now)
-          ? `${this.schema}:at:${Math.min(...rows.map((r) => (r.run_at as Date).getTime()))}`
-          : this.schema;
-        await client.query("SELECT pg_notify($1, $2)", [WAKE_CHANNEL, payload]);
-      }
-      return outcomes;
-    };
-    if (options.tx) return run(options.tx as pg.ClientBase);
-    return this.transaction(run);
+    }
+    return { outcomes, inserted: [...inserted.values()] };
   }
 
   /** The parameter of the add statements: the tasks as one JSON array. */

@@ -127,20 +127,16 @@ export class PgUpkeep extends PgPart {
       [this.schema],
     );
     if (!stats || stats.recent || stats.changed < Math.max(1000, stats.live * 0.1)) return false;
-    const client = await this.pool.connect();
-    const key = `tasklane:${this.schema}:analyze`;
-    try {
-      const { rows } = await client.query<{ ok: boolean }>("SELECT pg_try_advisory_lock(hashtext($1)) AS ok", [key]);
+    // A transaction-level lock, released by the commit: a session-level one would stay with
+    // whichever server connection a pooler in transaction mode gave this statement.
+    return this.transaction(async (client) => {
+      const { rows } = await client.query<{ ok: boolean }>("SELECT pg_try_advisory_xact_lock(hashtext($1)) AS ok", [
+        `tasklane:${this.schema}:analyze`,
+      ]);
       if (!rows[0]!.ok) return false;
-      try {
-        await client.query(`ANALYZE ${this.S}.tasks`);
-      } finally {
-        await client.query("SELECT pg_advisory_unlock(hashtext($1))", [key]);
-      }
+      await client.query(`ANALYZE ${this.S}.tasks`);
       return true;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   // ---- users, tokens, task event log, queries and stats (HTTP API) ----
