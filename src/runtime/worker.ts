@@ -65,6 +65,12 @@ export interface WorkerOptions {
    * runs [false; the CLI's worker turns it on].
    */
   containHandlerCrashes?: boolean;
+  /**
+   * Most runners in each isolation pool, 1..concurrency; also the most runs of the pool this
+   * node claims at once [thread: min(concurrency, 4 × cpuCapacity/100); process: min(concurrency,
+   * 2 × cpuCapacity/100)]. Raise it to `concurrency` for isolated handlers that mostly wait on I/O.
+   */
+  maxRunners?: number;
   /** An isolated runner is replaced after this many runs, 1..10000000 [10000]. */
   recycleRunnersAfter?: number;
   /**
@@ -102,7 +108,9 @@ export interface WorkerOptions {
 
 export type DispatchOrder = DispatchPolicy["order"];
 
-export type ResolvedWorkerOptions = Required<Omit<WorkerOptions, "overload" | "types" | "dispatch" | "pollIntervalMs" | "fetchAheadMs" | "claimBatch">> & {
+export type ResolvedWorkerOptions = Required<Omit<WorkerOptions, "overload" | "types" | "dispatch" | "pollIntervalMs" | "fetchAheadMs" | "claimBatch" | "maxRunners">> & {
+  /** Null: from concurrency and CPU capacity, per mode (see `WorkerOptions.maxRunners`). */
+  maxRunners: number | null;
   /** Null: chosen by the store (see `WorkerOptions.claimBatch`). */
   claimBatch: number | null;
   /** Null: chosen by the store (see `WorkerOptions.fetchAheadMs`). */
@@ -147,8 +155,9 @@ export function resolveWorkerOptions(o: WorkerOptions = {}): ResolvedWorkerOptio
   if (fetchAheadMs !== null && (typeof fetchAheadMs !== "number" || !Number.isFinite(fetchAheadMs) || fetchAheadMs < 0 || fetchAheadMs > 60_000)) {
     throw new ValidationError("fetchAheadMs", `fetchAheadMs: ${String(o.fetchAheadMs)} is not allowed; use 0 (off) to 60000 milliseconds`);
   }
+  const concurrency = o.concurrency ?? 10;
   return {
-    concurrency: o.concurrency ?? 10,
+    concurrency,
     claimBatch: o.claimBatch === undefined ? null : checkInt("claimBatch", o.claimBatch, 100, 1, 10_000, "tasks"),
     fetchAheadMs,
     pollIntervalMs: o.pollIntervalMs ?? null,
@@ -159,6 +168,7 @@ export function resolveWorkerOptions(o: WorkerOptions = {}): ResolvedWorkerOptio
     abortGraceMs: checkInt("abortGraceMs", o.abortGraceMs, 2000, 0, MAX_KILL_AFTER_MS, "milliseconds"),
     isolation: checkIsolation(o.isolation),
     containHandlerCrashes: o.containHandlerCrashes ?? false,
+    maxRunners: o.maxRunners === undefined ? null : checkInt("maxRunners", o.maxRunners, concurrency, 1, concurrency, "runners (at most the node's concurrency)"),
     recycleRunnersAfter: checkInt("recycleRunnersAfter", o.recycleRunnersAfter, 10_000, 1, 10_000_000, "runs"),
     recycleRunnersAboveMb:
       o.recycleRunnersAboveMb === null ? null : checkInt("recycleRunnersAboveMb", o.recycleRunnersAboveMb, 256, 1, 65_536, "MB (or null: never)"),
@@ -249,6 +259,8 @@ export class Worker {
       options.isolation,
       {
         concurrency: options.concurrency,
+        cpuCapacity: options.cpuCapacity,
+        maxRunners: options.maxRunners,
         recycleAfter: options.recycleRunnersAfter,
         recycleAboveMb: options.recycleRunnersAboveMb,
         idleMs: 30_000,
@@ -472,10 +484,19 @@ export class Worker {
 
   private claimableTypes(runningByType: Map<string, number> = this.runningByType): ClaimType[] {
     const out: ClaimType[] = [];
+    // Runs per isolation pool (claimed, running, or being written): a pool runs one per runner.
+    const inPool = new Map<string, number>();
+    for (const [type, n] of runningByType) {
+      const def = this.registry.get(type);
+      const capacity = def && n > 0 ? this.isolation.capacityOf(def) : null;
+      if (capacity) inPool.set(capacity.pool, (inPool.get(capacity.pool) ?? 0) + n);
+    }
     for (const [type, def] of this.registry) {
       if (this.options.types && !this.options.types.includes(type)) continue;
       const flow = flowLimitsOf(def);
-      const slots = def.concurrency === undefined ? Infinity : def.concurrency - (runningByType.get(type) ?? 0);
+      let slots = def.concurrency === undefined ? Infinity : def.concurrency - (runningByType.get(type) ?? 0);
+      const capacity = this.isolation.capacityOf(def);
+      if (capacity) slots = Math.min(slots, capacity.max - (inPool.get(capacity.pool) ?? 0));
       if (slots > 0) out.push(flow ? { type, slots, flow } : { type, slots });
     }
     return out;
@@ -704,7 +725,8 @@ export class Worker {
     if (this.running.size === 0) for (const w of [...this.idleWaiters]) w();
     if (this.accepting) {
       const def = this.registry.get(type);
-      if (def?.concurrency !== undefined || def?.concurrencyLimit || def?.rateLimit || run.task.cpu > 0) this.maybeMore = true;
+      const limited = def?.concurrency !== undefined || def?.concurrencyLimit || def?.rateLimit || run.task.cpu > 0;
+      if (limited || (def && this.isolation.modeOf(def) !== "none")) this.maybeMore = true;
       if (claimNow) this.schedulePump();
     }
   }

@@ -18,7 +18,9 @@ for (const isolation of SUITE_ISOLATIONS) {
       const env = { concurrency: 4, leaseMs: 2000, heartbeatMs: 300, pollIntervalMs: 200, maintenanceMs: 200 };
 
       const a = await scenario.startWorker("node-a", env);
-      const long = await lane.add("record", { ms: 3000 }, { attempts: 3 });
+      // Far longer than node A can live: on a loaded machine B may take seconds to start, and a
+      // short first run could end on A before the kill (it did, with 3 s). The rescued run is short.
+      const long = await lane.add("record", { ms: 600_000, thenMs: 500 }, { attempts: 3 });
       const claimed = await waitForTask(lane, long.id, "running", (t) => t.node === "node-a");
       expect(claimed.runCount).toBe(1);
 

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach } from "vitest";
 import path from "node:path";
-import { Tasklane, type TasklaneOptions } from "../../src/index.js";
+import { Tasklane, type Isolation, type TasklaneOptions } from "../../src/index.js";
+import { Probe } from "../fixtures/runtime/probe.js";
 import type { TaskRow } from "../../src/model/task-row.js";
 import { schemaFactory, TEST_PG_URL } from "./postgres.js";
 import { tempDir } from "./temp.js";
@@ -8,6 +9,21 @@ import { tempDir } from "./temp.js";
 /** Every backend the runtime tests run on. */
 export const BACKENDS = ["sqlite", "postgres"] as const;
 export type Backend = (typeof BACKENDS)[number];
+
+/**
+ * The modes the runtime suites about handlers run in on `backend`: the same tests, handlers
+ * inline and in a worker-thread pool (their handlers live in test/fixtures/runtime/tasks.ts and
+ * report through the probe). `thread` on SQLite only: the isolated invoker sits between the
+ * worker and the handler, the same code whatever the store, and PostgreSQL's own paths (claim
+ * batches, fetch-ahead, notifications) run isolated in test/cluster (PostgreSQL, none and thread)
+ * and test/runtime/isolation.test.ts (both stores, thread and process). Measured on the project's
+ * machine (2 shared cores, loaded): the five suites' thread variants cost 111 s of test time on
+ * SQLite and 151 s more on PostgreSQL; the five files took 98 s of wall in none mode only, 252 s
+ * with thread on both stores, 138 s (with bounds.test.ts) with thread on SQLite only.
+ */
+export function runtimeIsolations(backend: Backend): readonly Isolation[] {
+  return backend === "sqlite" ? ["none", "thread"] : ["none"];
+}
 
 /** Polls `fn` until it returns a truthy value; fails with `what` after `timeoutMs`. */
 export async function waitFor<T>(fn: () => Promise<T> | T, what: string, timeoutMs = 15_000): Promise<NonNullable<T>> {
@@ -39,7 +55,7 @@ function withSchema(url: string, schema: string): string {
  * PostgreSQL schemas. `file()` names a fresh database (a `db` URL); lanes opened with the same
  * `file` share it, like processes sharing a database.
  */
-export function laneFactory(backend: Backend = "sqlite") {
+export function laneFactory(backend: Backend = "sqlite", isolation: Isolation = "none") {
   const tmp = tempDir("tasklane-rt-");
   const schemas = schemaFactory("tl_rt");
   const open: Tasklane[] = [];
@@ -54,7 +70,7 @@ export function laneFactory(backend: Backend = "sqlite") {
       const lane = await Tasklane.open({
         db: options.file ?? file(),
         ...options,
-        worker: { pollIntervalMs: 50, maintenanceMs: 50, overload: false, ...options.worker },
+        worker: { pollIntervalMs: 50, maintenanceMs: 50, overload: false, isolation, ...options.worker },
       });
       open.push(lane);
       return lane;
@@ -69,14 +85,29 @@ export function laneFactory(backend: Backend = "sqlite") {
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** A lane factory per test, cleaned up after each: `const lanes = useLanes();` then `lanes().open()`. */
-export function useLanes(backend: Backend = "sqlite"): () => ReturnType<typeof laneFactory> {
+/**
+ * A lane factory per test, cleaned up after each: `const lanes = useLanes();` then
+ * `lanes().open()`. Its lanes' workers run handlers in `isolation` unless a test says otherwise.
+ */
+export function useLanes(backend: Backend = "sqlite", isolation: Isolation = "none"): () => ReturnType<typeof laneFactory> {
   let lanes: ReturnType<typeof laneFactory>;
   beforeEach(() => {
-    lanes = laneFactory(backend);
+    lanes = laneFactory(backend, isolation);
   });
   afterEach(async () => {
     await lanes.cleanup();
   });
   return () => lanes;
+}
+
+/** A probe per test (what handlers of test/fixtures/runtime/tasks.ts say, and their gates): `const probe = useProbe();` then `probe()`. */
+export function useProbe(): () => Probe {
+  let probe: Probe;
+  beforeEach(() => {
+    probe = new Probe();
+  });
+  afterEach(() => {
+    probe.close();
+  });
+  return () => probe;
 }

@@ -3,6 +3,8 @@ import { z } from "zod";
 import { defineTask, QueueFullError, UnknownTaskTypeError, ValidationError } from "../../src/index.js";
 import { BACKENDS, useLanes, sleep, waitFor, waitForStatus } from "../helpers/lane.js";
 
+// In isolation "none" only: admission (params, queue limits, unknown types) happens when a task is
+// added, before any handler runs. The suites about handlers run in "thread" too (runtimeIsolations).
 for (const backend of BACKENDS) {
 describe(`on ${backend}`, () => {
   const useLane = useLanes(backend);

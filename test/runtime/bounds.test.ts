@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { defineTask, Tasklane, ValidationError } from "../../src/index.js";
 import { MAX_ERROR_TEXT } from "../../src/runtime/bounds.js";
+import { poolSize } from "../../src/runtime/isolation/pool-size.js";
 import { BACKENDS, useLanes, waitForStatus } from "../helpers/lane.js";
 
 /** Blocks the event loop, as a CPU-bound handler does. */
@@ -101,8 +102,25 @@ describe("validation of the new options", () => {
       await expect(l.start({ maxResultBytes: 10 })).rejects.toThrow(/maxResultBytes: 10 is not allowed; use a whole number of bytes from 1024 to 268435456/);
       await expect(l.start({ claimBatch: 0 })).rejects.toThrow(/claimBatch: 0 is not allowed; use a whole number of tasks from 1 to 10000/);
       await expect(l.start({ claimBatch: 2.5 })).rejects.toThrow(/claimBatch: 2.5 is not allowed/);
+      await expect(l.start({ maxRunners: 0 })).rejects.toThrow(/maxRunners: 0 is not allowed; use a whole number of runners \(at most the node's concurrency\) from 1 to 10/);
+      await expect(l.start({ concurrency: 4, maxRunners: 5 })).rejects.toThrow(/maxRunners: 5 is not allowed; .* from 1 to 4/);
+      await expect(l.start({ maxRunners: 1.5 })).rejects.toBeInstanceOf(ValidationError);
     } finally {
       await l.close();
     }
+  });
+});
+
+describe("isolation pool size", () => {
+  it("follows the node's concurrency and CPU capacity per mode, unless maxRunners is set", () => {
+    // 2 cores: 4 threads or 2 child processes per core, never above the concurrency.
+    expect(poolSize("thread", 10, 200, null)).toEqual({ max: 8, warm: 2 });
+    expect(poolSize("process", 10, 200, null)).toEqual({ max: 4, warm: 2 });
+    expect(poolSize("thread", 3, 200, null)).toEqual({ max: 3, warm: 2 });
+    expect(poolSize("process", 100, 1600, null)).toEqual({ max: 32, warm: 16 });
+    // Half a core still gets a runner; warm never exceeds max.
+    expect(poolSize("process", 10, 50, null)).toEqual({ max: 1, warm: 1 });
+    expect(poolSize("thread", 10, 200, 10)).toEqual({ max: 10, warm: 2 });
+    expect(poolSize("thread", 10, 800, 3)).toEqual({ max: 3, warm: 3 });
   });
 });

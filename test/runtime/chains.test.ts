@@ -1,62 +1,46 @@
 import { describe, expect, it } from "vitest";
-import { defineTask, NonRetryableError, ValidationError } from "../../src/index.js";
-import { BACKENDS, useLanes, waitForStatus } from "../helpers/lane.js";
+import { ValidationError } from "../../src/index.js";
+import { chain, record } from "../fixtures/runtime/tasks.js";
+import { BACKENDS, runtimeIsolations, useLanes, useProbe, waitFor, waitForStatus } from "../helpers/lane.js";
+
+type Link = { type: string; params: unknown; parent: unknown };
+const links = (...names: string[]) => chain.filter((d) => names.includes(d.name));
 
 for (const backend of BACKENDS) {
-  describe(`follow-up chains on ${backend}`, () => {
-    const useLane = useLanes(backend);
+  for (const isolation of runtimeIsolations(backend)) {
+  describe(`follow-up chains on ${backend}, isolation ${isolation}`, () => {
+    const useLane = useLanes(backend, isolation);
+    const probe = useProbe();
 
     it("adds and runs tasks and follow-ups whose params are null", async () => {
       const lane = await useLane().open();
-      const seen: unknown[] = [];
-      lane.register(
-        defineTask({ name: "parent", run: () => "done" }),
-        defineTask({ name: "child", run: (ctx) => void seen.push(ctx.params) }),
-      );
+      lane.register(...links("alert", "after"));
       await lane.start();
-      const plain = await lane.add("child", null);
+      const plain = await lane.add("alert", null);
       expect(plain.params).toBeNull();
-      const parent = await lane.add("parent", null, { then: [{ type: "child", params: null }] });
-      expect(await waitForStatus(lane, parent.id, ["succeeded"])).toMatchObject({ params: null });
-      expect(await waitForStatus(lane, `${parent.id}.1`, ["succeeded"])).toMatchObject({ params: null });
-      expect(seen).toEqual([null, null]);
+      const parent = await lane.add("after", null, { then: [{ type: "alert", params: null }] });
+      expect(await waitForStatus(lane, parent.id, ["succeeded"], 60_000)).toMatchObject({ params: null });
+      expect(await waitForStatus(lane, `${parent.id}.1`, ["succeeded"], 60_000)).toMatchObject({ params: null });
+      await waitForStatus(lane, plain.id, ["succeeded"], 60_000);
+      await waitFor(() => probe().heard("link").length === 3, "three links heard");
+      expect(probe().data<Link>("link").map((l) => l.params)).toEqual([null, null, null]);
     });
 
     it("runs a chain of three in order, each receiving its parent's result (export → mail → delete)", async () => {
       const lane = await useLane().open({ worker: { concurrency: 4 } });
-      const seen: Array<{ step: string; parent: unknown }> = [];
-      lane.register(
-        defineTask({
-          name: "export",
-          run: (ctx) => {
-            seen.push({ step: "export", parent: ctx.parent });
-            return { file: `/tmp/${(ctx.params as { month: string }).month}.csv` };
-          },
-        }),
-        defineTask({
-          name: "mail",
-          run: (ctx) => {
-            seen.push({ step: "mail", parent: ctx.parent });
-            return { mailed: (ctx.parent!.result as { file: string }).file, to: (ctx.params as { to: string }).to };
-          },
-        }),
-        defineTask({
-          name: "delete-file",
-          run: (ctx) => {
-            seen.push({ step: "delete", parent: ctx.parent });
-            return { deleted: (ctx.parent!.result as { mailed: string }).mailed };
-          },
-        }),
-      );
+      lane.register(...links("export", "mail", "delete-file"));
       await lane.start();
       const parent = await lane.add("export", { month: "2026-10" }, {
         owner: "alice",
         then: [{ type: "mail", params: { to: "ops@example.com" }, options: { then: [{ type: "delete-file" }] } }],
       });
       expect(parent.followUps).toMatchObject([{ id: `${parent.id}.1`, on: "success", type: "mail", owner: "alice" }]);
-      const last = await waitForStatus(lane, `${parent.id}.1.1`, ["succeeded"]);
-      expect(seen.map((s) => s.step)).toEqual(["export", "mail", "delete"]);
+      const last = await waitForStatus(lane, `${parent.id}.1.1`, ["succeeded"], 60_000);
+      await waitFor(() => probe().heard("link").length === 3, "three links heard");
+      const seen = probe().data<Link>("link");
+      expect(seen.map((s) => s.type)).toEqual(["export", "mail", "delete-file"]);
       expect(seen[0]!.parent).toBeNull();
+      // Dates cross a runner's boundary as dates (structured clone), so the parents compare alike.
       expect(seen[1]!.parent).toMatchObject({ id: parent.id, type: "export", status: "succeeded", result: { file: "/tmp/2026-10.csv" } });
       expect(seen[2]!.parent).toMatchObject({ id: `${parent.id}.1`, result: { mailed: "/tmp/2026-10.csv", to: "ops@example.com" } });
       expect(last).toMatchObject({ owner: "alice", result: { deleted: "/tmp/2026-10.csv" }, parent: { id: `${parent.id}.1` } });
@@ -64,33 +48,23 @@ for (const backend of BACKENDS) {
 
     it("stops when a link fails; an onFailure follow-up runs instead, with the error", async () => {
       const lane = await useLane().open();
-      const ran: string[] = [];
-      let failure: unknown = null;
-      lane.register(
-        defineTask({ name: "step", run: (ctx) => void ran.push((ctx.params as { n: number }).n.toString()) }),
-        defineTask({
-          name: "broken",
-          run: () => {
-            ran.push("broken");
-            throw new NonRetryableError("disk full");
-          },
-        }),
-        defineTask({ name: "alert", run: (ctx) => void (failure = ctx.parent) }),
-      );
+      lane.register(...links("export", "broken", "alert"));
       await lane.start();
-      const head = await lane.add("step", { n: 1 }, {
-        then: [{ type: "broken", options: { then: [{ type: "step", params: { n: 3 } }], onFailure: [{ type: "alert" }] } }],
+      const head = await lane.add("export", { month: "1" }, {
+        then: [{ type: "broken", options: { then: [{ type: "export", params: { month: "3" } }], onFailure: [{ type: "alert" }] } }],
       });
-      await waitForStatus(lane, `${head.id}.1.2`, ["succeeded"]);
-      expect(ran).toEqual(["1", "broken"]);
+      await waitForStatus(lane, `${head.id}.1.2`, ["succeeded"], 60_000);
+      await waitFor(() => probe().heard("link").length === 3, "three links heard");
+      const seen = probe().data<Link>("link");
+      expect(seen.map((s) => s.type)).toEqual(["export", "broken", "alert"]);
       expect(await lane.get(`${head.id}.1.1`)).toBeNull();
-      expect(failure).toMatchObject({ id: `${head.id}.1`, status: "failed", error: { message: "disk full" } });
+      expect(seen[2]!.parent).toMatchObject({ id: `${head.id}.1`, status: "failed", error: { message: "disk full" } });
     });
 
     it("adds nothing after a cancelled task", async () => {
       const lane = await useLane().open();
-      lane.register(defineTask({ name: "a", run: () => 1 }), defineTask({ name: "b", run: () => 2 }));
-      const t = await lane.add("a", {}, { delay: "1h", then: [{ type: "b" }], onFailure: [{ type: "b" }] });
+      lane.register(...links("export", "alert"));
+      const t = await lane.add("export", { month: "1" }, { delay: "1h", then: [{ type: "alert" }], onFailure: [{ type: "alert" }] });
       await lane.cancel(t.id);
       await lane.start();
       await new Promise((r) => setTimeout(r, 200));
@@ -99,33 +73,36 @@ for (const backend of BACKENDS) {
 
     it("takes follow-ups from the type's definition, and an add may replace them", async () => {
       const lane = await useLane().open();
-      lane.register(defineTask({ name: "after", run: () => "after" }), defineTask({ name: "other", run: () => "other" }));
-      lane.register(defineTask({ name: "main", then: [{ type: "after" }], run: () => "main" }));
+      lane.register(...links("after", "other"));
+      const main = links("main")[0]!;
+      lane.register({ ...main, then: [{ type: "after" }] });
       await lane.start();
       const a = await lane.add("main");
       const b = await lane.add("main", {}, { then: [{ type: "other" }] });
-      expect((await waitForStatus(lane, `${a.id}.1`, ["succeeded"])).type).toBe("after");
-      expect((await waitForStatus(lane, `${b.id}.1`, ["succeeded"])).type).toBe("other");
+      expect((await waitForStatus(lane, `${a.id}.1`, ["succeeded"], 60_000)).type).toBe("after");
+      expect((await waitForStatus(lane, `${b.id}.1`, ["succeeded"], 60_000)).type).toBe("other");
     });
 
     it("refuses a bad follow-up at add time, naming it, and stores nothing", async () => {
       const lane = await useLane().open();
       const { z } = await import("zod");
-      lane.register(defineTask({ name: "a", run: () => 1 }), defineTask({ name: "typed", params: z.object({ n: z.number() }), run: () => 1 }));
-      await expect(lane.add("a", {}, { then: [{ type: "nope" }] })).rejects.toThrow(/unknown task type "nope"/);
-      await expect(lane.add("a", {}, { then: [{ type: "typed", params: { n: "x" } }] })).rejects.toThrow(/then\[0\].*params of "typed" are invalid/);
-      await expect(lane.add("a", {}, { then: [{ type: "a", options: { key: "k" } as never }] })).rejects.toThrow(/then\[0\]\.options\.key: not allowed/);
-      await expect(lane.add("a", {}, { onFailure: [{ type: "a", options: { priority: 1.5 } }] })).rejects.toBeInstanceOf(ValidationError);
+      lane.register(record, { ...links("alert")[0]!, params: z.object({ n: z.number() }) });
+      await expect(lane.add("record", {}, { then: [{ type: "nope" }] })).rejects.toThrow(/unknown task type "nope"/);
+      await expect(lane.add("record", {}, { then: [{ type: "alert", params: { n: "x" } }] })).rejects.toThrow(/then\[0\].*params of "alert" are invalid/);
+      await expect(lane.add("record", {}, { then: [{ type: "record", options: { key: "k" } as never }] })).rejects.toThrow(/then\[0\]\.options\.key: not allowed/);
+      await expect(lane.add("record", {}, { onFailure: [{ type: "record", options: { priority: 1.5 } }] })).rejects.toBeInstanceOf(ValidationError);
       expect((await lane.list()).tasks).toHaveLength(0);
     });
 
     it("starts a follow-up at once on the node that finished its parent", async () => {
       const lane = await useLane().open({ worker: { pollIntervalMs: 60_000 } });
-      lane.register(defineTask({ name: "x", run: () => 1 }), defineTask({ name: "y", run: () => 2 }));
+      lane.register(record, ...links("alert"));
       await lane.start();
-      const t = await lane.add("x", {}, { then: [{ type: "y" }] });
+      const t = await lane.add("record", { value: 1 }, { then: [{ type: "alert" }] });
       // With a one-minute poll, only the finish itself can have claimed the follow-up.
+      await waitForStatus(lane, t.id, ["succeeded"], 60_000);
       expect((await waitForStatus(lane, `${t.id}.1`, ["succeeded"], 5000)).parent).toMatchObject({ id: t.id, result: 1 });
     });
   });
+  }
 }

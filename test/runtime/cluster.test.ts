@@ -4,6 +4,9 @@ import { defineTask } from "../../src/index.js";
 import { BACKENDS, sleep, useLanes, waitFor, waitForStatus } from "../helpers/lane.js";
 import { TEST_PG_URL } from "../helpers/postgres.js";
 
+// In isolation "none" only: nodes, their heartbeats, wait reasons, event follows, wake-ups and
+// transactional adds are the node's and the store's, whatever runs the handlers (a cancel reaching a
+// runner across nodes is in lifecycle.test.ts, which runs in "thread" too).
 for (const backend of BACKENDS) {
   describe(`on ${backend}`, () => {
     const useLane = useLanes(backend);

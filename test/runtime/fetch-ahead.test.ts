@@ -8,6 +8,8 @@ import { BACKENDS, useLanes, waitFor, waitForStatus } from "../helpers/lane.js";
  * Fetch-ahead: a node claims beyond its free slots (about `fetchAheadMs` of work at its recent
  * rate), holds those runs in a local buffer and starts them as slots free. Buffered runs are
  * claimed runs: released at once on stop, fenced when their lease is taken over.
+ * In isolation "none" only: the buffer is the node's claim path, the same whatever runs the
+ * handlers (an isolated type is claimed up to its pool's runners; see isolation.test.ts).
  */
 for (const backend of BACKENDS) {
   describe(`fetch-ahead on ${backend}`, () => {

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { defineTask, type Tasklane } from "../../src/index.js";
 import type { TaskRow } from "../../src/model/task-row.js";
 import { echo, hoard, hog, misbehave, quick, type Misdeed } from "../fixtures/isolation/handlers.js";
+import { RUNNERS_PER_CORE } from "../../src/runtime/isolation/pool-size.js";
 import { BACKENDS, useLanes, waitFor, waitForStatus } from "../helpers/lane.js";
 
 const MODES = ["thread", "process"] as const;
@@ -98,6 +99,39 @@ for (const backend of BACKENDS) {
         const done = await waitForStatus(lane, task.id, ["cancelled"], 20_000);
         expect(done.error!.message).toBe("cancelled by request; terminated after 0.5 s grace: the handler did not stop");
         expect((await lane.runs(task.id)).map((r) => r.outcome)).toEqual(["cancelled"]);
+      });
+
+      it("sizes its pool from the node's CPU capacity and concurrency, and claims no more runs than its runners", async () => {
+        // One core: 4 thread runners or 2 child processes, under the concurrency of 10.
+        const lane = await open({ worker: { concurrency: 10, cpuCapacity: 100 } });
+        lane.register(echo);
+        await lane.start();
+        const added = await lane.addMany(Array.from({ length: 6 }, (_, i) => ({ type: "echo", params: { wait: true, i } })));
+        const runners = RUNNERS_PER_CORE[mode];
+        await waitFor(() => lane.workerState()!.pools.busy === runners, `${runners} runners busy`, 60_000);
+        const byStatus = async (status: TaskRow["status"]) => (await lane.list({ type: "echo", status })).tasks.map((t) => t.id);
+        // The others stay queued (for other nodes), not claimed to wait here for a runner.
+        expect(await byStatus("running")).toHaveLength(runners);
+        expect(await byStatus("queued")).toHaveLength(6 - runners);
+        expect(lane.workerState()!.pools.size).toBe(runners);
+        // A freed runner takes the next one.
+        const first = (await byStatus("running"))[0]!;
+        await lane.cancel(first);
+        await waitForStatus(lane, first, ["cancelled"], 20_000);
+        await waitFor(async () => (await byStatus("queued")).length === 5 - runners, "the next task to be claimed", 20_000);
+        expect(await byStatus("running")).toHaveLength(runners);
+        for (const t of added) if (t.id !== first) await lane.cancel(t.id);
+      });
+
+      it.runIf(backend === "sqlite")("sizes its pool by maxRunners when set", async () => {
+        const lane = await open({ worker: { concurrency: 5, maxRunners: 2 } });
+        lane.register(echo);
+        await lane.start();
+        const added = await lane.addMany(Array.from({ length: 4 }, (_, i) => ({ type: "echo", params: { wait: true, i } })));
+        await waitFor(() => lane.workerState()!.pools.busy === 2, "2 runners busy", 60_000);
+        expect((await lane.list({ type: "echo", status: "running" })).tasks).toHaveLength(2);
+        expect(lane.workerState()!.pools.size).toBe(2);
+        for (const t of added) await lane.cancel(t.id);
       });
 
       const crashes: Array<[Misdeed, RegExp]> = [

@@ -1,13 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { defineTask, type EventRow } from "../../src/index.js";
+import { type EventRow } from "../../src/index.js";
 import { RunState } from "../../src/runtime/run-state.js";
-import { BACKENDS, useLanes, sleep, waitFor, waitForStatus } from "../helpers/lane.js";
+import { chatty, flood, hooked, record, spam, steps, tick } from "../fixtures/runtime/tasks.js";
+import { BACKENDS, runtimeIsolations, useLanes, useProbe, sleep, waitFor, waitForStatus } from "../helpers/lane.js";
 
-for (const backend of BACKENDS) {
-describe(`on ${backend}`, () => {
-  const useLane = useLanes(backend);
-
-  describe("progress rate and ETA", () => {
+// The rate and ETA arithmetic, on the node whatever the mode: run once.
+describe("progress rate and ETA of a run", () => {
     const running = (): RunState =>
       new RunState({ id: "t", runCount: 1, type: "x" } as never, 100);
 
@@ -38,37 +36,32 @@ describe(`on ${backend}`, () => {
       expect(last.ratePerSec).toBeGreaterThan(90); // last 10 s ran at 100/s, the first 15 s at 10/s
       expect(last.ratePerSec).toBeLessThanOrEqual(100);
     });
+});
+
+for (const backend of BACKENDS) {
+for (const isolation of runtimeIsolations(backend)) {
+describe(`on ${backend}, isolation ${isolation}`, () => {
+  const useLane = useLanes(backend, isolation);
+  const probe = useProbe();
+
+  describe("progress rate and ETA", () => {
 
     it("reports rate and ETA through get() while running, and stores the final value", async () => {
       const lane = await useLane().open({ worker: { flushMs: 20 } });
-      let release: (() => void) | undefined;
-      lane.register(
-        defineTask({
-          name: "steps",
-          run: async (ctx) => {
-            for (let i = 1; i <= 10; i++) {
-              ctx.progress(i * 10, 200, `step ${i}`);
-              await sleep(15);
-            }
-            await new Promise<void>((r) => (release = r));
-            ctx.progress(200, 200, "done");
-            return "ok";
-          },
-        }),
-      );
+      lane.register(steps);
       await lane.start();
       const task = await lane.add("steps");
       const mid = await waitFor(async () => {
         const t = await lane.get(task.id);
         return t?.progress?.current === 100 && t.progress.ratePerSec ? t : null;
-      }, "progress with a rate");
+      }, "progress with a rate", 60_000);
       const p = mid.progress!;
       expect(p.total).toBe(200);
       expect(p.message).toBe("step 10");
       expect(p.ratePerSec).toBeGreaterThan(0);
       expect(p.etaMs).toBeCloseTo(((200 - 100) / p.ratePerSec!) * 1000, 0);
-      await waitFor(() => release, "the handler to reach its hold point");
-      release!();
+      await waitFor(() => probe().heard("holding", task.id).length, "the handler to reach its hold point");
+      probe().open(task.id);
       const done = await waitForStatus(lane, task.id, ["succeeded"]);
       expect(done.progress).toMatchObject({ current: 200, total: 200, message: "done", etaMs: null });
     });
@@ -81,22 +74,12 @@ describe(`on ${backend}`, () => {
         writes += 1;
         return original(updates);
       };
-      lane.register(
-        defineTask({
-          name: "flood",
-          run: async (ctx) => {
-            for (let round = 0; round < 5; round++) {
-              for (let i = 1; i <= 20_000; i++) ctx.progress(round * 20_000 + i, 100_000);
-              await sleep(20);
-            }
-          },
-        }),
-      );
+      lane.register(flood);
       const seen: number[] = [];
       lane.on("task:progress", ({ progress }) => seen.push(progress.current));
       await lane.start();
       const task = await lane.add("flood");
-      const done = await waitForStatus(lane, task.id, ["succeeded"]);
+      const done = await waitForStatus(lane, task.id, ["succeeded"], 60_000);
       expect(done.progress!.current).toBe(100_000);
       expect(writes).toBeLessThan(10);
       expect(seen.length).toBe(writes);
@@ -106,26 +89,10 @@ describe(`on ${backend}`, () => {
   describe("logs", () => {
     it("stores leveled lines per run and reads them back in order", async () => {
       const lane = await useLane().open();
-      lane.register(
-        defineTask({
-          name: "chatty",
-          attempts: 2,
-          backoff: 1,
-          run: (ctx) => {
-            ctx.log.debug("debugging", { attempt: ctx.attempt });
-            ctx.log.info("working");
-            ctx.log.warn("careful");
-            if (ctx.attempt === 1) {
-              ctx.log.error("failing now");
-              throw new Error("first attempt fails");
-            }
-            return 1;
-          },
-        }),
-      );
+      lane.register({ ...chatty, attempts: 2, backoff: 1 });
       await lane.start();
       const task = await lane.add("chatty");
-      await waitForStatus(lane, task.id, ["succeeded"]);
+      await waitForStatus(lane, task.id, ["succeeded"], 60_000);
       const lines: EventRow[] = [];
       for await (const e of lane.logs(task.id)) lines.push(e);
       expect(lines.map((e) => [e.runNo, e.level, e.message])).toEqual([
@@ -143,20 +110,10 @@ describe(`on ${backend}`, () => {
 
     it("follows a running task's log live and ends when the task ends", async () => {
       const file = useLane().file();
-      const def = defineTask({
-        name: "tick",
-        run: async (ctx) => {
-          for (let i = 1; i <= 5; i++) {
-            ctx.log.info(`tick ${i}`);
-            await sleep(60);
-          }
-          return "done";
-        },
-      });
-      const worker = await useLane().open({ file, node: "w", tasks: [def], worker: { flushMs: 20 } });
-      const reader = await useLane().open({ file, node: "r", tasks: [def] });
+      const worker = await useLane().open({ file, node: "w", tasks: [tick], worker: { flushMs: 20 } });
+      const reader = await useLane().open({ file, node: "r", tasks: [tick] });
       await worker.start();
-      const task = await reader.add("tick");
+      const task = await reader.add("tick", { n: 5, ms: 60 });
       const got: Array<{ message: string; at: number }> = [];
       for await (const e of reader.logs(task.id, { follow: true, pollMs: 20 })) got.push({ message: e.message, at: Date.now() });
       expect(got.map((g) => g.message)).toEqual(["tick 1", "tick 2", "tick 3", "tick 4", "tick 5"]);
@@ -170,19 +127,10 @@ describe(`on ${backend}`, () => {
     // task run by another node still waits for its poll there.
     it.runIf(backend === "sqlite")("wakes a follow in another process through the store's change watch, not its poll", async () => {
       const file = useLane().file();
-      const def = defineTask({
-        name: "tick",
-        run: async (ctx) => {
-          for (let i = 1; i <= 3; i++) {
-            ctx.log.info(`tick ${i}`);
-            await sleep(100);
-          }
-        },
-      });
-      const worker = await useLane().open({ file, node: "w", tasks: [def], worker: { flushMs: 20 } });
-      const reader = await useLane().open({ file, node: "r", tasks: [def] });
+      const worker = await useLane().open({ file, node: "w", tasks: [tick], worker: { flushMs: 20 } });
+      const reader = await useLane().open({ file, node: "r", tasks: [tick] });
       await worker.start();
-      const task = await reader.add("tick");
+      const task = await reader.add("tick", { n: 3, ms: 100 });
       const t0 = Date.now();
       const got: string[] = [];
       // A poll of a minute: only a wake-up from the other connection's commits can end this in time.
@@ -194,19 +142,10 @@ describe(`on ${backend}`, () => {
 
     it("keeps the newest lines of a run beyond the cap, with a marker", async () => {
       const lane = await useLane().open({ worker: { maxEventsPerRun: 5 } });
-      lane.register(
-        defineTask({
-          name: "spam",
-          run: async (ctx) => {
-            for (let i = 1; i <= 8; i++) ctx.log.info(`a${i}`);
-            await sleep(250); // one flush in between
-            for (let i = 9; i <= 12; i++) ctx.log.info(`a${i}`);
-          },
-        }),
-      );
+      lane.register(spam); // 8 lines, a flush, 4 more
       await lane.start();
       const task = await lane.add("spam");
-      await waitForStatus(lane, task.id, ["succeeded"]);
+      await waitForStatus(lane, task.id, ["succeeded"], 60_000);
       const lines: string[] = [];
       for await (const e of lane.logs(task.id)) lines.push(e.message);
       expect(lines).toEqual([expect.stringMatching(/^7 earlier log line\(s\)/), "a8", "a9", "a10", "a11", "a12"]);
@@ -215,13 +154,13 @@ describe(`on ${backend}`, () => {
 
   describe("retention", () => {
     it("prunes finished tasks after deleteAfter, keeping live and young ones", async () => {
-      const lane = await useLane().open({ tasks: [defineTask({ name: "x", run: () => 1 })] });
-      const old = await lane.add("x", {}, { deleteAfter: 0 });
-      const young = await lane.add("x");
-      const waiting = await lane.add("x", {}, { delay: "1h", deleteAfter: 0 });
+      const lane = await useLane().open({ tasks: [record] });
+      const old = await lane.add("record", {}, { deleteAfter: 0 });
+      const young = await lane.add("record");
+      const waiting = await lane.add("record", {}, { delay: "1h", deleteAfter: 0 });
       await lane.start();
-      await waitForStatus(lane, old.id, ["succeeded"]);
-      await waitForStatus(lane, young.id, ["succeeded"]);
+      await waitForStatus(lane, old.id, ["succeeded"], 60_000);
+      await waitForStatus(lane, young.id, ["succeeded"], 60_000);
       await sleep(5);
       const report = await lane.prune();
       expect(report.tasksDeleted).toBe(1);
@@ -235,24 +174,18 @@ describe(`on ${backend}`, () => {
     it("calls onAdd, onProgress, onSuccess and emits the lifecycle events in order", async () => {
       const calls: string[] = [];
       const lane = await useLane().open({ worker: { flushMs: 10 } });
-      lane.register(
-        defineTask({
-          name: "hooked",
-          run: async (ctx) => {
-            ctx.progress(1, 2);
-            await sleep(40);
-            return 7;
-          },
-          onAdd: () => void calls.push("onAdd"),
-          onProgress: () => void calls.push("onProgress"),
-          onSuccess: (_t, r) => void calls.push(`onSuccess:${r}`),
-        }),
-      );
+      // Hooks run on the node in every mode: they may be the test's closures.
+      lane.register({
+        ...hooked,
+        onAdd: () => void calls.push("onAdd"),
+        onProgress: () => void calls.push("onProgress"),
+        onSuccess: (_t, r) => void calls.push(`onSuccess:${r}`),
+      });
       const events: string[] = [];
       for (const e of ["task:added", "task:started", "task:succeeded"] as const) lane.on(e, () => events.push(e));
       await lane.start();
       const task = await lane.add("hooked");
-      await waitForStatus(lane, task.id, ["succeeded"]);
+      await waitForStatus(lane, task.id, ["succeeded"], 60_000);
       await waitFor(() => calls.includes("onSuccess:7"), "onSuccess");
       expect(events).toEqual(["task:added", "task:started", "task:succeeded"]);
       expect(calls[0]).toBe("onAdd");
@@ -263,13 +196,14 @@ describe(`on ${backend}`, () => {
       const lane = await useLane().open();
       const errors: string[] = [];
       lane.on("error", ({ where }) => errors.push(where));
-      lane.register(defineTask({ name: "h", run: () => 1, onSuccess: () => { throw new Error("hook bug"); } }));
+      lane.register({ ...record, onSuccess: () => { throw new Error("hook bug"); } });
       await lane.start();
-      const task = await lane.add("h");
-      await waitForStatus(lane, task.id, ["succeeded"]);
+      const task = await lane.add("record");
+      await waitForStatus(lane, task.id, ["succeeded"], 60_000);
       await waitFor(() => errors.length > 0, "error event");
-      expect(errors).toEqual(["onSuccess of h"]);
+      expect(errors).toEqual(["onSuccess of record"]);
     });
   });
 });
+}
 }

@@ -5,6 +5,8 @@ import { BACKENDS, sleep, useLanes, waitFor } from "../helpers/lane.js";
 const at = (iso: string) => Date.parse(iso);
 const ticksOf = async (lane: Tasklane, name: string) => (await lane.scheduleTicks(name, 100)).map((t) => t.tickAt.toISOString()).reverse();
 
+// In isolation "none" only: these tests are about the ticker and the schedule rows (which tick adds
+// which task, once), not where the added task's handler runs.
 for (const backend of BACKENDS) {
   describe(`schedules on ${backend}`, () => {
     const useLane = useLanes(backend);

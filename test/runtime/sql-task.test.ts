@@ -2,6 +2,8 @@ import { describe, expect, it } from "vitest";
 import { defineTask, SqlTasksDisabledError, Tasklane, ValidationError } from "../../src/index.js";
 import { BACKENDS, useLanes, waitFor, waitForStatus } from "../helpers/lane.js";
 
+// In isolation "none" only: the built-in sql type always runs on the node's loop (its definition
+// says isolation "none"), whatever the node's default.
 for (const backend of BACKENDS) {
   describe(`sql task type on ${backend}`, () => {
     const useLane = useLanes(backend);

@@ -294,6 +294,23 @@ export function runStoreConformance(target: ConformanceTarget): void {
         expect(run!.endedAt).toBeInstanceOf(Date);
       });
 
+      it("keeps the record of a run that ended its task through a manual retry and the runs after it", async () => {
+        await insert(newTask({ id: "fr", maxAttempts: 1 }));
+        await claim();
+        await store.taskFinishMany([{ taskId: "fr", runNo: 1, outcome: "timed_out", next: "failed", error: { name: "TimeoutError", message: "too slow" } }]);
+        const [first] = await store.runList("fr");
+        expect(first).toMatchObject({ runNo: 1, attempt: 1, node: "n1", outcome: "timed_out", error: { name: "TimeoutError", message: "too slow" } });
+        expect(first!.endedAt).toBeInstanceOf(Date);
+        expect((await store.taskRetry("fr"))?.applied).toBe(true);
+        expect(await store.runList("fr")).toEqual([first]);
+        const [again] = await claim({ node: "n2" });
+        expect(again!.runCount).toBe(2);
+        expect(await store.runList("fr")).toEqual([first, expect.objectContaining({ runNo: 2, node: "n2", outcome: null, endedAt: null })]);
+        await succeed("fr", 2);
+        expect((await store.runList("fr")).map((r) => [r.runNo, r.node, r.outcome])).toEqual([[1, "n1", "timed_out"], [2, "n2", "succeeded"]]);
+        expect((await store.runList("fr"))[0]).toEqual(first);
+      });
+
       it("re-queues a retry for later and keeps the last error", async () => {
         await insert(newTask({ id: "r" }));
         await claim();

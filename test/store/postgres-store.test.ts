@@ -3,6 +3,7 @@ import pg from "pg";
 import type { NewTask } from "../../src/store/store.js";
 import { PostgresStore } from "../../src/store/postgres/postgres-store.js";
 import { schemaFactory, TEST_PG_URL } from "../helpers/postgres.js";
+import { waitFor } from "../helpers/lane.js";
 import { runStoreConformance } from "./conformance.js";
 import { runDispatchConformance } from "./conformance-dispatch.js";
 
@@ -181,6 +182,53 @@ describe("PostgreSQL run-statement plans", () => {
         }
       } finally {
         await admin.end();
+        await store.close();
+      }
+    });
+  }
+});
+
+describe("PostgreSQL run writes racing another session's write of the same row", () => {
+  // A renewal or finish that waits for another session's update of its row, committed after the
+  // statement began, must still apply to the row as that session left it. An update by the ctid
+  // its lock returned did not (the new version is invisible to the statement's snapshot): the
+  // renewal silently renewed nothing, and in the cluster drain test 76 of 10,000 tasks ran twice.
+  for (const write of ["renewal", "finish"] as const) {
+    it(`applies a ${write} that waited for the row`, async () => {
+      const schema = schemas.next();
+      const store = await PostgresStore.open({ url: TEST_PG_URL, schema, poolSize: 2 });
+      const other = new pg.Client({ connectionString: TEST_PG_URL });
+      await other.connect();
+      try {
+        await store.taskInsertMany(
+          [{
+            id: "race", type: "t", name: null, description: null, params: {}, priority: 0, runAt: null, maxAttempts: 3, maxRuns: 10,
+            backoff: { type: "fixed", delayMs: 10, maxMs: 10, jitter: 0 }, timeoutMs: null, cpu: 0, executor: null, deadline: null,
+            deleteAfterMs: 60_000, key: null, owner: null, group: null, followUps: null,
+          }],
+          { maxQueued: new Map() },
+        );
+        const [task] = await store.taskClaim({ node: "n", types: [{ type: "t", slots: Infinity }], limit: 1, cpuFree: 100, cpuCapacity: 100, leaseMs: 30_000 });
+        await other.query("BEGIN");
+        await other.query(`UPDATE "${schema}".tasks SET progress_current = 1 WHERE id = 'race'`);
+        const pending =
+          write === "renewal"
+            ? store.leaseRenewMany([{ taskId: "race", runNo: task!.runCount }], 600_000)
+            : store.taskFinishMany([{ taskId: "race", runNo: task!.runCount, outcome: "succeeded", next: "succeeded", result: 1 }]);
+        await waitFor(async () => {
+          const { rows } = await other.query(
+            "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%locked%' AND datname = current_database()",
+          );
+          return rows.length > 0;
+        }, `the ${write} waiting for the row`);
+        await other.query("COMMIT");
+        const applied = await pending;
+        expect(applied).toHaveLength(1);
+        const { rows } = await other.query(`SELECT status, progress_current, lease_expires_at > now() + interval '500 seconds' AS renewed FROM "${schema}".tasks`);
+        if (write === "renewal") expect(rows[0]).toMatchObject({ status: "running", progress_current: 1, renewed: true });
+        else expect(rows[0]).toMatchObject({ status: "succeeded" });
+      } finally {
+        await other.end();
         await store.close();
       }
     });

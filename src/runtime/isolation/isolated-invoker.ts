@@ -1,13 +1,17 @@
-import os from "node:os";
 import { pathToFileURL } from "node:url";
 import type { Isolation, TaskDefinition } from "../../model/options.js";
 import type { Invocation, RunInvoker, Settled } from "../run-executor.js";
 import { RunnerPool, type PoolStats } from "./pool.js";
+import { poolSize } from "./pool-size.js";
 import { spawnProcess, spawnThread } from "./spawn.js";
 
 export interface IsolationSettings {
   /** The node's concurrency: the most runners one pool may need at once. */
   concurrency: number;
+  /** The node's CPU capacity, 100 = one core. */
+  cpuCapacity: number;
+  /** Most runners per pool (the worker option `maxRunners`); null: from concurrency and CPU (see pool-size.ts). */
+  maxRunners: number | null;
   /** Runs per runner before it is replaced. */
   recycleAfter: number;
   /** Heap growth of a runner, MB, after which it is replaced (null: never). */
@@ -70,6 +74,17 @@ export class IsolationPools {
     return invoker;
   }
 
+  /**
+   * The pool a type's runs go to (its key) and how many of them it can run at once; null for a
+   * type that runs on the node's loop. The worker claims no more runs of a pool than this, so
+   * the rest stay queued for other nodes instead of waiting here for a runner.
+   */
+  capacityOf(def: TaskDefinition): { pool: string; max: number } | null {
+    const mode = this.modeOf(def);
+    if (mode === "none") return null;
+    return { pool: `${mode}:${def.memoryLimitMb ?? ""}`, max: this.sizeOf(mode).max };
+  }
+
   stats(): IsolationStats {
     const zero = (): PoolStats => ({ size: 0, busy: 0, recycled: 0, replaced: 0 });
     const out: IsolationStats = { ...zero(), thread: zero(), process: zero() };
@@ -97,9 +112,7 @@ export class IsolationPools {
     if (!entry) {
       const spawn = mode === "thread" ? () => spawnThread(memoryLimitMb) : () => spawnProcess(memoryLimitMb);
       const pool = new RunnerPool(spawn, () => this.modulesFor(mode, memoryLimitMb), memoryLimitMb, {
-        max: this.settings.concurrency,
-        // Enough to start a burst on every core at once; more start on demand.
-        warm: Math.min(this.settings.concurrency, os.availableParallelism()),
+        ...this.sizeOf(mode),
         recycleAfter: this.settings.recycleAfter,
         recycleAboveMb: this.settings.recycleAboveMb,
         idleMs: this.settings.idleMs,
@@ -108,6 +121,10 @@ export class IsolationPools {
       this.pools.set(key, entry);
     }
     return entry.pool;
+  }
+
+  private sizeOf(mode: "thread" | "process") {
+    return poolSize(mode, this.settings.concurrency, this.settings.cpuCapacity, this.settings.maxRunners);
   }
 
   /** The modules a new runner of this pool imports ahead, so a first run does not pay for it. */

@@ -125,10 +125,14 @@ async function run(id: number, module: string, name: string, data: ContextData):
   controllers.set(id, controller);
   let progress: { current: number; total: number | null | undefined; message: string | null | undefined } | null = null;
   let progressTimer: NodeJS.Timeout | null = null;
+  let progressSentAt = -Infinity;
   const flushProgress = () => {
     if (progressTimer) clearTimeout(progressTimer);
     progressTimer = null;
-    if (progress) send({ t: "progress", id, ...progress });
+    if (progress) {
+      send({ t: "progress", id, ...progress });
+      progressSentAt = performance.now();
+    }
     progress = null;
   };
   const log = (level: "debug" | "info" | "warn" | "error") => (message: string, logData?: unknown) =>
@@ -140,7 +144,12 @@ async function run(id: number, module: string, name: string, data: ContextData):
       if (typeof current !== "number" || !Number.isFinite(current)) return;
       // Only the newest value is kept between sends, as the node keeps only the newest between writes.
       progress = { current, total, message };
-      progressTimer ??= setTimeout(flushProgress, PROGRESS_MS);
+      if (progressTimer) return;
+      // The first value after a quiet spell goes at once, as it would be seen inline: a run that
+      // reports a step and then works for 40 ms shows it (and calls onProgress) in every mode.
+      const wait = progressSentAt + PROGRESS_MS - performance.now();
+      if (wait <= 0) flushProgress();
+      else progressTimer = setTimeout(flushProgress, wait);
     },
     log: { debug: log("debug"), info: log("info"), warn: log("warn"), error: log("error") },
   };

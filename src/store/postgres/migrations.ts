@@ -324,4 +324,14 @@ CREATE TABLE {schema}.paused_types (
 );
 `,
   },
+  {
+    version: 10,
+    name: "a task's last run is recorded in the task row until another run replaces it",
+    sql: `
+-- The outcome of the task's last run when that run's record is the task row itself (node,
+-- started_at, finished_at, result, error, attempt, run_count): a run that ends a task for good
+-- writes no row of runs. NULL: the record of every run that ended is in runs.
+ALTER TABLE {schema}.tasks ADD COLUMN last_outcome text;
+`,
+  },
 ];

@@ -25,9 +25,9 @@ export function followUpsInsert(S: string, ended: string): string {
 }
 
 /**
- * The running tasks named by `named` (a CTE with columns id and run_no), locked, with the
- * physical address (row_tid) and status of the locked version, for an UPDATE that joins on
- * `t.ctid = row_tid` and checks `row_status` (the lock keeps both true until commit).
+ * The running tasks named by `named` (a CTE with columns id and run_no), locked, with the status
+ * of the locked version (row_status), for an UPDATE that takes its rows with `byId` and checks
+ * `row_status` (the lock keeps it true until commit).
  *
  * One primary-key probe per named run, whatever the statistics say. Joining the runs to tasks
  * on id and status let the planner read every running row version through tasks_running (dead
@@ -37,13 +37,24 @@ export function followUpsInsert(S: string, ended: string): string {
  * condition no partial index applies, so each probe is an index scan of tasks_pkey (the test
  * "PostgreSQL run-statement plans" reads the plans under both kinds of stale statistics).
  *
+ * The UPDATE then finds its rows by id (an = ANY of the locked ids, a tasks_pkey scan), not by
+ * the ctid the lock returned: a version committed by another session after this statement's
+ * snapshot (a progress write racing a renewal) is locked and returned here, but is invisible to
+ * the UPDATE's own scan, so an update by ctid would silently skip it. Found by the cluster drain
+ * test: renewals skipped that way let leases lapse, and 76 of 10,000 tasks ran twice.
+ *
  * Locks are taken in id order: two multi-row updates of the same running tasks (a renewal and
  * the finish of the same runs, from two connections) would otherwise deadlock.
  */
 function lockRuns(S: string, named: string): string {
-  return `SELECT n.*, l.row_tid, l.row_status FROM (SELECT * FROM ${named} ORDER BY id) n
-        CROSS JOIN LATERAL (SELECT t.ctid AS row_tid, t.status AS row_status FROM ${S}.tasks t
+  return `SELECT n.*, l.row_status FROM (SELECT * FROM ${named} ORDER BY id) n
+        CROSS JOIN LATERAL (SELECT t.status AS row_status FROM ${S}.tasks t
           WHERE t.id = n.id AND t.run_count = n.run_no FOR UPDATE) l`;
+}
+
+/** The UPDATE's condition on `t` for the rows `locked` (alias `l`) holds: see lockRuns. */
+function byId(locked: string, l: string): string {
+  return `t.id = ANY(ARRAY(SELECT id FROM ${locked} WHERE row_status = 'running')) AND t.id = ${l}.id AND ${l}.row_status = 'running'`;
 }
 
 /** Statements of running and ending runs. */
@@ -70,12 +81,13 @@ export function runStatements(S: string) {
           delete_at = CASE WHEN ${NEXT} = 'queued' THEN NULL ELSE now() + t.delete_after_ms * interval '1 millisecond' END,
           lease_expires_at = NULL,
           updated_at = now(),
+          last_outcome = CASE WHEN ${NEXT} = 'queued' THEN NULL ELSE f.outcome END,
           progress_current = CASE WHEN f.p_at IS NOT NULL THEN f.p_current ELSE t.progress_current END,
           progress_total = CASE WHEN f.p_at IS NOT NULL THEN f.p_total ELSE t.progress_total END,
           progress_message = CASE WHEN f.p_at IS NOT NULL THEN f.p_message ELSE t.progress_message END,
           progress_rate = CASE WHEN f.p_at IS NOT NULL THEN f.p_rate ELSE t.progress_rate END,
           progress_at = CASE WHEN f.p_at IS NOT NULL THEN f.p_at::timestamptz ELSE t.progress_at END
-        FROM locked f WHERE t.ctid = f.row_tid AND f.row_status = 'running'
+        FROM locked f WHERE ${byId("locked", "f")}
         RETURNING t.id, t.run_count, t.status, t.run_at, t.attempt, t.updated_at, t.finished_at, t.delete_at,
           t.node, t.started_at, f.refund, f.outcome, f.result, f.error, t.type, t.follow_ups, t.owner
       ),
@@ -86,10 +98,12 @@ export function runStatements(S: string) {
       -- but 0.17 ms more planning per finish, so small concurrent batches cost more (see
       -- postgres-task-events.ts for every figure).
       upd_events AS (${insertTaskEvents(S, changedEvents("upd", endOfRunKind("e.attempt + e.refund")), addedEvents("kids"))}),
-      -- A run's record is written once, when it ends; while it runs, the task row is its record.
+      -- While a run goes on, and after it ended a task for good, the task row is the run's
+      -- record (last_outcome): a row of runs is written only when another run will follow, so a
+      -- task that succeeds at once costs no run row. (Retry writes it before starting anew.)
       ins AS (
         INSERT INTO ${S}.runs (task_id, run_no, attempt, node, started_at, ended_at, outcome, result, error)
-        SELECT id, run_count, attempt + refund, node, started_at, now(), outcome, result, error FROM upd
+        SELECT id, run_count, attempt + refund, node, started_at, now(), outcome, result, error FROM upd WHERE status = 'queued'
       )
       SELECT id, run_count, status, run_at, attempt, updated_at, finished_at, delete_at, (status = 'queued' AND run_at > now()::timestamptz(3)) AS scheduled_now,
         CASE WHEN status = 'queued' AND run_at <= now()::timestamptz(3) THEN pg_notify($2, $3) END AS woke,
@@ -98,7 +112,7 @@ export function runStatements(S: string) {
     renew: `WITH r AS (SELECT * FROM unnest($1::text[], $2::int[]) AS r(id, run_no)),
       locked AS (${lockRuns(S, "r")})
       UPDATE ${S}.tasks t SET lease_expires_at = now() + $3 * interval '1 millisecond'
-      FROM locked r WHERE t.ctid = r.row_tid AND r.row_status = 'running'
+      FROM locked r WHERE ${byId("locked", "r")}
       RETURNING t.id, t.run_count, t.cancel_requested`,
     progress: `WITH x AS (
         SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(id text, run_no int, current float8, total float8, message text, rate float8, at text)
@@ -106,7 +120,7 @@ export function runStatements(S: string) {
       locked AS (${lockRuns(S, "x")})
       UPDATE ${S}.tasks t SET progress_current = x.current, progress_total = x.total, progress_message = x.message,
         progress_rate = x.rate, progress_at = x.at::timestamptz
-      FROM locked x WHERE t.ctid = x.row_tid AND x.row_status = 'running'`,
+      FROM locked x WHERE ${byId("locked", "x")}`,
     // In array order, so event ids follow the order the lines were written.
     eventInsert: `INSERT INTO ${S}.events (task_id, run_no, seq, at, level, message, data)
       SELECT e.v ->> 'task_id', (e.v ->> 'run_no')::int, (e.v ->> 'seq')::int, (e.v ->> 'at')::timestamptz, e.v ->> 'level',
@@ -121,6 +135,9 @@ export function runStatements(S: string) {
     runs: `SELECT task_id, run_no, attempt, node, started_at, ended_at, outcome, result, error FROM ${S}.runs WHERE task_id = $1
       UNION ALL
       SELECT id, run_count, attempt, node, started_at, NULL, NULL, NULL, NULL FROM ${S}.tasks WHERE id = $1 AND status = 'running'
+      UNION ALL
+      SELECT id, run_count, attempt, node, started_at, finished_at, last_outcome, result, error FROM ${S}.tasks
+      WHERE id = $1 AND last_outcome IS NOT NULL
       ORDER BY 2`,
   };
 }

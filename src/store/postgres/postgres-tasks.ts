@@ -269,9 +269,16 @@ export class PgTasks extends PgPart {
     let changed: PgRow | undefined;
     try {
       [changed] = await this.query(
-        `WITH r AS (
+        `WITH kept AS (
+           -- The last run's record leaves the task row (see the finish) before a new run starts.
+           INSERT INTO ${this.S}.runs (task_id, run_no, attempt, node, started_at, ended_at, outcome, result, error)
+           SELECT id, run_count, attempt, node, started_at, finished_at, last_outcome, result, error FROM ${this.S}.tasks
+           WHERE id = $1 AND last_outcome IS NOT NULL AND status IN ('failed', 'cancelled', 'expired') AND run_count < max_runs
+           ON CONFLICT DO NOTHING
+         ),
+         r AS (
            UPDATE ${this.S}.tasks SET status = 'queued', attempt = 0, run_at = now(), finished_at = NULL, delete_at = NULL,
-             cancel_requested = false, result = NULL, updated_at = now(),
+             cancel_requested = false, result = NULL, updated_at = now(), last_outcome = NULL,
              progress_current = NULL, progress_total = NULL, progress_message = NULL, progress_rate = NULL, progress_at = NULL
            WHERE id = $1 AND status IN ('failed', 'cancelled', 'expired') AND run_count < max_runs
            RETURNING *

@@ -296,4 +296,12 @@ CREATE TABLE paused_types (
 ) WITHOUT ROWID;
 `,
   },
+  {
+    version: 10,
+    name: "a task's last run is recorded in the task row until another run replaces it",
+    // See PostgreSQL's migration 10.
+    sql: `
+ALTER TABLE tasks ADD COLUMN last_outcome TEXT;
+`,
+  },
 ];

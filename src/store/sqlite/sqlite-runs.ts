@@ -58,6 +58,7 @@ function runStatements(db: Database.Database) {
         delete_at = CASE WHEN ${SQLITE_NEXT_STATUS} = 'queued' THEN NULL ELSE @now + tasks.delete_after_ms END,
         lease_expires_at = NULL,
         updated_at = @now,
+        last_outcome = CASE WHEN ${SQLITE_NEXT_STATUS} = 'queued' THEN NULL ELSE f.outcome END,
         progress_current = CASE WHEN f.p_at IS NOT NULL THEN f.p_current ELSE tasks.progress_current END,
         progress_total = CASE WHEN f.p_at IS NOT NULL THEN f.p_total ELSE tasks.progress_total END,
         progress_message = CASE WHEN f.p_at IS NOT NULL THEN f.p_message ELSE tasks.progress_message END,
@@ -70,10 +71,14 @@ function runStatements(db: Database.Database) {
       WHERE tasks.id = f.id AND tasks.run_count = f.run_no AND tasks.status = 'running'
       RETURNING tasks.id, tasks.run_count, tasks.status, tasks.run_at, tasks.attempt, tasks.updated_at, tasks.finished_at,
         tasks.delete_at, tasks.node, tasks.started_at, tasks.follow_ups IS NOT NULL AS has_follow_ups`),
-    // Ended runs, plus the one in flight (its record is the task row until it ends).
+    // Ended runs, plus the one in flight and the one that ended the task (the task row is
+    // their record: see the finish).
     runs: db.prepare(`SELECT task_id, run_no, attempt, node, started_at, ended_at, outcome, result, error FROM runs WHERE task_id = @id
       UNION ALL
       SELECT id, run_count, attempt, node, started_at, NULL, NULL, NULL, NULL FROM tasks WHERE id = @id AND status = 'running'
+      UNION ALL
+      SELECT id, run_count, attempt, node, started_at, finished_at, last_outcome, result, error FROM tasks
+      WHERE id = @id AND last_outcome IS NOT NULL
       ORDER BY 2`),
     events: db.prepare("SELECT * FROM events WHERE task_id = ? AND id > ? ORDER BY id LIMIT ?"),
   };
@@ -168,8 +173,9 @@ export class SqliteRuns extends SqlitePart {
       const runs: unknown[][] = [];
       const applied: FinishApplied[] = rows.map((row) => {
         const b = byRun.get(runIdOf(row.id, row.run_count))!;
-        // The attempt of the run is the one before a refund.
-        runs.push([row.id, row.run_count, row.attempt + (b[4] as number), row.node, row.started_at, b[12], b[5], b[6]]);
+        // A run row only when another run follows: after a run that ended the task for good,
+        // the task row is its record (last_outcome). The attempt of the run is the one before a refund.
+        if (row.status === "queued") runs.push([row.id, row.run_count, row.attempt + (b[4] as number), row.node, row.started_at, b[12], b[5], b[6]]);
         return {
           taskId: row.id,
           runNo: row.run_count,

@@ -44,8 +44,12 @@ function taskStatements(db: Database.Database) {
         updated_at = @now
       WHERE id = @id AND status IN ('queued', 'running')
       RETURNING *`),
+    // The last run's record leaves the task row (see the finish) before a new run starts.
+    keepLastRun: db.prepare(`INSERT OR IGNORE INTO runs (task_id, run_no, attempt, node, started_at, ended_at, outcome, result, error)
+      SELECT id, run_count, attempt, node, started_at, finished_at, last_outcome, result, error FROM tasks
+      WHERE id = @id AND last_outcome IS NOT NULL AND status IN ('failed', 'cancelled', 'expired') AND run_count < max_runs`),
     retry: db.prepare(`UPDATE tasks SET status = 'queued', attempt = 0, run_at = @now, finished_at = NULL, delete_at = NULL,
-        cancel_requested = 0, result = NULL, updated_at = @now,
+        cancel_requested = 0, result = NULL, updated_at = @now, last_outcome = NULL,
         progress_current = NULL, progress_total = NULL, progress_message = NULL, progress_rate = NULL, progress_at = NULL
       WHERE id = @id AND status IN ('failed', 'cancelled', 'expired') AND run_count < max_runs
       RETURNING *`),
@@ -199,6 +203,7 @@ export class SqliteTasks extends SqlitePart {
       const now = Date.now();
       let row: SqlRow | undefined;
       try {
+        this.stmt.keepLastRun.run({ id });
         row = this.stmt.retry.get({ id, now }) as SqlRow | undefined;
       } catch (err) {
         if ((err as { code?: string }).code === "SQLITE_CONSTRAINT_UNIQUE") {
