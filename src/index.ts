@@ -24,6 +24,7 @@ export type {
 } from "./model/options.js";
 export type { ScheduleInfo, ScheduleRow, ScheduleTick, StoredMissedPolicy } from "./model/schedule.js";
 export type { ScheduleSpec } from "./client/schedules.js";
+export type { QueueInfo } from "./client/queues.js";
 export type { BackoffSpec, EventRow, ParentOutcome, RunRow, StoredFollowUp, TaskErrorInfo, TaskProgress, TaskRow } from "./model/task-row.js";
 export { TASK_STATUSES, RUN_OUTCOMES, LOG_LEVELS, FINAL_STATUSES, isFinalStatus } from "./model/status.js";
 export type { TaskStatus, RunOutcome, LogLevel } from "./model/status.js";
@@ -50,6 +51,7 @@ export {
   TaskAbortedError,
   SqlTasksDisabledError,
   ScheduleNotFoundError,
+  TypeNotFoundError,
   UserExistsError,
   UserNotFoundError,
 } from "./model/errors.js";

@@ -10,6 +10,7 @@ import { LoginPage } from "./pages/LoginPage";
 import { NodesPage } from "./pages/NodesPage";
 import { NotFoundPage } from "./pages/NotFoundPage";
 import { OverviewPage } from "./pages/OverviewPage";
+import { QueuesPage } from "./pages/QueuesPage";
 import { SchedulesPage } from "./pages/SchedulesPage";
 import { TaskDetailPage } from "./pages/TaskDetailPage";
 import { TasksPage } from "./pages/TasksPage";
@@ -72,6 +73,7 @@ function Routes({ me }: { me: Me }) {
   const detail = match("/tasks/:id", path);
   if (detail) return <TaskDetailPage id={detail.id!} />;
   // Admin pages do not exist for users: the same "not found" as any unknown address.
+  if (admin && match("/queues", path)) return <QueuesPage />;
   if (admin && match("/schedules", path)) return <SchedulesPage />;
   if (admin && match("/nodes", path)) return <NodesPage />;
   return <NotFoundPage />;

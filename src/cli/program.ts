@@ -8,6 +8,7 @@ import { logsCommand } from "./commands/logs.js";
 import { scheduleCommand } from "./commands/schedule.js";
 import { showCommand } from "./commands/show.js";
 import { startCommand, workerCommand } from "./commands/start.js";
+import { typePauseCommands, typesCommand } from "./commands/types.js";
 // ---- users and the HTTP API
 import { userCommand } from "./commands/user.js";
 import { PACKAGE_VERSION } from "../model/version.js";
@@ -45,6 +46,8 @@ Examples:
   tasklane show <id> --watch                          follow progress, then print the result
   tasklane logs <id> -f                               the task's log lines, live
   tasklane ls --status running,failed                 list tasks
+  tasklane types                                      one row per task type: queued, running/limit, throughput
+  tasklane pause export-report                        stop every node claiming a type (tasklane resume to undo)
   tasklane schedule add nightly export-report --cron "0 3 * * *" --tz Europe/Berlin
 
 Configuration: flags, then environment (TASKLANE_DB, DATABASE_URL, TASKLANE_TASKS, TASKLANE_NODE,
@@ -64,6 +67,8 @@ TASKLANE_CONCURRENCY, TASKLANE_DISPATCH, TASKLANE_SYNCHRONOUS), then tasklane.co
   program.addCommand(pruneCommand());
   program.addCommand(scheduleCommand());
   program.addCommand(nodesCommand());
+  program.addCommand(typesCommand());
+  for (const command of typePauseCommands()) program.addCommand(command);
   // ---- users and the HTTP API
   program.addCommand(userCommand());
   configureStartCommand(program.commands.find((c) => c.name() === "start"));

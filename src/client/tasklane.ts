@@ -17,6 +17,7 @@ import { CronTicker } from "../schedule/cron-ticker.js";
 import { checkScheduleName, scheduleInfo, scheduledTask, toScheduleWrite, type ScheduleSpec } from "./schedules.js";
 import type { ScheduleInfo, ScheduleTick } from "../model/schedule.js";
 import { waitReason } from "./placement.js";
+import { listQueues, setTypePaused, type QueueInfo } from "./queues.js";
 import { AddBatcher } from "./add-batcher.js";
 // ---- users, tokens, task event log, queries, stats and nodes (HTTP API) ----
 import { followTaskEvents, listTaskEvents, type FollowTaskEventsOptions, type TaskEventRow, type TaskEventsOptions } from "./task-events.js";
@@ -238,7 +239,10 @@ export class Tasklane {
   async get(id: string): Promise<TaskRow | null> {
     checkId(id);
     const task = await this.store.taskGet(id);
-    if (task && (task.status === "queued" || task.status === "scheduled")) task.waitReason = waitReason(task, await this.store.nodeList());
+    if (task && (task.status === "queued" || task.status === "scheduled")) {
+      const [nodes, paused] = await Promise.all([this.store.nodeList(), this.pausedTypeSet()]);
+      task.waitReason = waitReason(task, nodes, paused);
+    }
     return task;
   }
 
@@ -271,10 +275,14 @@ export class Tasklane {
       search: options.search,
     });
     if (page.tasks.some((t) => t.status === "queued" || t.status === "scheduled")) {
-      const nodes = await this.store.nodeList();
-      for (const task of page.tasks) task.waitReason = waitReason(task, nodes);
+      const [nodes, paused] = await Promise.all([this.store.nodeList(), this.pausedTypeSet()]);
+      for (const task of page.tasks) task.waitReason = waitReason(task, nodes, paused);
     }
     return page;
+  }
+
+  private async pausedTypeSet(): Promise<Set<string>> {
+    return new Set((await this.store.typePausedList()).map((p) => p.type));
   }
 
   /** Counts by status and type. */
@@ -389,6 +397,32 @@ export class Tasklane {
     }
   }
 
+  // ---------------------------------------------------------------- queues
+
+  /**
+   * One row per task type: counts by status, finishes in the last minute and hour, the oldest
+   * queued task's age, running against the most that can run, and whether it is paused.
+   */
+  async queues(): Promise<QueueInfo[]> {
+    return listQueues(this.store, this.registry);
+  }
+
+  /**
+   * Pauses a task type on every node, durably: no node claims its tasks until `resumeType`
+   * (runs already claimed go on; `add` still accepts it, and its waiting tasks say why). A type
+   * that no task, node or definition names is refused (`TypeNotFoundError`).
+   */
+  async pauseType(type: string): Promise<QueueInfo> {
+    return setTypePaused(this.store, this.registry, type, true);
+  }
+
+  /** Resumes a paused task type: every node claims its tasks again. */
+  async resumeType(type: string): Promise<QueueInfo> {
+    const queue = await setTypePaused(this.store, this.registry, type, false);
+    this.worker?.notify();
+    return queue;
+  }
+
   // ---------------------------------------------------------------- schedules
 
   private cronTicker(): CronTicker {
@@ -428,17 +462,17 @@ export class Tasklane {
     return deleted;
   }
 
-  /** Stops a schedule firing until `resume`. */
-  async pause(name: string): Promise<ScheduleInfo> {
-    return this.setPaused(name, true);
+  /** Stops a schedule firing until `resumeSchedule` (its type's tasks still run: see `pauseType`). */
+  async pauseSchedule(name: string): Promise<ScheduleInfo> {
+    return this.setSchedulePaused(name, true);
   }
 
   /** Resumes a paused schedule; ticks that passed while it was paused do not fire. */
-  async resume(name: string): Promise<ScheduleInfo> {
-    return this.setPaused(name, false);
+  async resumeSchedule(name: string): Promise<ScheduleInfo> {
+    return this.setSchedulePaused(name, false);
   }
 
-  private async setPaused(name: string, paused: boolean): Promise<ScheduleInfo> {
+  private async setSchedulePaused(name: string, paused: boolean): Promise<ScheduleInfo> {
     checkScheduleName(name);
     const row = await this.store.schedulePause(name, paused);
     if (!row) throw new ScheduleNotFoundError(name);

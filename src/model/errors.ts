@@ -145,6 +145,16 @@ export class TaskAbortedError extends Error {
   }
 }
 
+/** Pausing or resuming a type nothing knows of: no task, node, definition or pause names it. */
+export class TypeNotFoundError extends TasklaneError {
+  constructor(type: string, known: string[]) {
+    super(
+      "TYPE_NOT_FOUND",
+      `task type "${type}" not found: no task, node or definition has it` + (known.length ? ` (known types: ${known.join(", ")})` : " (no task types are known yet)"),
+    );
+  }
+}
+
 export class ScheduleNotFoundError extends TasklaneError {
   constructor(name: string) {
     super("SCHEDULE_NOT_FOUND", `schedule "${name}" not found`);

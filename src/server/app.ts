@@ -17,6 +17,7 @@ import { dashboardMiddleware } from "./static-dashboard.js";
 import { scheduleRoutes } from "./schedule-routes.js";
 import { statsRoutes } from "./stats-routes.js";
 import { taskRoutes } from "./task-routes.js";
+import { typeRoutes } from "./type-routes.js";
 
 export interface HttpAppOptions {
   /** Largest request body, bytes; larger ones get 413 [1 MiB]. */
@@ -120,6 +121,7 @@ export function createHttpApp(lane: Tasklane, options: HttpAppOptions = {}): Tas
   app.route("/api/events", eventRoutes(lane, { ...streams, pollMs: options.eventsPollMs }));
   app.route("/api/stats", statsRoutes(lane));
   app.route("/api/nodes", nodeRoutes(lane));
+  app.route("/api/types", typeRoutes(lane));
 
   app.get("/metrics", async (c) => {
     parseQuery(c, emptyQuerySchema);

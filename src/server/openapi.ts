@@ -10,6 +10,8 @@ import {
   logStreamEndSchema,
   meSchema,
   nodeListSchema,
+  queueListSchema,
+  queueSchema,
   runListSchema,
   scheduleDetailSchema,
   scheduleListSchema,
@@ -31,6 +33,7 @@ import {
   scheduleNameSchema,
   scheduleShowQuerySchema,
   taskIdSchema,
+  typeNameSchema,
 } from "./schemas.js";
 
 type Json = Record<string, unknown>;
@@ -63,6 +66,7 @@ function queryParams(schema: z.ZodObject): Json[] {
 }
 
 const nameParam = { name: "name", in: "path", required: true, schema: schemaOf(scheduleNameSchema, "input") };
+const typeParam = { name: "type", in: "path", required: true, schema: schemaOf(typeNameSchema, "input") };
 const lastEventIdParam = {
   name: "Last-Event-ID",
   in: "header",
@@ -80,7 +84,7 @@ const ERROR_TEXT: Record<number, string> = {
   400: "invalid input: the field is named in error.details.field",
   401: "missing, unknown or revoked token",
   403: "not allowed for this role",
-  404: "no such task (or one the caller may not see), or no such schedule",
+  404: "no such task (or one the caller may not see), no such schedule, or no such task type",
   409: "not possible in the task's current state",
   413: "body over the size limit",
   415: "body is not JSON",
@@ -200,6 +204,29 @@ export function buildOpenApi(options: { bodyLimit: number; version: string }): J
       },
       "/api/stats": {
         get: { summary: "Counts, throughput and failures per minute over the last hour, oldest queued age", ...secured, responses: { "200": json(statsSchema, "stats"), ...errors(400, 401) } },
+      },
+      "/api/types": {
+        get: {
+          summary: "One row per task type: counts by status, throughput, oldest queued age, running against the limit, paused (admin)",
+          ...secured,
+          responses: { "200": json(queueListSchema, "task types, by name"), ...errors(400, 401, 403) },
+        },
+      },
+      "/api/types/{type}/pause": {
+        post: {
+          summary: "Pause a task type on every node: its tasks stay queued until it is resumed; running ones finish, adds are accepted (admin)",
+          ...secured,
+          parameters: [typeParam],
+          responses: { "200": json(queueSchema, "the type's queue"), ...errors(400, 401, 403, 404) },
+        },
+      },
+      "/api/types/{type}/resume": {
+        post: {
+          summary: "Resume a paused task type: every node claims its tasks again (admin)",
+          ...secured,
+          parameters: [typeParam],
+          responses: { "200": json(queueSchema, "the type's queue"), ...errors(400, 401, 403, 404) },
+        },
       },
       "/api/nodes": {
         get: { summary: "Nodes of the cluster (admin)", ...secured, responses: { "200": json(nodeListSchema, "nodes"), ...errors(400, 401, 403) } },

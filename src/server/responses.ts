@@ -226,6 +226,25 @@ export const nodeSchema = z
 
 export const nodeListSchema = z.object({ nodes: z.array(nodeSchema) });
 
+export const queueSchema = z
+  .object({
+    type: z.string(),
+    paused: z.boolean().describe("no node claims its tasks (runs already claimed go on; adds are accepted)"),
+    pausedAt: iso.nullable(),
+    counts: z.record(status, int).describe("tasks of the type by status, zeros included"),
+    throughput: z.object({
+      lastMinute: z.object({ succeeded: int, failed: int }),
+      lastHour: z.object({ succeeded: int, failed: int }),
+    }).describe("tasks that succeeded and failed for good"),
+    oldestQueuedAgeMs: z.number().nullable().describe("how long its oldest due queued task has waited; null when none waits"),
+    running: int,
+    limit: z.number().describe("most of its tasks that can run at once now over the online nodes that run it (0: none does)"),
+    nodes: int.describe("online nodes that run the type"),
+  })
+  .meta({ id: "Queue" });
+
+export const queueListSchema = z.object({ types: z.array(queueSchema).describe("one row per task type, by name") });
+
 export const missedPolicySchema = z
   .union([z.object({ policy: z.literal("skip") }), z.object({ policy: z.literal("catchUp"), windowMs: z.number() })])
   .meta({ id: "MissedPolicy" });

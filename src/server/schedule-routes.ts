@@ -53,12 +53,12 @@ export function scheduleRoutes(lane: Tasklane): Hono<HttpEnv> {
 
   app.post("/:name/pause", async (c) => {
     parseQuery(c, emptyQuerySchema);
-    return c.json(await lane.pause(nameOf(c)));
+    return c.json(await lane.pauseSchedule(nameOf(c)));
   });
 
   app.post("/:name/resume", async (c) => {
     parseQuery(c, emptyQuerySchema);
-    return c.json(await lane.resume(nameOf(c)));
+    return c.json(await lane.resumeSchedule(nameOf(c)));
   });
 
   // One task now, outside the cron (also while paused).

@@ -186,6 +186,13 @@ export const emptyQuerySchema = z.strictObject({});
 
 // ------------------------------------------------------------------ schedules
 
+export const typeNameSchema = z
+  .string()
+  .min(1)
+  .max(ID_MAX)
+  .regex(/^[A-Za-z0-9][\w.:-]*$/, "expected letters, digits, '_', '-', '.', ':' starting with a letter or digit")
+  .describe("task type name");
+
 export const scheduleNameSchema = z
   .string()
   .min(1)

@@ -137,6 +137,19 @@ export interface Store {
   /** Counts, finished runs per time bucket since `since`, and the oldest due queued task; all for one owner or everyone. */
   taskStats(query: TaskStatsQuery): Promise<TaskStats>;
 
+  // ---- task types: pause and activity (the queues page) ----
+
+  /**
+   * Pauses (`true`) or resumes a task type, durably and for every node: from the moment this
+   * returns, no claim on this database takes a task of a paused type (runs already claimed go on;
+   * adds are accepted). Returns false when it was already in that state.
+   */
+  typePause(type: string, paused: boolean): Promise<boolean>;
+  /** The paused types, by name. */
+  typePausedList(): Promise<PausedType[]>;
+  /** Per type with recent finishes or due queued tasks: finishes in the last minute and hour, the oldest due queued task. */
+  typeActivity(): Promise<TypeActivity>;
+
   // ---- schedules ----
 
   /** Creates or replaces a schedule; a changed cron, zone or policy (or a new schedule) counts ticks from now. */
@@ -193,8 +206,8 @@ export interface StoreCapabilities {
   roundTripClaims: boolean;
 }
 
-/** What a change notification is about: new or re-queued work, a cancel request, a schedule change, or unknown (any commit). */
-export type ChangeHint = "work" | "cancel" | "schedules" | "any";
+/** What a change notification is about: new or re-queued work, a cancel request, a schedule change, a type paused or resumed, or unknown (any commit). */
+export type ChangeHint = "work" | "cancel" | "schedules" | "types" | "any";
 
 /**
  * Receives change notifications; `dueAt` (store clock, epoch ms): the work is due then, not now;
@@ -482,6 +495,28 @@ export interface TaskStats {
   now: number;
 }
 
+
+export interface PausedType {
+  type: string;
+  pausedAt: Date;
+}
+
+export interface TypeActivityRow {
+  type: string;
+  /** Tasks that succeeded / failed for good in the last minute and the last hour (store clock). */
+  succeededLastMinute: number;
+  failedLastMinute: number;
+  succeededLastHour: number;
+  failedLastHour: number;
+  /** Due time of the type's oldest task waiting to run (queued and due), or null. */
+  oldestQueuedAt: number | null;
+}
+
+export interface TypeActivity {
+  types: TypeActivityRow[];
+  /** The store clock when the figures were taken. */
+  now: number;
+}
 
 // ---- the built-in `sql` task type ----
 

@@ -40,11 +40,12 @@ function childEnv(): NodeJS.ProcessEnv {
   return { ...env, TASKLANE_OVERLOAD: "0" };
 }
 
-export async function startServer(options: { dir?: string; prefix?: string } = {}): Promise<TasklaneServer> {
+export async function startServer(options: { dir?: string; prefix?: string; tasksDir?: string } = {}): Promise<TasklaneServer> {
+  const tasksDir = options.tasksDir ?? TASKS_DIR;
   const dir = options.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), options.prefix ?? "tasklane-browser-"));
   const db = `sqlite:${path.join(dir, "tasklane.db")}`;
   const children: ChildProcess[] = [];
-  const child = spawn(process.execPath, [BIN, "start", "--db", db, "--port", "0", "--grace", "1s", "--tasks", TASKS_DIR, "--quiet"], {
+  const child = spawn(process.execPath, [BIN, "start", "--db", db, "--port", "0", "--grace", "1s", "--tasks", tasksDir, "--quiet"], {
     cwd: dir,
     env: childEnv(),
     stdio: ["ignore", "ignore", "pipe"],
@@ -92,7 +93,7 @@ export async function startServer(options: { dir?: string; prefix?: string } = {
     dir,
     stderr: () => stderr,
     async startWorker(node) {
-      const worker = spawn(process.execPath, [BIN, "worker", "--db", db, "--node", node, "--tasks", TASKS_DIR, "--quiet"], {
+      const worker = spawn(process.execPath, [BIN, "worker", "--db", db, "--node", node, "--tasks", tasksDir, "--quiet"], {
         cwd: dir,
         env: childEnv(),
         stdio: ["ignore", "pipe", "ignore"],

@@ -20,6 +20,7 @@ test("a plain user does not see another user's task and has no admin pages", asy
   await expect(nav.getByRole("link", { name: "Tasks" })).toBeVisible();
   await expect(nav.getByRole("link", { name: "Nodes" })).toHaveCount(0);
   await expect(nav.getByRole("link", { name: "Schedules" })).toHaveCount(0);
+  await expect(nav.getByRole("link", { name: "Queues" })).toHaveCount(0);
   await expect(page.getByText("Nodes online")).toHaveCount(0);
   // The overview counts bob's tasks only.
   await expect(page.getByTestId("count-succeeded")).toContainText("1");
@@ -38,6 +39,8 @@ test("a plain user does not see another user's task and has no admin pages", asy
   await page.goto(`${s.url}/nodes`);
   await expect(page.getByRole("heading", { name: "Page not found" })).toBeVisible();
   await page.goto(`${s.url}/schedules`);
+  await expect(page.getByRole("heading", { name: "Page not found" })).toBeVisible();
+  await page.goto(`${s.url}/queues`);
   await expect(page.getByRole("heading", { name: "Page not found" })).toBeVisible();
 
   // A task added for bob while he watches appears live; one added by the admin for itself does not.

@@ -102,6 +102,13 @@ describe("tasklane start", () => {
     expect(watch.code).toBe(1);
     expect(watch.stdout).toMatch(/^failed after 1 attempt/m);
     expect(watch.stdout).toMatch(/error: Error: planned failure 1 of 3/);
+    // The failed list shows each task's error.
+    const ls = await run("ls", "--status", "failed");
+    const [header, ...rows] = ls.stdout.trimEnd().split("\n");
+    expect(header).toMatch(/\bNODE\s+ERROR$/);
+    expect(rows.find((r) => r.startsWith(id))).toMatch(/Error: planned failure 1 of 3$/);
+    // No error column where no task failed.
+    expect((await run("ls", "--status", "succeeded")).stdout.split("\n")[0]).not.toContain("ERROR");
   });
 
   it("logs -f follows a retried task to its end; runs are separated", async () => {

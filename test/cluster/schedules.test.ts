@@ -20,7 +20,7 @@ describe("cron schedules across worker processes on PostgreSQL", () => {
       20_000,
       100,
     );
-    await lane.pause("every-second");
+    await lane.pauseSchedule("every-second");
     // A tick being fired while pausing commits its task with it; let it land.
     await new Promise((r) => setTimeout(r, 300));
     const ticks = await scenario.sql<{ tick_at: Date; task_id: string }>(

@@ -99,12 +99,12 @@ for (const backend of BACKENDS) {
       expect(task).toMatchObject({ type: "report", name: "hourly", params: { h: 1 } });
       expect((await lane.list({ type: "report" })).tasks).toHaveLength(1);
       expect((await lane.getSchedule("hourly"))!.lastTaskId).toBe(task.id);
-      expect((await lane.pause("hourly")).paused).toBe(true);
+      expect((await lane.pauseSchedule("hourly")).paused).toBe(true);
       expect((await lane.getSchedule("hourly"))!.nextFires).toEqual([]);
       await lane.fireDueSchedules(s.anchorAt.getTime() + 3 * 3_600_000);
       expect(await ticksOf(lane, "hourly")).toEqual([]);
       await sleep(5);
-      const resumed = await lane.resume("hourly");
+      const resumed = await lane.resumeSchedule("hourly");
       expect(resumed.nextFires).toHaveLength(3);
       // Hours that passed while paused never fire: the next tick counts from the resume.
       await lane.fireDueSchedules(resumed.anchorAt.getTime() + 10);

@@ -5,6 +5,7 @@
  */
 import { describe, expectTypeOf, it } from "vitest";
 import type { NodeInfo as LibraryNode, StatsBucket as LibraryBucket, TaskStatsReport } from "../../src/client/task-stats.js";
+import type { QueueInfo } from "../../src/client/queues.js";
 import type { ScheduleInfo, ScheduleTick as LibraryTick } from "../../src/model/schedule.js";
 import type { EventRow, RunRow, StoredFollowUp, TaskRow } from "../../src/model/task-row.js";
 import type * as Wire from "../../src/server/contract.js";
@@ -25,6 +26,7 @@ describe("the wire contract", () => {
     expectTypeOf<Wire.StatsBucket>().toEqualTypeOf<Json<LibraryBucket>>();
     expectTypeOf<Wire.NodeInfo>().toEqualTypeOf<Json<LibraryNode>>();
     expectTypeOf<Omit<Wire.Schedule, "options">>().toEqualTypeOf<Json<Omit<ScheduleInfo, "options">>>();
+    expectTypeOf<Wire.Queue>().toEqualTypeOf<Json<QueueInfo>>();
     expectTypeOf<Wire.ScheduleTick>().toEqualTypeOf<Json<LibraryTick>>();
   });
 });

@@ -5,8 +5,9 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { KeyConflictError, QueueFullError, ValidationError } from "../../src/model/errors.js";
 import { sortableId } from "../../src/model/ids.js";
-import type { NewTask, RunFinish, Store } from "../../src/store/store.js";
+import type { ClaimType, NewTask, RunFinish, Store } from "../../src/store/store.js";
 import type { NodeHeartbeat } from "../../src/model/node-row.js";
+import { openStoreFromThreadConfig } from "../../src/store/open-store.js";
 import type { StoredFollowUp } from "../../src/model/task-row.js";
 
 export interface ConformanceTarget {
@@ -534,6 +535,76 @@ export function runStoreConformance(target: ConformanceTarget): void {
         expect(await store.taskGet("kept")).not.toBeNull();
         expect((await store.runList("many")).map((r) => r.runNo)).toEqual([4, 5]);
         expect((await store.eventList("many", {})).map((e) => e.message)).toEqual(["run 4", "run 5"]);
+      });
+    });
+
+    describe("paused types", () => {
+      const both = [{ type: "a", slots: Infinity }, { type: "b", slots: Infinity }];
+
+      it("leaves a paused type's tasks queued, accepts adds, and claims them again once resumed", async () => {
+        // The paused type's tasks come first in claim order: a claim must not stall behind them.
+        await insert(...Array.from({ length: 20 }, (_, i) => newTask({ id: `a${i}`, type: "a", priority: -10 })), newTask({ id: "b1", type: "b" }));
+        expect(await store.typePause("a", true)).toBe(true);
+        expect(await store.typePause("a", true)).toBe(false);
+        expect((await store.typePausedList()).map((p) => p.type)).toEqual(["a"]);
+        expect((await store.typePausedList())[0]!.pausedAt.getTime()).toBeGreaterThan(Date.now() - 10_000);
+        expect((await claim({ types: both, limit: 5 })).map((t) => t.id)).toEqual(["b1"]);
+        await insert(newTask({ id: "a-late", type: "a" }));
+        expect((await store.taskGet("a-late"))!.status).toBe("queued");
+        expect(await claim({ types: both })).toEqual([]);
+        // Every claim path: with cluster-wide limits (chosen under a lock), and after finishes.
+        expect(await claim({ types: [{ type: "a", slots: Infinity, flow: { typeConcurrency: 100 } }] })).toEqual([]);
+        expect((await store.taskFinishAndClaim([], { node: "n1", types: both, limit: 10, cpuFree: 400, cpuCapacity: 400, leaseMs: 30_000 })).claimed).toEqual([]);
+        expect(await store.typePause("a", false)).toBe(true);
+        expect(await store.typePause("a", false)).toBe(false);
+        expect(await store.typePausedList()).toEqual([]);
+        expect((await claim({ types: both, limit: 100 })).map((t) => t.id).sort()).toEqual([...Array.from({ length: 20 }, (_, i) => `a${i}`), "a-late"].sort());
+      });
+
+      it("lets a running task of a paused type finish", async () => {
+        await insert(newTask({ id: "r", type: "a" }));
+        const [run] = await claim({ types: both });
+        await store.typePause("a", true);
+        expect((await store.leaseRenewMany([{ taskId: "r", runNo: run!.runCount }], 30_000)).map((l) => l.taskId)).toEqual(["r"]);
+        await succeed("r", run!.runCount);
+        expect((await store.taskGet("r"))!.status).toBe("succeeded");
+      });
+
+      it("holds on every node: a pause made through another connection is honoured at once, and so is its resume", async (ctx) => {
+        const config = store.threadConfig();
+        if (!config) return ctx.skip(); // one connection only (SQLite :memory:)
+        const peer = await openStoreFromThreadConfig(config);
+        try {
+          const peerClaim = (types: ClaimType[] = both) => peer.taskClaim({ node: "n2", types, limit: 10, cpuFree: 400, cpuCapacity: 400, leaseMs: 30_000 });
+          // The peer has claimed (and so read the paused set) before the pause.
+          expect(await peerClaim()).toEqual([]);
+          await insert(newTask({ id: "x", type: "a" }), newTask({ id: "y", type: "a" }));
+          await store.typePause("a", true);
+          expect(await peerClaim()).toEqual([]);
+          expect(await peerClaim([{ type: "a", slots: Infinity, flow: { typeConcurrency: 100 } }])).toEqual([]);
+          expect((await peer.typePausedList()).map((p) => p.type)).toEqual(["a"]);
+          await peer.typePause("a", false);
+          expect((await claim({ types: both })).map((t) => t.id)).toEqual(["x", "y"]);
+        } finally {
+          await peer.close();
+        }
+      });
+
+      it("reports each type's finishes in the last minute and hour and its oldest due queued task", async () => {
+        const now = Date.now();
+        await insert(newTask({ id: "s1", type: "a" }), newTask({ id: "s2", type: "a" }), newTask({ id: "f1", type: "b", maxAttempts: 1 }));
+        const runs = await claim({ types: both });
+        await succeed("s1", 1);
+        await succeed("s2", 1);
+        await store.taskFinishMany([{ taskId: "f1", runNo: runs.find((t) => t.id === "f1")!.runCount, outcome: "failed", next: "failed", error: { name: "Error", message: "boom" } }]);
+        await insert(newTask({ id: "q-old", type: "c", runAt: now - 5000 }), newTask({ id: "q-new", type: "c" }), newTask({ id: "later", type: "d", runAt: now + 60_000 }));
+        const activity = await store.typeActivity();
+        expect(activity.now).toBeGreaterThanOrEqual(now - 1000);
+        const of = (type: string) => activity.types.find((t) => t.type === type);
+        expect(of("a")).toMatchObject({ succeededLastMinute: 2, succeededLastHour: 2, failedLastMinute: 0, failedLastHour: 0, oldestQueuedAt: null });
+        expect(of("b")).toMatchObject({ succeededLastMinute: 0, failedLastMinute: 1, failedLastHour: 1 });
+        expect(Math.abs(of("c")!.oldestQueuedAt! - (now - 5000))).toBeLessThan(1000);
+        expect(of("d")).toBeUndefined();
       });
     });
 

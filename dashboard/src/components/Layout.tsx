@@ -11,7 +11,7 @@ export function Layout({ me, onLogout, children }: { me: Me; onLogout: () => voi
     ["/", "Overview"],
     ["/tasks", "Tasks"],
   ];
-  if (me.role === "admin") items.push(["/schedules", "Schedules"], ["/nodes", "Nodes"]);
+  if (me.role === "admin") items.push(["/queues", "Queues"], ["/schedules", "Schedules"], ["/nodes", "Nodes"]);
   const current = (href: string) => (href === "/" ? path === "/" : path === href || path.startsWith(`${href}/`));
   return (
     <>

@@ -85,6 +85,8 @@ export function TasksPage({ me }: { me: Me }) {
       return next;
     });
   const allOnPage = rows.length > 0 && rows.every((t) => selected.has(t.id));
+  // The error column where it says something: the failed tab, or a page with failed tasks on it.
+  const showErrors = rows.some((t) => t.status === "failed" && t.error);
 
   async function doBulk(action: BulkAction) {
     const targets = selectedRows.filter(action === "cancel" ? canCancel : canRetry).map((t) => t.id);
@@ -178,11 +180,12 @@ export function TasksPage({ me }: { me: Me }) {
                 <th scope="col" className="col-attempt">Attempt</th>
                 <th scope="col">Created</th>
                 <th scope="col" className="col-duration">Duration</th>
+                {showErrors ? <th scope="col" className="col-error">Error</th> : null}
               </tr>
             </thead>
             <tbody>
               {rows.map((t) => (
-                <TaskRowView key={t.id} task={t} admin={admin} now={now} checked={selected.has(t.id)} onToggle={() => toggle(t.id)} />
+                <TaskRowView key={t.id} task={t} admin={admin} now={now} checked={selected.has(t.id)} onToggle={() => toggle(t.id)} showError={showErrors} />
               ))}
             </tbody>
           </table>
@@ -205,13 +208,33 @@ export function TasksPage({ me }: { me: Me }) {
   );
 }
 
+/** The first line of an error message, for a table cell (the whole message is its tooltip and on the task page). */
+function firstLine(message: string): string {
+  const line = message.split("\n", 1)[0] ?? "";
+  return line.length > 160 ? `${line.slice(0, 159)}…` : line;
+}
+
 /** The number of tasks in a tab (all owners for admins, one's own for users); nothing until known. */
 function TabCount({ n }: { n: number | undefined }) {
   if (n === undefined) return null;
   return <span className="tab-count">{formatNumber(n)}</span>;
 }
 
-function TaskRowView({ task: t, admin, now, checked, onToggle }: { task: Task; admin: boolean; now: number; checked: boolean; onToggle: () => void }) {
+function TaskRowView({
+  task: t,
+  admin,
+  now,
+  checked,
+  onToggle,
+  showError,
+}: {
+  task: Task;
+  admin: boolean;
+  now: number;
+  checked: boolean;
+  onToggle: () => void;
+  showError: boolean;
+}) {
   const href = `/tasks/${encodeURIComponent(t.id)}`;
   const end = t.finishedAt ? Date.parse(t.finishedAt) : t.status === "running" ? now : null;
   return (
@@ -246,6 +269,17 @@ function TaskRowView({ task: t, admin, now, checked, onToggle }: { task: Task; a
         </time>
       </td>
       <td className="col-duration">{t.startedAt && end !== null ? formatDuration(end - Date.parse(t.startedAt)) : "–"}</td>
+      {showError ? (
+        <td className="col-error" data-error>
+          {t.error ? (
+            <span title={t.error.message}>
+              <span className="mono small">{t.error.name}</span> {firstLine(t.error.message)}
+            </span>
+          ) : (
+            <span className="muted">–</span>
+          )}
+        </td>
+      ) : null}
     </tr>
   );
 }

@@ -60,7 +60,13 @@ export function listCommand(): Command {
           formatAge(t.createdAt, now),
           t.node ?? "-",
         ]);
-        process.stdout.write(table(["ID", "TYPE", "STATUS", "PROGRESS", "ATTEMPT", "AGE", "NODE"], rows, paint));
+        const header = ["ID", "TYPE", "STATUS", "PROGRESS", "ATTEMPT", "AGE", "NODE"];
+        // The error column where it says something: a page with failed tasks on it.
+        if (page.tasks.some((t) => t.status === "failed" && t.error)) {
+          header.push("ERROR");
+          page.tasks.forEach((t, i) => rows[i]!.push(t.error ? errorCell(t.error) : "-"));
+        }
+        process.stdout.write(table(header, rows, paint));
         // Tasks nothing will run as things stand: say why once per reason.
         const reasons = new Map<string, number>();
         for (const t of page.tasks) if (t.waitReason) reasons.set(t.waitReason, (reasons.get(t.waitReason) ?? 0) + 1);
@@ -71,4 +77,10 @@ export function listCommand(): Command {
         }
       });
     });
+}
+
+/** `Name: first line of the message`, at most 80 characters (`show ID` prints the whole error). */
+function errorCell(error: { name: string; message: string }): string {
+  const text = `${error.name}: ${error.message.split("\n", 1)[0] ?? ""}`;
+  return text.length > 80 ? `${text.slice(0, 79)}…` : text;
 }

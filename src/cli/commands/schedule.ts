@@ -133,7 +133,7 @@ Examples:
       .option("--json", "print the schedule as JSON")
       .action(async (name: string, flags: { json?: boolean }, command: Command) => {
         await withContext(command, { loadTasks: false, mustExist: true }, async ({ lane }) => {
-          const info = verb === "pause" ? await lane.pause(name) : await lane.resume(name);
+          const info = verb === "pause" ? await lane.pauseSchedule(name) : await lane.resumeSchedule(name);
           if (flags.json) return printJson(info);
           const next = info.nextFires[0];
           process.stdout.write(`${verb === "pause" ? "paused" : "resumed"} schedule ${name}${next ? `; next: ${zonedIso(next, info.tz)}` : ""}\n`);

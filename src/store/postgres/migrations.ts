@@ -313,6 +313,18 @@ ALTER TABLE {schema}.nodes ADD COLUMN runners jsonb;
 `,
   },
   {
+    version: 9,
+    name: "paused task types",
+    // One row per paused type, read by claims (postgres-claim.ts): a handful of rows at most, so
+    // a claim reads it whole, once per statement, and drops those types from its list.
+    sql: `
+CREATE TABLE {schema}.paused_types (
+  type      text PRIMARY KEY,
+  paused_at timestamptz NOT NULL
+);
+`,
+  },
+  {
     version: 10,
     name: "a task's last run is recorded in the task row until another run replaces it",
     sql: `

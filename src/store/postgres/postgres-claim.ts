@@ -145,13 +145,26 @@ export function claimStatement(S: string, policy: DispatchPolicy): string {
         claimed AS (
           UPDATE ${S}.tasks t SET status = 'running', attempt = t.attempt + 1, run_count = t.run_count + 1, node = $3,
             started_at = now(), updated_at = now(), lease_expires_at = now() + $8 * interval '1 millisecond', cancel_requested = false
-          FROM fit WHERE t.id = fit.id AND fit.cpu_sum <= $7 AND fit.n <= $5
+          FROM fit WHERE t.id = fit.id AND fit.cpu_sum <= $7 AND fit.n <= $5 AND ${notPaused(S)}
           RETURNING t.*, fit.n AS claim_no, fit.fair_key
         ),
         -- The 'started' events in this statement, one insert for the batch: no per-row trigger
         -- call (measured cost and saving in postgres-task-events.ts).
         claimed_events AS (${startedEvents(S, "claimed")})
         SELECT * FROM claimed`;
+}
+
+/**
+ * The take's guard against paused types (migration 9). The claim's type list already leaves out
+ * the types this node knows are paused (`PgClaims.pausedTypes`); this makes a pause committed
+ * since that list was read hold too, so a pause is exact from the moment it returns. An InitPlan:
+ * the (tiny) table is read once per statement, and each taken row is compared with that array,
+ * empty while nothing is paused; it touches neither the candidate walk nor its plan. Measured
+ * (EXPLAIN ANALYZE, 2 shared cores, nothing paused): 0.007 ms median per claim of 100 tasks whose
+ * execution took 18 ms; timed from the client, claims with and without it were within the noise.
+ */
+function notPaused(S: string, alias = "t"): string {
+  return `${alias}.type <> ALL (ARRAY(SELECT type FROM ${S}.paused_types))`;
 }
 
 /**
@@ -194,6 +207,8 @@ export function candidateStatement(S: string, policy: DispatchPolicy): string {
 }
 
 const PRIORITY_POLICY: DispatchPolicy = { order: "priority", agingMs: null };
+/** Longest a node's cached paused set is trusted without a notice, ms. */
+const PAUSED_TYPES_TTL_MS = 1000;
 
 /** Claims: the one-statement claim of every policy, and the flow-limited claim under its lock. */
 export class PgClaims extends PgPart {
@@ -202,8 +217,44 @@ export class PgClaims extends PgPart {
   /** The fairness key served last: the next fair claim starts after it, so every key gets turns. */
   private fairCursor = "";
 
-  async taskClaim(req: ClaimRequest): Promise<TaskRow[]> {
-    if (req.limit <= 0 || req.types.length === 0) return [];
+  /**
+   * The paused types as last read (and when, by this process's clock); null: read them before
+   * the next claim. Dropped on every `types` notice (a pause or resume anywhere, see
+   * postgres-types.ts) and after a reconnect of the LISTEN connection; read again at least every
+   * `PAUSED_TYPES_TTL_MS` in case a notice was missed, or nothing listens (a store without
+   * watchers). Paused types are left out of the claim's type list, so its walk never steps over
+   * their tasks; the take's guard (`notPaused`) covers a pause newer than this read.
+   */
+  private paused: { types: Set<string>; readAt: number } | null = null;
+  /** Bumped by `forgetPausedTypes`: a read that started before it is not kept. */
+  private pausedGeneration = 0;
+
+  /** Reads the paused types again before the next claim. */
+  forgetPausedTypes(): void {
+    this.paused = null;
+    this.pausedGeneration++;
+  }
+
+  /** The claim's types less the paused ones: one tiny read per `PAUSED_TYPES_TTL_MS` at most, none per claim. */
+  private async unpaused(types: ClaimType[]): Promise<ClaimType[]> {
+    const now = Date.now();
+    if (!this.paused || now - this.paused.readAt > PAUSED_TYPES_TTL_MS) {
+      const generation = this.pausedGeneration;
+      const rows = await this.book<{ type: string }>(`SELECT type FROM ${this.S}.paused_types`);
+      const read = { types: new Set(rows.map((r) => r.type)), readAt: now };
+      if (generation === this.pausedGeneration) this.paused = read;
+      if (read.types.size === 0) return types;
+      return types.filter((t) => !read.types.has(t.type));
+    }
+    const paused = this.paused.types;
+    return paused.size === 0 ? types : types.filter((t) => !paused.has(t.type));
+  }
+
+  async taskClaim(request: ClaimRequest): Promise<TaskRow[]> {
+    if (request.limit <= 0 || request.types.length === 0) return [];
+    const types = await this.unpaused(request.types);
+    if (types.length === 0) return [];
+    const req = types === request.types ? request : { ...request, types };
     const policy = req.policy ?? PRIORITY_POLICY;
     if (req.types.some((t) => t.flow)) return this.claimWithFlow(req, policy);
     const limited = req.types.some((t) => Number.isFinite(t.slots));
@@ -332,7 +383,7 @@ export class PgClaims extends PgPart {
               UPDATE ${S}.tasks t SET status = 'running', attempt = t.attempt + 1, run_count = t.run_count + 1, node = ${lit(req.node)},
                 started_at = clock_timestamp(), updated_at = clock_timestamp(),
                 lease_expires_at = clock_timestamp() + ${num(req.leaseMs)} * interval '1 millisecond', cancel_requested = false
-              WHERE t.id = ANY(ARRAY[${choice.ids.map(lit).join(",")}]::text[]) AND t.status = 'queued'
+              WHERE t.id = ANY(ARRAY[${choice.ids.map(lit).join(",")}]::text[]) AND t.status = 'queued' AND ${notPaused(S)}
               RETURNING t.*
             ),
             claimed_events AS (${startedEvents(S, "claimed")})

@@ -11,7 +11,8 @@ const MAX_TYPES_PAYLOAD = 7000;
  * Payloads on the wake channel: `schema` (work due now, of any type), `schema:work:["a","b"]`
  * (work due now of these types: a node that runs none of them stays asleep), `schema:at:MS`
  * (work added that is due at MS by the database clock, none due now), `schema:cancel`,
- * `schema:schedules`. Other schemas' payloads are ignored.
+ * `schema:schedules`, `schema:types` (a type paused or resumed). Other schemas' payloads are
+ * ignored.
  */
 export function parseWakePayload(schema: string, payload: string): { hint: ChangeHint; dueAt?: number; types?: string[] } | null {
   if (payload === schema) return { hint: "work" };
@@ -19,6 +20,7 @@ export function parseWakePayload(schema: string, payload: string): { hint: Chang
   const rest = payload.slice(schema.length + 1);
   if (rest === "cancel") return { hint: "cancel" };
   if (rest === "schedules") return { hint: "schedules" };
+  if (rest === "types") return { hint: "types" };
   if (rest.startsWith("at:")) {
     const dueAt = Number(rest.slice(3));
     return Number.isFinite(dueAt) ? { hint: "work", dueAt } : { hint: "work" };
@@ -56,6 +58,8 @@ export class PgWakeups {
   constructor(
     private readonly url: string,
     private readonly schema: string,
+    /** Told of every `types` notice, and after a reconnect (a notice may have been missed). */
+    private readonly onTypesChanged: () => void = () => {},
   ) {}
 
   watchChanges(onChange: ChangeWatcher): () => void {
@@ -98,6 +102,7 @@ export class PgWakeups {
     client.on("notification", (n) => {
       const wake = parseWakePayload(this.schema, n.payload ?? "");
       if (!wake) return;
+      if (wake.hint === "types") this.onTypesChanged();
       for (const watcher of this.watchers) watcher(wake.hint, wake.dueAt, wake.types);
     });
     // Known from the start, so close() ends it even while it is still connecting.
@@ -110,6 +115,7 @@ export class PgWakeups {
         return;
       }
       // Anything committed while not listening: let the watchers look once.
+      this.onTypesChanged();
       for (const watcher of this.watchers) watcher("any");
     } catch {
       retry();

@@ -12,6 +12,7 @@ import { PgSchedules } from "./postgres-schedules.js";
 import { postgresSqlRun } from "./postgres-sql-run.js";
 import { PgTaskLog } from "./postgres-task-log.js";
 import { PgTasks } from "./postgres-tasks.js";
+import { PgTypes } from "./postgres-types.js";
 import { PgUpkeep } from "./postgres-upkeep.js";
 import { PgUsers } from "./postgres-users.js";
 
@@ -41,7 +42,7 @@ export interface PostgresStoreOptions {
  * PostgreSQL store on `pg`: `FOR UPDATE SKIP LOCKED` batched claims in one statement, set-based
  * finishes, `LISTEN/NOTIFY` as a wake-up hint, the database clock (`now()`) as the one time
  * authority, migrations under an advisory lock. This class is the shell; each concern is a part
- * in a file of its own (claim, tasks, runs, upkeep, schedules, users, task-log, nodes, notify),
+ * in a file of its own (claim, tasks, runs, upkeep, types, schedules, users, task-log, nodes, notify),
  * with the same file and statement names as the SQLite store's.
  */
 export class PostgresStore implements Store {
@@ -66,6 +67,7 @@ export class PostgresStore implements Store {
   private readonly users: PgUsers;
   private readonly taskLog: PgTaskLog;
   private readonly nodes: PgNodes;
+  private readonly types: PgTypes;
   private closed = false;
 
   private constructor(options: PostgresStoreOptions) {
@@ -77,15 +79,16 @@ export class PostgresStore implements Store {
     }
     this.directUrl = options.directUrl ?? options.url;
     this.db = new PgDb({ url: options.url, schema: this.schema, poolSize: options.poolSize ?? 10, pooler: options.pooler ?? null });
-    this.wakeups = new PgWakeups(this.directUrl, this.schema);
     this.tasks = new PgTasks(this.db);
     this.claims = new PgClaims(this.db);
+    this.wakeups = new PgWakeups(this.directUrl, this.schema, () => this.claims.forgetPausedTypes());
     this.runs = new PgRuns(this.db);
     this.upkeep = new PgUpkeep(this.db);
     this.schedules = new PgSchedules(this.db, this.tasks);
     this.users = new PgUsers(this.db);
     this.taskLog = new PgTaskLog(this.db);
     this.nodes = new PgNodes(this.db);
+    this.types = new PgTypes(this.db);
   }
 
   static async open(options: PostgresStoreOptions): Promise<PostgresStore> {
@@ -214,6 +217,15 @@ export class PostgresStore implements Store {
   prune(...a: Parameters<Store["prune"]>) { return this.upkeep.prune(...a); }
   analyzeIfStale() { return this.upkeep.analyzeIfStale(); }
   flowStartPrune(...a: Parameters<Store["flowStartPrune"]>) { return this.upkeep.flowStartPrune(...a); }
+  // types
+  async typePause(type: string, paused: boolean): Promise<boolean> {
+    const changed = await this.types.typePause(type, paused);
+    // This node's next claim sees it at once, notice or not.
+    this.claims.forgetPausedTypes();
+    return changed;
+  }
+  typePausedList(...a: Parameters<Store["typePausedList"]>) { return this.types.typePausedList(...a); }
+  typeActivity(...a: Parameters<Store["typeActivity"]>) { return this.types.typeActivity(...a); }
   // schedules
   scheduleUpsert(...a: Parameters<Store["scheduleUpsert"]>) { return this.schedules.scheduleUpsert(...a); }
   scheduleGet(...a: Parameters<Store["scheduleGet"]>) { return this.schedules.scheduleGet(...a); }

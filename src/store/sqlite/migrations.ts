@@ -286,6 +286,17 @@ ALTER TABLE nodes ADD COLUMN runners TEXT;
 `,
   },
   {
+    version: 9,
+    name: "paused task types",
+    // One row per paused type, read inside each claim's transaction (sqlite-claim.ts).
+    sql: `
+CREATE TABLE paused_types (
+  type      TEXT PRIMARY KEY,
+  paused_at INTEGER NOT NULL
+) WITHOUT ROWID;
+`,
+  },
+  {
     version: 10,
     name: "a task's last run is recorded in the task row until another run replaces it",
     // See PostgreSQL's migration 10.

@@ -10,6 +10,7 @@ import { SqliteSchedules } from "./sqlite-schedules.js";
 import { sqliteSqlRun } from "./sqlite-sql-run.js";
 import { SqliteTaskLog } from "./sqlite-task-log.js";
 import { SqliteTasks } from "./sqlite-tasks.js";
+import { SqliteTypes } from "./sqlite-types.js";
 import { SqliteUpkeep } from "./sqlite-upkeep.js";
 import { SqliteUsers } from "./sqlite-users.js";
 
@@ -39,8 +40,8 @@ export interface SqliteStoreOptions {
  * SQLite store on better-sqlite3: WAL, one writer at a time, `BEGIN IMMEDIATE` for every write
  * transaction so a writer never has to upgrade a read lock (which is where "database is locked"
  * comes from), and a busy timeout for the other processes on the same file. This class is the
- * shell; each concern is a part in a file of its own (claim, tasks, runs, upkeep, schedules,
- * users, task-log, nodes, notify), with the same file and statement names as the PostgreSQL
+ * shell; each concern is a part in a file of its own (claim, tasks, runs, upkeep, types,
+ * schedules, users, task-log, nodes, notify), with the same file and statement names as the PostgreSQL
  * store's.
  */
 export class SqliteStore implements Store {
@@ -57,6 +58,7 @@ export class SqliteStore implements Store {
   private readonly users: SqliteUsers;
   private readonly taskLog: SqliteTaskLog;
   private readonly nodes: SqliteNodes;
+  private readonly types: SqliteTypes;
   private closed = false;
 
   constructor(options: SqliteStoreOptions) {
@@ -74,6 +76,7 @@ export class SqliteStore implements Store {
     this.users = new SqliteUsers(this.shared);
     this.taskLog = new SqliteTaskLog(this.shared);
     this.nodes = new SqliteNodes(this.shared);
+    this.types = new SqliteTypes(this.shared);
   }
 
   private migrateSync(): number[] {
@@ -175,6 +178,10 @@ export class SqliteStore implements Store {
   taskExpireOverdue(...a: Parameters<Store["taskExpireOverdue"]>) { return this.upkeep.taskExpireOverdue(...a); }
   prune(...a: Parameters<Store["prune"]>) { return this.upkeep.prune(...a); }
   flowStartPrune(...a: Parameters<Store["flowStartPrune"]>) { return this.upkeep.flowStartPrune(...a); }
+  // types
+  typePause(...a: Parameters<Store["typePause"]>) { return this.types.typePause(...a); }
+  typePausedList(...a: Parameters<Store["typePausedList"]>) { return this.types.typePausedList(...a); }
+  typeActivity(...a: Parameters<Store["typeActivity"]>) { return this.types.typeActivity(...a); }
   // schedules
   scheduleUpsert(...a: Parameters<Store["scheduleUpsert"]>) { return this.schedules.scheduleUpsert(...a); }
   scheduleGet(...a: Parameters<Store["scheduleGet"]>) { return this.schedules.scheduleGet(...a); }
