@@ -1,4 +1,5 @@
 import type { PausedType, TypeActivity } from "../store.js";
+import { typeActivityOf } from "../type-activity.js";
 import { PgPart } from "./postgres-db.js";
 import { WAKE_CHANNEL } from "./postgres-notify.js";
 
@@ -44,17 +45,6 @@ export class PgTypes extends PgPart {
     const oldest = await this.query<{ type: string; t: Date }>(
       `SELECT type, min(run_at) AS t FROM ${this.S}.tasks WHERE status = 'queued' AND run_at <= now() GROUP BY type`,
     );
-    const byType = new Map<string, TypeActivity["types"][number]>();
-    const row = (type: string) => {
-      let r = byType.get(type);
-      if (!r) {
-        r = { type, succeededLastMinute: 0, failedLastMinute: 0, succeededLastHour: 0, failedLastHour: 0, oldestQueuedAt: null };
-        byType.set(type, r);
-      }
-      return r;
-    };
-    for (const f of finished) Object.assign(row(f.type), { succeededLastMinute: f.sm, failedLastMinute: f.fm, succeededLastHour: f.sh, failedLastHour: f.fh });
-    for (const o of oldest) row(o.type).oldestQueuedAt = o.t.getTime();
-    return { types: [...byType.values()].sort((a, b) => (a.type < b.type ? -1 : a.type > b.type ? 1 : 0)), now: this.nowSync() };
+    return typeActivityOf(finished, oldest.map((o) => ({ type: o.type, at: o.t.getTime() })), this.nowSync());
   }
 }

@@ -1,5 +1,6 @@
 import type Database from "better-sqlite3";
 import type { PausedType, TypeActivity } from "../store.js";
+import { typeActivityOf } from "../type-activity.js";
 import { SqlitePart } from "./sqlite-db.js";
 
 function typeStatements(db: Database.Database) {
@@ -44,17 +45,6 @@ export class SqliteTypes extends SqlitePart {
     const fromId = (this.stmt.firstEventSince.get(hour) as number | null) ?? Number.MAX_SAFE_INTEGER;
     const finished = this.stmt.finished.all({ fromId, hour, minute: now - 60_000 }) as Array<{ type: string; sm: number; fm: number; sh: number; fh: number }>;
     const oldest = this.stmt.oldest.all(now) as Array<{ type: string; t: number }>;
-    const byType = new Map<string, TypeActivity["types"][number]>();
-    const row = (type: string) => {
-      let r = byType.get(type);
-      if (!r) {
-        r = { type, succeededLastMinute: 0, failedLastMinute: 0, succeededLastHour: 0, failedLastHour: 0, oldestQueuedAt: null };
-        byType.set(type, r);
-      }
-      return r;
-    };
-    for (const f of finished) Object.assign(row(f.type), { succeededLastMinute: f.sm, failedLastMinute: f.fm, succeededLastHour: f.sh, failedLastHour: f.fh });
-    for (const o of oldest) row(o.type).oldestQueuedAt = o.t;
-    return { types: [...byType.values()].sort((a, b) => (a.type < b.type ? -1 : a.type > b.type ? 1 : 0)), now };
+    return typeActivityOf(finished, oldest.map((o) => ({ type: o.type, at: o.t })), now);
   }
 }
