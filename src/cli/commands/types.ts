@@ -55,9 +55,11 @@ export function typePauseCommands(): Command[] {
       .option("--json", "print the type's queue as JSON")
       .action(async (type: string, flags: { json?: boolean }, command: Command) => {
         await withContext(command, { loadTasks: false, mustExist: true }, async ({ lane }) => {
+          // What waited when the type was resumed: read after it, a running node may have claimed them already.
+          const before = verb === "resume" ? (await lane.queues()).find((q) => q.type === type) : undefined;
           const queue: QueueInfo = verb === "pause" ? await lane.pauseType(type) : await lane.resumeType(type);
           if (flags.json) return printJson(queue);
-          const waiting = queue.counts.queued + queue.counts.scheduled;
+          const waiting = (before ?? queue).counts.queued + (before ?? queue).counts.scheduled;
           process.stdout.write(
             verb === "pause"
               ? `paused type ${type} on every node: ${waiting} task(s) waiting, ${queue.running} running will finish\n`
